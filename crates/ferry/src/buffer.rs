@@ -1,0 +1,372 @@
+//! `CopyBuffer`: the copy engine, the one state machine every front end drives.
+
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::coop;
+
+/// The buffer size used by [`copy`](crate::copy) and
+/// [`copy_bidirectional`](crate::copy_bidirectional): 8 KiB, the same as tokio's.
+pub const DEFAULT_BUF_SIZE: usize = 8 * 1024;
+
+/// The copy engine: a heap buffer plus the state of one copy from a reader to a writer.
+///
+/// `CopyBuffer` is for people who write their own futures; [`copy`](crate::copy)
+/// and [`copy_bidirectional`](crate::copy_bidirectional) are built on it. Each
+/// call to [`poll_copy`](Self::poll_copy) moves as many bytes as the two ends
+/// and the task's cooperative budget allow, and remembers everything it needs
+/// to resume: dropping a pending `poll_copy` loses nothing, because the bytes
+/// it has read but not yet written stay in the buffer.
+///
+/// The loop, in order:
+///
+/// 1. **fill**: while the buffer has room and the reader has not reached EOF,
+///    read into the free room. A `Pending` read is ignored while there are
+///    bytes to write.
+/// 2. **write** the buffered bytes. A writer that returns `Ok(0)` fails the
+///    copy with [`io::ErrorKind::WriteZero`]; one that claims more bytes than
+///    it was given fails it with an error saying so.
+/// 3. **read-ahead**: when the writer is `Pending`, read once more so the next
+///    write is larger.
+/// 4. **flush on stall**: when the reader is `Pending`, the buffer is empty
+///    and bytes were written since the last flush, flush the writer before
+///    returning `Pending`, because the reader's peer may be waiting for them.
+/// 5. **finish**: at EOF with the buffer drained, flush and return the count.
+///
+/// `Interrupted` from any operation is retried. Every read, write and flush
+/// spends one unit of tokio's cooperative budget, so the copy yields to the
+/// scheduler even when both ends are always ready.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::poll_fn;
+/// use std::pin::Pin;
+/// use ferry::CopyBuffer;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let mut reader: &[u8] = b"hello";
+/// let mut writer = Vec::new();
+/// let mut engine = CopyBuffer::with_capacity(2);
+/// let n = poll_fn(|cx| engine.poll_copy(cx, Pin::new(&mut reader), Pin::new(&mut writer))).await?;
+/// assert_eq!(n, 5);
+/// assert_eq!(writer, b"hello");
+/// # Ok(())
+/// # }
+/// ```
+pub struct CopyBuffer {
+    buf: Box<[u8]>,
+    /// Start of the bytes read but not yet written.
+    pos: usize,
+    /// End of the bytes read; `pos <= cap <= buf.len()`.
+    cap: usize,
+    read_done: bool,
+    read: u64,
+    drain: Drain,
+}
+
+impl CopyBuffer {
+    /// Creates an engine with a [`DEFAULT_BUF_SIZE`] buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let engine = ferry::CopyBuffer::new();
+    /// assert_eq!(engine.capacity(), ferry::DEFAULT_BUF_SIZE);
+    /// ```
+    pub fn new() -> Self {
+        Self::with_capacity(DEFAULT_BUF_SIZE)
+    }
+
+    /// Creates an engine whose buffer holds `capacity` bytes.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `capacity` is zero: a zero-length read would look like EOF
+    /// and end the copy early.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let engine = ferry::CopyBuffer::with_capacity(256 * 1024);
+    /// assert_eq!(engine.capacity(), 256 * 1024);
+    /// ```
+    pub fn with_capacity(capacity: usize) -> Self {
+        assert!(
+            capacity > 0,
+            "CopyBuffer capacity must be greater than zero"
+        );
+        Self {
+            buf: vec![0; capacity].into_boxed_slice(),
+            pos: 0,
+            cap: 0,
+            read_done: false,
+            read: 0,
+            drain: Drain::default(),
+        }
+    }
+
+    /// The size of the buffer in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(ferry::CopyBuffer::with_capacity(10).capacity(), 10);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Bytes read from the reader so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(ferry::CopyBuffer::new().bytes_read(), 0);
+    /// ```
+    pub fn bytes_read(&self) -> u64 {
+        self.read
+    }
+
+    /// Bytes the writer has accepted so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(ferry::CopyBuffer::new().bytes_written(), 0);
+    /// ```
+    pub fn bytes_written(&self) -> u64 {
+        self.drain.written
+    }
+
+    /// Bytes read but not yet written: `bytes_read() - bytes_written()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(ferry::CopyBuffer::new().buffered(), 0);
+    /// ```
+    pub fn buffered(&self) -> usize {
+        self.cap - self.pos
+    }
+
+    /// Whether the reader has reported EOF.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!ferry::CopyBuffer::new().is_read_done());
+    /// ```
+    pub fn is_read_done(&self) -> bool {
+        self.read_done
+    }
+
+    /// Copies from `reader` to `writer` until EOF, then flushes and returns
+    /// the total number of bytes written by this engine.
+    ///
+    /// Returns `Poll::Pending` when either end is not ready or the task's
+    /// cooperative budget is spent; in both cases the task will be woken.
+    /// Once it has returned `Ready(Ok(n))`, polling again returns `n` again
+    /// after another flush.
+    ///
+    /// # Errors
+    ///
+    /// The first error from the reader or the writer other than
+    /// `Interrupted`, `WriteZero` when the writer accepts no bytes, and an
+    /// error of kind `Other` when the writer reports more bytes than it was
+    /// given or the reader fills a buffer other than the one it was lent.
+    /// After an error, [`bytes_read`](Self::bytes_read) and
+    /// [`bytes_written`](Self::bytes_written) still tell how far it got.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::pin::Pin;
+    /// use std::task::{ready, Context, Poll};
+    /// use std::time::{Duration, Instant};
+    /// use tokio::io::{AsyncRead, AsyncWrite};
+    ///
+    /// /// A copy that also reports how long it took.
+    /// struct TimedCopy<R, W> {
+    ///     reader: R,
+    ///     writer: W,
+    ///     engine: ferry::CopyBuffer,
+    ///     started: Instant,
+    /// }
+    ///
+    /// impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Future for TimedCopy<R, W> {
+    ///     type Output = std::io::Result<(u64, Duration)>;
+    ///
+    ///     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    ///         let this = &mut *self;
+    ///         let n = ready!(this.engine.poll_copy(
+    ///             cx,
+    ///             Pin::new(&mut this.reader),
+    ///             Pin::new(&mut this.writer),
+    ///         ))?;
+    ///         Poll::Ready(Ok((n, this.started.elapsed())))
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let copy = TimedCopy {
+    ///     reader: &b"twelve bytes"[..],
+    ///     writer: Vec::new(),
+    ///     engine: ferry::CopyBuffer::new(),
+    ///     started: Instant::now(),
+    /// };
+    /// let (n, _took) = copy.await?;
+    /// assert_eq!(n, 12);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn poll_copy<R, W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut reader: Pin<&mut R>,
+        mut writer: Pin<&mut W>,
+    ) -> Poll<io::Result<u64>>
+    where
+        R: AsyncRead + ?Sized,
+        W: AsyncWrite + ?Sized,
+    {
+        loop {
+            if self.has_room() {
+                match self.poll_fill(cx, reader.as_mut()) {
+                    Poll::Ready(filled) => filled?,
+                    Poll::Pending if self.pos == self.cap => {
+                        // Flush when the reader stalls: its peer may be
+                        // waiting for the bytes we already wrote.
+                        ready!(self.drain.poll_flush_owed(cx, writer.as_mut()))?;
+                        return Poll::Pending;
+                    }
+                    // Bytes are waiting; write them rather than wait for more.
+                    Poll::Pending => {}
+                }
+            }
+
+            while self.pos < self.cap {
+                let chunk = &self.buf[self.pos..self.cap];
+                match self.drain.poll_write(cx, writer.as_mut(), chunk) {
+                    Poll::Ready(written) => self.pos += written?,
+                    Poll::Pending => {
+                        // Read ahead while the writer stalls so its next write is larger.
+                        if self.has_room() {
+                            ready!(self.poll_fill(cx, reader.as_mut()))?;
+                        }
+                        return Poll::Pending;
+                    }
+                }
+            }
+            self.pos = 0;
+            self.cap = 0;
+
+            if self.read_done {
+                ready!(self.drain.poll_finish(cx, writer.as_mut()))?;
+                return Poll::Ready(Ok(self.drain.written));
+            }
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        !self.read_done && self.cap < self.buf.len()
+    }
+
+    /// Reads once into the free room at the end of the buffer.
+    fn poll_fill<R>(&mut self, cx: &mut Context<'_>, reader: Pin<&mut R>) -> Poll<io::Result<()>>
+    where
+        R: AsyncRead + ?Sized,
+    {
+        let n = ready!(coop::poll_read(cx, reader, &mut self.buf[self.cap..]))?;
+        if n == 0 {
+            self.read_done = true;
+        }
+        self.cap += n;
+        self.read += n as u64;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Default for CopyBuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for CopyBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CopyBuffer")
+            .field("capacity", &self.buf.len())
+            .field("buffered", &self.buffered())
+            .field("read", &self.read)
+            .field("written", &self.drain.written)
+            .field("read_done", &self.read_done)
+            .field("need_flush", &self.drain.need_flush)
+            .finish()
+    }
+}
+
+/// The writer's side of the engine: what it has accepted and whether it owes a flush.
+///
+/// Shared by [`CopyBuffer`] and [`CopyBuf`](crate::CopyBuf) so that both
+/// write, flush on stall and finish the same way.
+#[derive(Debug, Default)]
+pub(crate) struct Drain {
+    pub(crate) written: u64,
+    need_flush: bool,
+}
+
+impl Drain {
+    /// Writes some of `chunk` and records it; returns how many bytes went out.
+    pub(crate) fn poll_write<W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        writer: Pin<&mut W>,
+        chunk: &[u8],
+    ) -> Poll<io::Result<usize>>
+    where
+        W: AsyncWrite + ?Sized,
+    {
+        let n = ready!(coop::poll_write(cx, writer, chunk))?;
+        self.written += n as u64;
+        self.need_flush = true;
+        Poll::Ready(Ok(n))
+    }
+
+    /// Flushes if anything was written since the last flush.
+    pub(crate) fn poll_flush_owed<W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        writer: Pin<&mut W>,
+    ) -> Poll<io::Result<()>>
+    where
+        W: AsyncWrite + ?Sized,
+    {
+        if self.need_flush {
+            self.poll_finish(cx, writer)
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Flushes unconditionally: the last step of every copy.
+    pub(crate) fn poll_finish<W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        writer: Pin<&mut W>,
+    ) -> Poll<io::Result<()>>
+    where
+        W: AsyncWrite + ?Sized,
+    {
+        ready!(coop::poll_flush(cx, writer))?;
+        self.need_flush = false;
+        Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,40 @@
+//! Async byte copying for tokio that never loses a byte and tells you what happened.
+//!
+//! `ferry` is a drop-in for [`tokio::io::copy`], [`tokio::io::copy_buf`],
+//! [`tokio::io::copy_bidirectional`] and
+//! [`tokio::io::copy_bidirectional_with_sizes`]: same names, same signatures,
+//! same results. Swap the import and keep your code.
+//!
+//! What changes is underneath. All of them drive one engine,
+//! [`CopyBuffer`], which
+//!
+//! - spends tokio's cooperative budget on every read and write, so a copy
+//!   between two always-ready ends yields to other tasks instead of holding
+//!   its thread for the whole transfer (tokio checks the budget once per poll);
+//! - turns a writer that claims more bytes than it was given into an error
+//!   instead of an over-count (tokio only has a `debug_assert!`);
+//! - keeps its counts after an error ([`CopyBuffer::bytes_read`],
+//!   [`CopyBuffer::bytes_written`]) and can be paused and resumed without
+//!   losing the bytes in its buffer.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! let mut reader: &[u8] = b"hello, ferry";
+//! let mut writer = Vec::new();
+//! let n = ferry::copy(&mut reader, &mut writer).await?;
+//! assert_eq!(n, 12);
+//! # Ok(())
+//! # }
+//! ```
+
+mod bidirectional;
+mod buffer;
+mod coop;
+mod copy;
+mod copy_buf;
+
+pub use bidirectional::{copy_bidirectional, copy_bidirectional_with_sizes, CopyBidirectional};
+pub use buffer::{CopyBuffer, DEFAULT_BUF_SIZE};
+pub use copy::{copy, Copy};
+pub use copy_buf::{copy_buf, CopyBuf};

@@ -1,0 +1,219 @@
+//! Scripted readers and writers for the engine's tests.
+//!
+//! Each end follows a script of steps, repeated cyclically: hand over at most
+//! N bytes, return `Pending` (after waking itself), or return `Interrupted`.
+//! An end can also be told to fail at a byte offset.
+#![allow(dead_code)]
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use proptest::prelude::*;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// One step of a scripted end.
+#[derive(Clone, Copy, Debug)]
+pub enum Step {
+    /// Move at most this many bytes (at least 1).
+    Ready(usize),
+    /// Wake the task and return `Pending`.
+    Pending,
+    /// Return `ErrorKind::Interrupted`.
+    Interrupted,
+}
+
+pub fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => (1usize..20_000).prop_map(Step::Ready),
+        2 => Just(Step::Pending),
+        1 => Just(Step::Interrupted),
+    ]
+}
+
+/// A script that makes progress: at least one step moves bytes.
+pub fn script() -> impl Strategy<Value = Vec<Step>> {
+    (prop::collection::vec(step(), 0..12), 1usize..20_000).prop_map(|(mut steps, n)| {
+        if !steps.iter().any(|step| matches!(step, Step::Ready(_))) {
+            steps.push(Step::Ready(n));
+        }
+        steps
+    })
+}
+
+#[derive(Debug)]
+struct Script {
+    steps: Vec<Step>,
+    next: usize,
+}
+
+impl Script {
+    fn new(steps: Vec<Step>) -> Self {
+        Self { steps, next: 0 }
+    }
+
+    fn next(&mut self) -> Step {
+        if self.steps.is_empty() {
+            return Step::Ready(usize::MAX);
+        }
+        let step = self.steps[self.next % self.steps.len()];
+        self.next += 1;
+        step
+    }
+
+    fn play(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        match self.next() {
+            Step::Ready(n) => Poll::Ready(Ok(n)),
+            Step::Pending => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Step::Interrupted => Poll::Ready(Err(io::ErrorKind::Interrupted.into())),
+        }
+    }
+}
+
+pub fn injected() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionReset, "injected failure")
+}
+
+/// Reads `data` following a script; fails with `ConnectionReset` at `fail_at`.
+#[derive(Debug)]
+pub struct ScriptedReader {
+    data: Vec<u8>,
+    pos: usize,
+    script: Script,
+    fail_at: Option<usize>,
+}
+
+impl ScriptedReader {
+    pub fn new(data: Vec<u8>, steps: Vec<Step>) -> Self {
+        Self {
+            data,
+            pos: 0,
+            script: Script::new(steps),
+            fail_at: None,
+        }
+    }
+
+    pub fn failing_at(mut self, offset: usize) -> Self {
+        self.fail_at = Some(offset);
+        self
+    }
+
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+}
+
+impl AsyncRead for ScriptedReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let max = std::task::ready!(self.script.play(cx))?;
+        let end = self.fail_at.unwrap_or(usize::MAX).min(self.data.len());
+        if self.pos == end && self.fail_at.is_some_and(|at| at <= self.pos) {
+            return Poll::Ready(Err(injected()));
+        }
+        let n = max.min(end - self.pos).min(buf.remaining());
+        buf.put_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Collects what it is given following a script; fails with `ConnectionReset`
+/// at `fail_at`. Flushes follow their own script.
+#[derive(Debug)]
+pub struct ScriptedWriter {
+    pub received: Vec<u8>,
+    /// How much of `received` the last completed flush covered.
+    pub flushed: usize,
+    pub flushes: usize,
+    pub shutdowns: usize,
+    script: Script,
+    flush_script: Script,
+    fail_at: Option<usize>,
+}
+
+impl ScriptedWriter {
+    pub fn new(steps: Vec<Step>, flush_steps: Vec<Step>) -> Self {
+        Self {
+            received: Vec::new(),
+            flushed: 0,
+            flushes: 0,
+            shutdowns: 0,
+            script: Script::new(steps),
+            flush_script: Script::new(flush_steps),
+            fail_at: None,
+        }
+    }
+
+    pub fn failing_at(mut self, offset: usize) -> Self {
+        self.fail_at = Some(offset);
+        self
+    }
+}
+
+impl AsyncWrite for ScriptedWriter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let max = std::task::ready!(self.script.play(cx))?;
+        let room = match self.fail_at {
+            Some(at) if self.received.len() >= at => return Poll::Ready(Err(injected())),
+            Some(at) => at - self.received.len(),
+            None => usize::MAX,
+        };
+        let n = max.min(room).min(buf.len());
+        self.received.extend_from_slice(&buf[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.flush_script.play(cx))?;
+        self.flushes += 1;
+        self.flushed = self.received.len();
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.as_mut().poll_flush(cx))?;
+        self.shutdowns += 1;
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A current-thread runtime for running many property cases.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Runs `fut` on `rt`, failing the test if it takes longer than ten seconds.
+pub fn run<F: std::future::Future>(rt: &tokio::runtime::Runtime, fut: F) -> F::Output {
+    rt.block_on(async {
+        tokio::time::timeout(std::time::Duration::from_secs(10), fut)
+            .await
+            .expect("the copy hung")
+    })
+}
+
+/// `len` pseudo-random bytes from `seed` (xorshift), cheap enough for big inputs.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
