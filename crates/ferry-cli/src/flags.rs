@@ -1,0 +1,169 @@
+//! Every flag of `ferry`, defined once: names, help text and parsing.
+//!
+//! The help text is the doc comment of each field; completions and the man
+//! page are generated from the same definitions.
+
+use std::time::Duration;
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+
+use crate::address::Address;
+use crate::units;
+
+/// Copy and relay bytes between stdio, files, TCP and Unix sockets.
+///
+/// Addresses: `-` (stdin/stdout), PATH or file:PATH, tcp:HOST:PORT,
+/// tcp-listen:[HOST:]PORT (HOST defaults to 127.0.0.1), unix:PATH,
+/// unix-listen:PATH, zero: (endless zeros) and null: (discard).
+///
+/// When both addresses are two-way (sockets, or `-` as stdin+stdout) ferry
+/// relays both directions with half-close; otherwise it copies SRC to DST.
+///
+/// Sizes: bytes, or K/M/G/T (powers of 1024), KB/MB/GB/TB (powers of 1000).
+/// Rates are sizes per second. Durations: 500ms, 30s, 2m, 1h.
+///
+/// Exit status: 0 success, 1 an I/O failure during the copy or relay,
+/// 2 bad input found before any byte moved.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ferry",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Examples:\n  ferry zero: null: --limit 1G --progress\n  ferry big.iso tcp:host:9000\n  ferry tcp-listen:0.0.0.0:8080 tcp:10.0.0.5:80 --serve"
+)]
+pub struct Cli {
+    /// Generate shell completions or the man page.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Where bytes come from.
+    #[arg(value_name = "SRC", required = true, value_parser = parse_address)]
+    pub src: Option<Address>,
+
+    /// Where bytes go.
+    #[arg(value_name = "DST", required = true, value_parser = parse_address)]
+    pub dst: Option<Address>,
+
+    /// How to copy.
+    #[command(flatten)]
+    pub copy: CopyFlags,
+
+    /// Serving many connections.
+    #[command(flatten)]
+    pub serve: ServeFlags,
+
+    /// What to print.
+    #[command(flatten)]
+    pub output: OutputFlags,
+}
+
+/// The subcommands that do not copy.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a completion script for SHELL to stdout.
+    Completions {
+        /// The shell to generate for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
+}
+
+/// Flags that shape each copy: buffers, limits, timeouts.
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Copy")]
+pub struct CopyFlags {
+    /// Use a fixed buffer of this size per direction instead of the adaptive default.
+    #[arg(short = 'b', long, value_name = "SIZE", value_parser = parse_buffer_size)]
+    pub buffer_size: Option<usize>,
+
+    /// Limit the rate to SIZE per second (with --serve: for the whole server).
+    #[arg(short = 'L', long, value_name = "RATE", value_parser = units::parse_rate)]
+    pub rate_limit: Option<u64>,
+
+    /// With --serve, limit each connection to RATE (both limits apply).
+    #[arg(long, value_name = "RATE", value_parser = units::parse_rate)]
+    pub rate_limit_per_connection: Option<u64>,
+
+    /// Stop after SIZE bytes in each direction.
+    #[arg(short = 'n', long, value_name = "SIZE", value_parser = units::parse_positive_size)]
+    pub limit: Option<u64>,
+
+    /// Fail when no byte moved in either direction for DURATION.
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_positive_duration)]
+    pub idle_timeout: Option<Duration>,
+
+    /// After one direction of a relay finished, let the other run for at most
+    /// DURATION; also how long running relays may finish after Ctrl-C.
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
+    pub linger: Option<Duration>,
+
+    /// Append to the destination file instead of truncating it.
+    #[arg(long)]
+    pub append: bool,
+}
+
+/// Flags of the relay server (`--serve`).
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Server")]
+pub struct ServeFlags {
+    /// With a listening SRC, keep accepting and relay every connection
+    /// concurrently to a fresh DST connection.
+    #[arg(long)]
+    pub serve: bool,
+
+    /// With --serve, relay at most N connections at once; more wait in the backlog.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+}
+
+/// Flags that decide what goes to stderr.
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Output")]
+pub struct OutputFlags {
+    /// Show a progress bar on stderr (default: when stderr is a terminal and
+    /// the copy is one-way).
+    #[arg(short = 'p', long, overrides_with = "no_progress")]
+    pub progress: bool,
+
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// The total size for the progress bar's percent and ETA, when it cannot
+    /// be read from the source file.
+    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
+    pub size: Option<u64>,
+
+    /// Print one summary line on stderr at the end.
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Print the summary as one JSON object on stderr at the end.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print nothing on stderr unless something failed.
+    #[arg(short, long, conflicts_with_all = ["progress", "verbose"])]
+    pub quiet: bool,
+
+    /// Log what happens (connections opened and closed, with byte counts); twice for more.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn parse_address(text: &str) -> Result<Address, String> {
+    // clap prints "invalid value 'X' for '<SRC>': <this>", so leave the
+    // value out and say only what was expected.
+    Address::parse(text).map_err(|error| error.expected)
+}
+
+fn parse_buffer_size(text: &str) -> Result<usize, String> {
+    let size = units::parse_positive_size(text)?;
+    if size > 1 << 30 {
+        return Err("at most 1G".to_string());
+    }
+    usize::try_from(size).map_err(|_| "too large for this machine".to_string())
+}

@@ -1,0 +1,170 @@
+//! What `ferry` tells on stderr about a transfer: the progress bar, the
+//! `--stats` line and the `--json` object.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use ferry::{Bytes, Progress};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::task::JoinHandle;
+
+use crate::flags::OutputFlags;
+
+/// What moved, and how it ended: the content of `--stats` and `--json`.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Bytes written to DST (from SRC).
+    pub forward: u64,
+    /// Bytes written back to SRC (from DST) in a relay.
+    pub backward: u64,
+    /// Whether this was a relay (two directions).
+    pub two_way: bool,
+    /// Connections accepted, in `--serve` mode.
+    pub connections: Option<u64>,
+    /// Connections that ended in an error, in `--serve` mode.
+    pub failed_connections: Option<u64>,
+    /// The failure, if the transfer did not complete.
+    pub error: Option<String>,
+}
+
+/// Reports on a transfer while it runs and when it ends.
+#[derive(Debug)]
+pub struct Reporter {
+    bar: Option<ProgressBar>,
+    ticker: Option<JoinHandle<()>>,
+    started: Instant,
+    stats: bool,
+    json: bool,
+}
+
+impl Reporter {
+    /// Decides what to show and starts the progress bar if there is one.
+    ///
+    /// The bar shows by default only when stderr is a terminal, the copy is
+    /// one-way and `-q` was not given; `-p` asks for it, `--no-progress`
+    /// refuses it. `size` (from the source file, `--size` or `--limit`) turns
+    /// on percent and ETA. Must be called inside the tokio runtime.
+    pub fn start(
+        flags: &OutputFlags,
+        progress: &Progress,
+        two_way: bool,
+        size: Option<u64>,
+    ) -> Reporter {
+        let terminal = std::io::stderr().is_terminal();
+        let show = !flags.quiet && !flags.no_progress && (flags.progress || (terminal && !two_way));
+        let bar = show.then(|| new_bar(size));
+        let ticker = bar.clone().map(|bar| {
+            let progress = progress.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_millis(100));
+                loop {
+                    every.tick().await;
+                    bar.set_position(progress.snapshot().total_written());
+                }
+            })
+        });
+        Reporter {
+            bar,
+            ticker,
+            started: Instant::now(),
+            stats: flags.stats && !flags.quiet,
+            json: flags.json,
+        }
+    }
+
+    /// Restarts the clock, when the transfer really starts (after accept).
+    pub fn restart_clock(&mut self) {
+        self.started = Instant::now();
+        if let Some(bar) = &self.bar {
+            bar.reset_elapsed();
+        }
+    }
+
+    /// Stops the bar and prints the summary that was asked for.
+    pub fn finish(self, summary: &Summary) {
+        let elapsed = self.started.elapsed();
+        if let Some(ticker) = self.ticker {
+            ticker.abort();
+        }
+        if let Some(bar) = self.bar {
+            bar.set_position(summary.forward + summary.backward);
+            bar.abandon();
+        }
+        if self.stats {
+            eprintln!("{}", stats_line(summary, elapsed));
+        }
+        if self.json {
+            eprintln!("{}", json_object(summary, elapsed));
+        }
+    }
+}
+
+fn new_bar(size: Option<u64>) -> ProgressBar {
+    let template = if size.is_some() {
+        "{bytes} {binary_bytes_per_sec} {elapsed_precise} [{wide_bar}] {percent}% ETA {eta}"
+    } else {
+        "{spinner} {bytes} {binary_bytes_per_sec} {elapsed_precise}"
+    };
+    let style = ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    let bar = ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr_with_hz(10));
+    bar.set_style(style);
+    bar
+}
+
+fn rate(bytes: u64, elapsed: Duration) -> u64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds > 0.0 {
+        (bytes as f64 / seconds) as u64
+    } else {
+        0
+    }
+}
+
+/// The `--stats` line, e.g. `ferry: 1.0 GiB in 0.52 s (1.9 GiB/s)`.
+pub fn stats_line(summary: &Summary, elapsed: Duration) -> String {
+    let total = summary.forward + summary.backward;
+    let mut line = if summary.two_way {
+        format!(
+            "ferry: {} SRC to DST, {} DST to SRC",
+            Bytes(summary.forward),
+            Bytes(summary.backward)
+        )
+    } else {
+        format!("ferry: {}", Bytes(summary.forward))
+    };
+    line.push_str(&format!(
+        " in {:.2} s ({}/s)",
+        elapsed.as_secs_f64(),
+        Bytes(rate(total, elapsed))
+    ));
+    if let Some(connections) = summary.connections {
+        line.push_str(&format!(
+            ", {connections} connections, {} failed",
+            summary.failed_connections.unwrap_or(0)
+        ));
+    }
+    if let Some(error) = &summary.error {
+        line.push_str(&format!(", failed: {error}"));
+    }
+    line
+}
+
+/// The `--json` object, on one line.
+pub fn json_object(summary: &Summary, elapsed: Duration) -> String {
+    let total = summary.forward + summary.backward;
+    let mut object = serde_json::json!({
+        "src_to_dst": { "bytes": summary.forward },
+        "dst_to_src": { "bytes": summary.backward },
+        "bytes": total,
+        "seconds": elapsed.as_secs_f64(),
+        "bytes_per_second": rate(total, elapsed),
+        "error": summary.error,
+    });
+    if let Some(connections) = summary.connections {
+        object["connections"] = connections.into();
+        object["failed_connections"] = summary.failed_connections.unwrap_or(0).into();
+    }
+    object.to_string()
+}

@@ -1,0 +1,213 @@
+//! Wiring one invocation: check the addresses, build the [`Copier`], open the
+//! endpoints in the right order, transfer or serve, and report.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use ferry::{Bytes, Copier, Progress, RateLimiter};
+
+use crate::address::Address;
+use crate::endpoint::{self, Endpoint, Listener, OpenOptions, Role};
+use crate::flags::Cli;
+use crate::messages::{describe, Failure};
+use crate::report::{Reporter, Summary};
+use crate::serve::{Server, Signals, Tally};
+use crate::transfer::{self, Moved};
+
+/// Checks what can be checked before anything opens.
+///
+/// # Errors
+///
+/// A [`Failure::Input`] for address combinations that cannot work.
+pub fn check(cli: &Cli, src: &Address, dst: &Address) -> Result<(), Failure> {
+    if src.is_listening() && dst.is_listening() {
+        return Err(Failure::input(
+            format!("bad addresses \"{src}\" and \"{dst}\""),
+            "both are listening; at most one address may listen",
+        ));
+    }
+    if cli.serve.serve && !src.is_listening() {
+        return Err(Failure::input(
+            format!("bad SRC \"{src}\" for --serve"),
+            "expected tcp-listen: or unix-listen:",
+        ));
+    }
+    if cli.serve.serve && !dst.is_per_connection() {
+        return Err(Failure::input(
+            format!("bad DST \"{dst}\" for --serve"),
+            "expected an address opened once per connection: tcp:, unix: or null:",
+        ));
+    }
+    if matches!(src, Address::Null) {
+        return Err(Failure::input(
+            "bad address \"null:\"",
+            "null: is a destination only; use zero: for a source",
+        ));
+    }
+    if matches!(dst, Address::Zero) {
+        return Err(Failure::input(
+            "bad address \"zero:\"",
+            "zero: is a source only; use null: to discard",
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the copy, relay or server, prints the summary, and returns how it ended.
+///
+/// # Errors
+///
+/// [`Failure::Input`] when nothing moved because of bad input,
+/// [`Failure::Transfer`] when a transfer failed or was interrupted.
+pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
+    let mut signals = Signals::new()
+        .map_err(|error| Failure::input("cannot install signal handlers", describe(&error)))?;
+    let progress = Progress::new();
+    let copier = copier(&cli, &progress);
+    // `- -` is plain stdin to stdout, not stdio relayed to itself.
+    let two_way =
+        src.is_two_way() && dst.is_two_way() && !(src == Address::Stdio && dst == Address::Stdio);
+    let open = |role| OpenOptions {
+        role,
+        two_way,
+        append: cli.copy.append,
+    };
+
+    if cli.serve.serve {
+        let listener = Listener::bind(&src).await?;
+        let tally = Arc::new(Tally::default());
+        let reporter = Reporter::start(&cli.output, &progress, true, cli.output.size);
+        let server = Server {
+            copier,
+            rate_per_connection: cli.copy.rate_limit_per_connection,
+            dst,
+            max_connections: cli.serve.max_connections as usize,
+            grace: cli.copy.linger,
+        };
+        let result = server.run(listener, &mut signals, tally.clone()).await;
+        let counts = progress.snapshot();
+        reporter.finish(&Summary {
+            forward: counts.a_to_b.written,
+            backward: counts.b_to_a.written,
+            two_way: true,
+            connections: Some(tally.accepted.load(Ordering::Relaxed)),
+            failed_connections: Some(tally.failed.load(Ordering::Relaxed)),
+            error: result.as_ref().err().map(message),
+        });
+        return result;
+    }
+
+    // Open what can fail on bad input first (files, binds), then wait for a
+    // peer, then connect: a typo is reported before anyone connects.
+    let mut src_end = None;
+    let mut dst_end = None;
+    let mut listener = None;
+    if !src.is_listening() && !matches!(src, Address::Tcp { .. } | Address::Unix(_)) {
+        src_end = Some(endpoint::open(&src, open(Role::Source)).await?);
+    }
+    if !dst.is_listening() && !matches!(dst, Address::Tcp { .. } | Address::Unix(_)) {
+        dst_end = Some(endpoint::open(&dst, open(Role::Destination)).await?);
+    }
+    if src.is_listening() {
+        listener = Some((Role::Source, Listener::bind(&src).await?));
+    } else if dst.is_listening() {
+        listener = Some((Role::Destination, Listener::bind(&dst).await?));
+    }
+    let file_size = match &src_end {
+        Some(Endpoint::Read(_, size)) => *size,
+        _ => None,
+    };
+    let size = match (cli.output.size.or(file_size), cli.copy.limit) {
+        (Some(size), Some(limit)) => Some(size.min(limit)),
+        (size, limit) => size.or(limit),
+    };
+    let mut reporter = Reporter::start(&cli.output, &progress, two_way, size);
+
+    let transfer = async {
+        if let Some((role, listener)) = listener {
+            tracing::info!(address = %listener.local_address(), "listening");
+            let (stream, peer) = listener.accept().await.map_err(|error| {
+                Failure::input(
+                    format!("cannot accept on {}", listener.local_address()),
+                    describe(&error),
+                )
+            })?;
+            tracing::info!(peer, "open");
+            match role {
+                Role::Source => src_end = Some(Endpoint::Duplex(stream)),
+                Role::Destination => dst_end = Some(Endpoint::Duplex(stream)),
+            }
+        }
+        let src_end = match src_end {
+            Some(end) => end,
+            None => endpoint::open(&src, open(Role::Source)).await?,
+        };
+        let dst_end = match dst_end {
+            Some(end) => end,
+            None => endpoint::open(&dst, open(Role::Destination)).await?,
+        };
+        Ok::<_, Failure>((src_end, dst_end))
+    };
+    // A signal while waiting for a peer or connecting stops at once.
+    let (src_end, dst_end) = tokio::select! {
+        ends = transfer => ends?,
+        _ = signals.recv() => return Err(Failure::Transfer("interrupted before any byte moved".to_string())),
+    };
+    reporter.restart_clock();
+    let outcome = tokio::select! {
+        outcome = transfer::run(&copier, src_end, dst_end) => outcome,
+        _ = signals.recv() => {
+            let counts = progress.snapshot();
+            let moved = Moved { forward: counts.a_to_b.written, backward: counts.b_to_a.written };
+            Err(transfer::Broken {
+                moved,
+                failure: Failure::Transfer(format!("interrupted after {}", Bytes(moved.forward + moved.backward))),
+            })
+        }
+    };
+    let (moved, result) = match outcome {
+        Ok(moved) => (moved, Ok(())),
+        Err(broken) => (broken.moved, Err(broken.failure)),
+    };
+    tracing::info!(sent = %Bytes(moved.forward), received = %Bytes(moved.backward), "close");
+    reporter.finish(&Summary {
+        forward: moved.forward,
+        backward: moved.backward,
+        two_way,
+        connections: None,
+        failed_connections: None,
+        error: result.as_ref().err().map(message),
+    });
+    result
+}
+
+fn message(failure: &Failure) -> String {
+    let (Failure::Input(text) | Failure::Transfer(text)) = failure;
+    text.clone()
+}
+
+/// The copier every transfer uses, from the flags.
+fn copier(cli: &Cli, progress: &Progress) -> Copier {
+    let flags = &cli.copy;
+    let mut copier = Copier::new().progress(progress.clone());
+    if let Some(size) = flags.buffer_size {
+        copier = copier.buffer_size(size);
+    }
+    if let Some(limit) = flags.limit {
+        copier = copier.limit(limit);
+    }
+    if let Some(rate) = flags.rate_limit {
+        // One limiter: with --serve every connection shares it.
+        copier = copier.rate_limit(RateLimiter::new(rate));
+    }
+    if let (Some(rate), false) = (flags.rate_limit_per_connection, cli.serve.serve) {
+        copier = copier.rate_limit(RateLimiter::new(rate));
+    }
+    if let Some(timeout) = flags.idle_timeout {
+        copier = copier.idle_timeout(timeout);
+    }
+    if let Some(linger) = flags.linger {
+        copier = copier.linger(linger);
+    }
+    copier
+}

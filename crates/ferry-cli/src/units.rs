@@ -1,0 +1,142 @@
+//! Sizes, rates and durations as the user writes them on the command line.
+//!
+//! Sizes are plain bytes or a number with a suffix: `K`/`M`/`G`/`T` (also
+//! `KiB`..`TiB`) are powers of 1024, as `head -c`, `dd` and `pv` read them;
+//! `KB`/`MB`/`GB`/`TB` are powers of 1000. Rates are sizes per second, with an
+//! optional `/s`. Durations are humantime-style: `500ms`, `30s`, `2m`, `1h`.
+
+use std::time::Duration;
+
+/// Parses a size such as `4096`, `512K`, `1G`, `1.5M` or `10MB`.
+///
+/// # Errors
+///
+/// A message saying what was expected, for clap to print with the value.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    const EXPECTED: &str =
+        "expected a size in bytes like 4096, 512K, 1G (powers of 1024) or 10MB (powers of 1000)";
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, suffix) = trimmed.split_at(split);
+    if number.is_empty() {
+        return Err(EXPECTED.to_string());
+    }
+    let multiplier: u64 = match suffix.trim() {
+        "" | "B" | "b" => 1,
+        "K" | "k" | "KiB" => 1 << 10,
+        "M" | "m" | "MiB" => 1 << 20,
+        "G" | "g" | "GiB" => 1 << 30,
+        "T" | "t" | "TiB" => 1 << 40,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        _ => return Err(EXPECTED.to_string()),
+    };
+    if let Ok(whole) = number.parse::<u64>() {
+        return whole
+            .checked_mul(multiplier)
+            .ok_or_else(|| "too large: at most 16 EiB".to_string());
+    }
+    let fractional: f64 = number.parse().map_err(|_| EXPECTED.to_string())?;
+    let bytes = fractional * multiplier as f64;
+    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+        return Err("too large: at most 16 EiB".to_string());
+    }
+    Ok(bytes.round() as u64)
+}
+
+/// Parses a size that must be at least one byte (`--limit`, `--buffer-size`).
+///
+/// # Errors
+///
+/// As [`parse_size`], and for zero.
+pub fn parse_positive_size(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err("must be at least 1 byte".to_string()),
+        bytes => Ok(bytes),
+    }
+}
+
+/// Parses a rate in bytes per second: a size with an optional `/s`, e.g. `10M`.
+///
+/// # Errors
+///
+/// As [`parse_size`], and for zero (a rate of nothing would never finish).
+pub fn parse_rate(text: &str) -> Result<u64, String> {
+    let size = text.strip_suffix("/s").unwrap_or(text);
+    match parse_size(size) {
+        Ok(0) => Err("must be at least 1 byte per second".to_string()),
+        Ok(rate) => Ok(rate),
+        Err(_) => Err("expected bytes per second like 500K, 10M or 1GB/s".to_string()),
+    }
+}
+
+/// Parses a duration such as `500ms`, `30s`, `2m` or `1h 30m`; a bare number
+/// means seconds.
+///
+/// # Errors
+///
+/// A message saying what was expected, for clap to print with the value.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    const EXPECTED: &str = "expected a duration like 500ms, 30s, 2m or 1h";
+    let trimmed = text.trim();
+    if let Ok(seconds) = trimmed.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(trimmed).map_err(|_| EXPECTED.to_string())
+}
+
+/// Parses a duration that must be longer than zero (`--idle-timeout`).
+///
+/// # Errors
+///
+/// As [`parse_duration`], and for zero.
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err("must be longer than zero".to_string()),
+        duration => Ok(duration),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_use_1024_for_single_letters_and_1000_for_kb() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512K"), Ok(512 * 1024));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("1.5M"), Ok(3 << 19));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("2KiB"), Ok(2048));
+    }
+
+    #[test]
+    fn malformed_and_negative_sizes_are_refused() {
+        for bad in ["", "-1", "1X", "K", "1.2.3M", "99999999999T"] {
+            assert!(parse_size(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(parse_positive_size("0").is_err());
+    }
+
+    #[test]
+    fn rates_take_an_optional_per_second() {
+        assert_eq!(parse_rate("10M"), Ok(10 << 20));
+        assert_eq!(parse_rate("1GB/s"), Ok(1_000_000_000));
+        assert!(parse_rate("0").is_err());
+    }
+
+    #[test]
+    fn durations_are_humantime() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_positive_duration("0s").is_err());
+    }
+}

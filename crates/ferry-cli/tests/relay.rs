@@ -1,0 +1,337 @@
+//! Relays (both directions, half-close), the `--serve` server, its limits,
+//! signals, and interop with socat.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::channel;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn xor(data: &[u8]) -> Vec<u8> {
+    data.iter().map(|b| b ^ 0x5a).collect()
+}
+
+#[test]
+fn relay_keeps_client_half_close() {
+    // The client half-closes first; the backend answers only after EOF.
+    let backend = backend(xor_after_eof);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        &format!("tcp:127.0.0.1:{backend}"),
+        "--json",
+    ]);
+    let data = random_bytes(3 << 20, 10);
+    let reply = exchange(&mut connect(ferry.port()), &data);
+    assert_eq!(reply, xor(&data));
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let line = done.stderr.lines().find(|l| l.starts_with('{')).unwrap();
+    let report: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(report["src_to_dst"]["bytes"], data.len());
+    assert_eq!(report["dst_to_src"]["bytes"], data.len());
+}
+
+#[test]
+fn relay_keeps_server_half_close() {
+    // The backend speaks first and half-closes; the client answers after EOF.
+    let greeting = random_bytes(1 << 20, 11);
+    let expected = greeting.clone();
+    let (send, received) = channel();
+    let backend = backend(move |mut stream: TcpStream| {
+        stream.write_all(&expected).unwrap();
+        stream.shutdown(Shutdown::Write).unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        send.send(answer).unwrap();
+    });
+    let ferry = Ferry::spawn(&["-v", "tcp-listen:0", &format!("tcp:127.0.0.1:{backend}")]);
+    let mut client = connect(ferry.port());
+    let mut got = Vec::new();
+    client.read_to_end(&mut got).unwrap();
+    assert_eq!(got, greeting);
+    client.write_all(b"thanks").unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(received.recv_timeout(DEADLINE).unwrap(), b"thanks");
+    assert_eq!(ferry.wait(DEADLINE).code, Some(0));
+}
+
+#[test]
+fn stdio_relays_to_a_socket_like_nc() {
+    let backend = backend(xor_after_eof);
+    let data = random_bytes(1 << 20, 12);
+    let done = run_with_stdin(&["-", &format!("tcp:127.0.0.1:{backend}")], &data);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(done.stdout, xor(&data));
+}
+
+#[test]
+fn unix_relay_to_tcp() {
+    let dir = TempDir::new("unix-relay");
+    let socket = dir.path("sock");
+    let backend = backend(xor_after_eof);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        &format!("unix-listen:{socket}"),
+        &format!("tcp:127.0.0.1:{backend}"),
+    ]);
+    ferry.wait_for_line("listening");
+    let mut client = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    client.set_read_timeout(Some(DEADLINE)).unwrap();
+    let data = random_bytes(1 << 20, 13);
+    let mut reader = client.try_clone().unwrap();
+    let reading = thread::spawn(move || {
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        out
+    });
+    client.write_all(&data).unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(reading.join().unwrap(), xor(&data));
+    assert_eq!(ferry.wait(DEADLINE).code, Some(0));
+}
+
+#[test]
+fn serve_relays_200_concurrent_clients() {
+    let backend = backend(xor_after_eof);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        &format!("tcp:127.0.0.1:{backend}"),
+        "--serve",
+        "--stats",
+    ]);
+    let port = ferry.port();
+    let clients: Vec<_> = (0..200u64)
+        .map(|i| {
+            thread::spawn(move || {
+                let data = random_bytes(32 << 10 + (i as usize % 7), 100 + i);
+                let reply = exchange(&mut connect(port), &data);
+                assert!(reply == xor(&data), "client {i} got wrong bytes");
+                data.len() as u64
+            })
+        })
+        .collect();
+    let total: u64 = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(
+        done.stderr.matches(" close").count(),
+        200,
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.stderr.contains("200 connections, 0 failed"),
+        "{}",
+        done.stderr
+    );
+    assert!(total > 0);
+}
+
+#[test]
+fn max_connections_makes_the_next_client_wait() {
+    // An echo backend that keeps each connection open until the client closes.
+    let backend = backend(|mut stream: TcpStream| {
+        let mut buf = [0; 1024];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 || stream.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+    });
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        &format!("tcp:127.0.0.1:{backend}"),
+        "--serve",
+        "--max-connections",
+        "2",
+    ]);
+    let port = ferry.port();
+    let echo = |stream: &mut TcpStream| {
+        stream.write_all(b"ping").unwrap();
+        let mut buf = [0; 4];
+        stream.read_exact(&mut buf).map(|_| buf)
+    };
+    let mut first = connect(port);
+    let mut second = connect(port);
+    assert_eq!(&echo(&mut first).unwrap(), b"ping");
+    assert_eq!(&echo(&mut second).unwrap(), b"ping");
+    let mut third = connect(port); // completes in the kernel backlog
+    third
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    assert!(
+        echo(&mut third).is_err(),
+        "a third relay ran despite --max-connections 2"
+    );
+    drop(first);
+    third.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut buf = [0; 4];
+    third.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ping");
+}
+
+#[test]
+fn idle_timeout_closes_a_silent_connection() {
+    let backend = backend(|mut stream: TcpStream| {
+        let mut sink = Vec::new();
+        let _ = stream.read_to_end(&mut sink);
+    });
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        &format!("tcp:127.0.0.1:{backend}"),
+        "--serve",
+        "--idle-timeout",
+        "300ms",
+    ]);
+    let mut client = connect(ferry.port());
+    let started = Instant::now();
+    let mut buf = [0; 16];
+    let closed = matches!(client.read(&mut buf), Ok(0) | Err(_));
+    let waited = started.elapsed();
+    assert!(closed);
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    ferry.wait_for_line("idle timeout");
+}
+
+#[test]
+fn sigint_stops_accepting_and_lets_running_relays_finish() {
+    let backend = backend(xor_after_eof);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        &format!("tcp:127.0.0.1:{backend}"),
+        "--serve",
+    ]);
+    let port = ferry.port();
+    let mut running = connect(port);
+    running.write_all(b"before").unwrap();
+    ferry.wait_for_line(" open");
+    ferry.signal("INT");
+    ferry.wait_for_line("stopping");
+    // New connections are refused once the listener is closed.
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    // The running relay still carries bytes both ways.
+    let reply = exchange(&mut running, b" after");
+    assert_eq!(reply, xor(b"before after"));
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+}
+
+#[test]
+fn second_signal_exits_at_once() {
+    let backend = backend(xor_after_eof);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        &format!("tcp:127.0.0.1:{backend}"),
+        "--serve",
+    ]);
+    let _running = connect(ferry.port());
+    ferry.wait_for_line(" open");
+    ferry.signal("TERM");
+    ferry.wait_for_line("stopping");
+    ferry.signal("INT");
+    let done = ferry.wait(Duration::from_secs(5));
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("1 relays still running"),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn linger_bounds_the_shutdown_wait() {
+    let backend = backend(xor_after_eof);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        &format!("tcp:127.0.0.1:{backend}"),
+        "--serve",
+        "--linger",
+        "300ms",
+    ]);
+    let _running = connect(ferry.port());
+    ferry.wait_for_line(" open");
+    ferry.signal("INT");
+    let done = ferry.wait(Duration::from_secs(5));
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+}
+
+#[test]
+fn socat_interop() {
+    if !have("socat") {
+        eprintln!("note: socat is not installed; skipping the interop test");
+        return;
+    }
+    // socat as the backend (upper-casing) and as the client, ferry between.
+    let backend_port = free_port();
+    let mut backend = Command::new("socat")
+        .arg(format!(
+            "TCP-LISTEN:{backend_port},bind=127.0.0.1,reuseaddr,fork"
+        ))
+        .arg("SYSTEM:tr a-z A-Z")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    backend = {
+        let guard = Kill(backend);
+        let until = Instant::now() + DEADLINE;
+        while TcpStream::connect(("127.0.0.1", backend_port)).is_err() {
+            assert!(Instant::now() < until, "socat did not listen");
+            thread::sleep(Duration::from_millis(20));
+        }
+        let Kill(child) = guard;
+        child
+    };
+    let _backend = Kill(backend);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        &format!("tcp:127.0.0.1:{backend_port}"),
+    ]);
+    let port = ferry.port();
+    let mut client = Command::new("socat")
+        .arg("-")
+        .arg(format!("TCP:127.0.0.1:{port}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    client
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"hello from socat\n")
+        .unwrap();
+    let client = Kill(client);
+    let mut out = String::new();
+    let mut stdout = {
+        let mut guard = client;
+        let stdout = guard.0.stdout.take().unwrap();
+        (stdout, guard)
+    };
+    stdout.0.read_to_string(&mut out).unwrap();
+    assert_eq!(out, "HELLO FROM SOCAT\n");
+    assert_eq!(ferry.wait(DEADLINE).code, Some(0));
+}
