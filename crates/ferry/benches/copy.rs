@@ -35,17 +35,45 @@ fn runtime() -> Runtime {
 /// The copy under test: one-way (`copy`) and the relay (`bidirectional`).
 #[derive(Clone, Copy)]
 enum Impl {
+    /// `tokio::io::copy` / `copy_bidirectional`.
     Tokio,
+    /// `ferry::copy` / `copy_bidirectional`.
     Ferry,
+    /// A default `Copier` (adaptive buffer).
+    Copier,
+    /// A `Copier` with every option set, none of them binding.
+    CopierAllOptions,
 }
 
 impl Impl {
-    const ALL: [Impl; 2] = [Impl::Tokio, Impl::Ferry];
+    const ALL: [Impl; 4] = [
+        Impl::Tokio,
+        Impl::Ferry,
+        Impl::Copier,
+        Impl::CopierAllOptions,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Impl::Tokio => "tokio",
             Impl::Ferry => "ferry",
+            Impl::Copier => "copier",
+            Impl::CopierAllOptions => "copier_all_options",
+        }
+    }
+
+    fn copier(self) -> ferry::Copier {
+        match self {
+            Impl::CopierAllOptions => ferry::Copier::new()
+                .limit(u64::MAX)
+                .rate_limit(ferry::RateLimiter::new(u64::MAX / 2))
+                .idle_timeout(Duration::from_secs(3600))
+                .linger(Duration::from_secs(3600))
+                .progress(ferry::Progress::new())
+                .on_progress(Duration::from_millis(100), |counts| {
+                    std::hint::black_box(counts);
+                }),
+            _ => ferry::Copier::new(),
         }
     }
 
@@ -57,6 +85,7 @@ impl Impl {
         match self {
             Impl::Tokio => tokio::io::copy(reader, writer).await,
             Impl::Ferry => ferry::copy(reader, writer).await,
+            Impl::Copier | Impl::CopierAllOptions => Ok(self.copier().copy(reader, writer).await?),
         }
     }
 
@@ -64,6 +93,10 @@ impl Impl {
         match self {
             Impl::Tokio => tokio::io::copy_bidirectional(a, b).await,
             Impl::Ferry => ferry::copy_bidirectional(a, b).await,
+            Impl::Copier | Impl::CopierAllOptions => {
+                let transfer = self.copier().bidirectional(a, b).await?;
+                Ok((transfer.a_to_b.bytes, transfer.b_to_a.bytes))
+            }
         }
     }
 }
@@ -185,5 +218,60 @@ fn tcp_relay(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, mem, duplex, tcp_receiver, unix_receiver, tcp_relay);
+/// 100 request/response round trips of 100 bytes through a relay: latency,
+/// where a bigger buffer must not cost anything.
+fn small_messages(c: &mut Criterion) {
+    const ROUNDS: usize = 100;
+    let rt = runtime();
+    let mut group = c.benchmark_group("small_messages");
+    group.throughput(Throughput::Elements(ROUNDS as u64));
+    group.sample_size(20);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(4));
+    for imp in Impl::ALL {
+        group.bench_function(BenchmarkId::from_parameter(imp.name()), |b| {
+            b.to_async(&rt).iter(|| async move {
+                let (mut client, mut relay_a) = tcp_pair().await;
+                let (mut relay_b, mut server) = tcp_pair().await;
+                client.set_nodelay(true).unwrap();
+                server.set_nodelay(true).unwrap();
+                let relay =
+                    tokio::spawn(
+                        async move { imp.bidirectional(&mut relay_a, &mut relay_b).await },
+                    );
+                let echo = tokio::spawn(async move {
+                    let mut message = [0u8; 100];
+                    for _ in 0..ROUNDS {
+                        server.read_exact(&mut message).await.unwrap();
+                        server.write_all(&message).await.unwrap();
+                    }
+                    server
+                });
+                let mut message = [7u8; 100];
+                for _ in 0..ROUNDS {
+                    client.write_all(&message).await.unwrap();
+                    client.read_exact(&mut message).await.unwrap();
+                }
+                client.shutdown().await.unwrap();
+                let mut server = echo.await.unwrap();
+                server.shutdown().await.unwrap();
+                let mut rest = Vec::new();
+                client.read_to_end(&mut rest).await.unwrap();
+                let expected = (ROUNDS as u64) * 100;
+                assert_eq!(relay.await.unwrap().unwrap(), (expected, expected));
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    mem,
+    duplex,
+    tcp_receiver,
+    unix_receiver,
+    tcp_relay,
+    small_messages
+);
 criterion_main!(benches);

@@ -9,6 +9,8 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::coop;
+use crate::error::{DirectionCounts, Step};
+use crate::gate::{ReadGate, Ungated};
 use crate::{CopyBuffer, DEFAULT_BUF_SIZE};
 
 /// Future returned by [`copy_bidirectional`] and [`copy_bidirectional_with_sizes`].
@@ -16,46 +18,71 @@ use crate::{CopyBuffer, DEFAULT_BUF_SIZE};
 pub struct CopyBidirectional<'a, A: ?Sized, B: ?Sized> {
     a: &'a mut A,
     b: &'a mut B,
-    a_to_b: Direction,
-    b_to_a: Direction,
+    a_to_b: OneWay,
+    b_to_a: OneWay,
 }
 
 /// Where one direction of a two-way copy stands.
 #[derive(Debug)]
-enum Direction {
+pub(crate) enum OneWay {
     Copying(CopyBuffer),
     /// EOF reached and flushed; shutting down the write half.
     ShuttingDown(u64),
     Done(u64),
 }
 
-impl Direction {
-    fn new(buffer_size: usize) -> Self {
-        Direction::Copying(CopyBuffer::with_capacity(buffer_size))
+impl OneWay {
+    pub(crate) fn new(engine: CopyBuffer) -> Self {
+        OneWay::Copying(engine)
     }
 
-    fn poll_transfer<R, W>(
+    /// Copies until EOF, then shuts down `writer`; returns the bytes moved.
+    pub(crate) fn poll_transfer<R, W, G>(
         &mut self,
         cx: &mut Context<'_>,
         mut reader: Pin<&mut R>,
         mut writer: Pin<&mut W>,
-    ) -> Poll<io::Result<u64>>
+        gate: &mut G,
+    ) -> Poll<Result<u64, (Step, io::Error)>>
     where
         R: AsyncRead + ?Sized,
         W: AsyncWrite + ?Sized,
+        G: ReadGate,
     {
         loop {
             match self {
-                Direction::Copying(engine) => {
-                    let count = ready!(engine.poll_copy(cx, reader.as_mut(), writer.as_mut()))?;
-                    *self = Direction::ShuttingDown(count);
+                OneWay::Copying(engine) => {
+                    let count =
+                        ready!(engine.poll_copy_gated(cx, reader.as_mut(), writer.as_mut(), gate))?;
+                    *self = OneWay::ShuttingDown(count);
                 }
-                Direction::ShuttingDown(count) => {
-                    ready!(coop::poll_shutdown(cx, writer.as_mut()))?;
-                    *self = Direction::Done(*count);
+                OneWay::ShuttingDown(count) => {
+                    ready!(coop::poll_shutdown(cx, writer.as_mut()))
+                        .map_err(|err| (Step::Shutdown, err))?;
+                    *self = OneWay::Done(*count);
                 }
-                Direction::Done(count) => return Poll::Ready(Ok(*count)),
+                OneWay::Done(count) => return Poll::Ready(Ok(*count)),
             }
+        }
+    }
+
+    pub(crate) fn counts(&self) -> DirectionCounts {
+        match self {
+            OneWay::Copying(engine) => DirectionCounts {
+                read: engine.bytes_read(),
+                written: engine.bytes_written(),
+            },
+            OneWay::ShuttingDown(count) | OneWay::Done(count) => DirectionCounts {
+                read: *count,
+                written: *count,
+            },
+        }
+    }
+
+    /// Frees the buffer of an idle direction (see [`CopyBuffer::release`]).
+    pub(crate) fn release(&mut self) {
+        if let OneWay::Copying(engine) = self {
+            engine.release();
         }
     }
 }
@@ -158,8 +185,8 @@ where
     CopyBidirectional {
         a,
         b,
-        a_to_b: Direction::new(a_to_b_buffer_size),
-        b_to_a: Direction::new(b_to_a_buffer_size),
+        a_to_b: OneWay::new(CopyBuffer::with_capacity(a_to_b_buffer_size)),
+        b_to_a: OneWay::new(CopyBuffer::with_capacity(b_to_a_buffer_size)),
     }
 }
 
@@ -176,10 +203,12 @@ where
         // holds up the other.
         let a_to_b = me
             .a_to_b
-            .poll_transfer(cx, Pin::new(&mut *me.a), Pin::new(&mut *me.b))?;
+            .poll_transfer(cx, Pin::new(&mut *me.a), Pin::new(&mut *me.b), &mut Ungated)
+            .map_err(|(_, err)| err)?;
         let b_to_a = me
             .b_to_a
-            .poll_transfer(cx, Pin::new(&mut *me.b), Pin::new(&mut *me.a))?;
+            .poll_transfer(cx, Pin::new(&mut *me.b), Pin::new(&mut *me.a), &mut Ungated)
+            .map_err(|(_, err)| err)?;
         let a_to_b = ready!(a_to_b);
         let b_to_a = ready!(b_to_a);
         Poll::Ready(Ok((a_to_b, b_to_a)))

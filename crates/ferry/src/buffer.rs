@@ -8,10 +8,15 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::coop;
+use crate::error::Step;
+use crate::gate::{ReadGate, Ungated};
 
 /// The buffer size used by [`copy`](crate::copy) and
 /// [`copy_bidirectional`](crate::copy_bidirectional): 8 KiB, the same as tokio's.
 pub const DEFAULT_BUF_SIZE: usize = 8 * 1024;
+
+/// The largest buffer an adaptive [`BufferPolicy`] grows to by default.
+pub const DEFAULT_MAX_BUF_SIZE: usize = 256 * 1024;
 
 /// The copy engine: a heap buffer plus the state of one copy from a reader to a writer.
 ///
@@ -60,14 +65,51 @@ pub const DEFAULT_BUF_SIZE: usize = 8 * 1024;
 /// # }
 /// ```
 pub struct CopyBuffer {
+    /// Allocated on the first read, so an engine that never sees data holds no memory.
     buf: Box<[u8]>,
     /// Start of the bytes read but not yet written.
     pos: usize,
-    /// End of the bytes read; `pos <= cap <= buf.len()`.
+    /// End of the bytes read; `pos <= cap <= size`.
     cap: usize,
+    /// The buffer's size, allocated or not.
+    size: usize,
+    policy: BufferPolicy,
+    /// Set when a read filled the whole buffer: the reader has more than we hold.
+    grow: bool,
     read_done: bool,
     read: u64,
     drain: Drain,
+}
+
+/// How a [`CopyBuffer`] sizes its buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BufferPolicy {
+    /// Always this many bytes.
+    Fixed(usize),
+    /// Start at `initial` bytes and double, up to `max`, each time one read
+    /// fills the whole buffer (the reader has more ready than fits).
+    Adaptive {
+        /// The size of the first buffer.
+        initial: usize,
+        /// The largest size it grows to.
+        max: usize,
+    },
+}
+
+impl BufferPolicy {
+    fn initial(self) -> usize {
+        match self {
+            BufferPolicy::Fixed(size) => size,
+            BufferPolicy::Adaptive { initial, .. } => initial,
+        }
+    }
+
+    fn max(self) -> usize {
+        match self {
+            BufferPolicy::Fixed(size) => size,
+            BufferPolicy::Adaptive { initial, max } => max.max(initial),
+        }
+    }
 }
 
 impl CopyBuffer {
@@ -97,18 +139,74 @@ impl CopyBuffer {
     /// assert_eq!(engine.capacity(), 256 * 1024);
     /// ```
     pub fn with_capacity(capacity: usize) -> Self {
+        Self::with_policy(BufferPolicy::Fixed(capacity))
+    }
+
+    /// Creates an engine that sizes its buffer by `policy`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the policy's initial size is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferry::{BufferPolicy, CopyBuffer};
+    ///
+    /// let engine = CopyBuffer::with_policy(BufferPolicy::Adaptive { initial: 8192, max: 1 << 20 });
+    /// assert_eq!(engine.capacity(), 8192);
+    /// ```
+    pub fn with_policy(policy: BufferPolicy) -> Self {
         assert!(
-            capacity > 0,
+            policy.initial() > 0,
             "CopyBuffer capacity must be greater than zero"
         );
         Self {
-            buf: vec![0; capacity].into_boxed_slice(),
+            buf: Box::default(),
             pos: 0,
             cap: 0,
+            size: policy.initial(),
+            policy,
+            grow: false,
             read_done: false,
             read: 0,
             drain: Drain::default(),
         }
+    }
+
+    /// Bytes of buffer memory held right now (0 before the first read and
+    /// after [`release`](Self::release)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let engine = ferry::CopyBuffer::new();
+    /// assert_eq!(engine.allocated(), 0);
+    /// ```
+    pub fn allocated(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Frees the buffer if it holds no unwritten bytes, and returns whether
+    /// it did. The next read allocates a buffer of the policy's initial size.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut engine = ferry::CopyBuffer::new();
+    /// assert!(engine.release());
+    /// assert_eq!(engine.allocated(), 0);
+    /// ```
+    pub fn release(&mut self) -> bool {
+        if self.pos != self.cap {
+            return false;
+        }
+        self.buf = Box::default();
+        self.pos = 0;
+        self.cap = 0;
+        self.size = self.policy.initial();
+        self.grow = false;
+        true
     }
 
     /// The size of the buffer in bytes.
@@ -119,7 +217,7 @@ impl CopyBuffer {
     /// assert_eq!(ferry::CopyBuffer::with_capacity(10).capacity(), 10);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.buf.len()
+        self.size
     }
 
     /// Bytes read from the reader so far.
@@ -230,21 +328,40 @@ impl CopyBuffer {
     pub fn poll_copy<R, W>(
         &mut self,
         cx: &mut Context<'_>,
-        mut reader: Pin<&mut R>,
-        mut writer: Pin<&mut W>,
+        reader: Pin<&mut R>,
+        writer: Pin<&mut W>,
     ) -> Poll<io::Result<u64>>
     where
         R: AsyncRead + ?Sized,
         W: AsyncWrite + ?Sized,
     {
+        self.poll_copy_gated(cx, reader, writer, &mut Ungated)
+            .map_err(|(_, err)| err)
+    }
+
+    /// The loop behind [`poll_copy`](Self::poll_copy): every read asks `gate`
+    /// how much it may take, and an error says which step failed.
+    pub(crate) fn poll_copy_gated<R, W, G>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut reader: Pin<&mut R>,
+        mut writer: Pin<&mut W>,
+        gate: &mut G,
+    ) -> Poll<Result<u64, (Step, io::Error)>>
+    where
+        R: AsyncRead + ?Sized,
+        W: AsyncWrite + ?Sized,
+        G: ReadGate,
+    {
         loop {
             if self.has_room() {
-                match self.poll_fill(cx, reader.as_mut()) {
-                    Poll::Ready(filled) => filled?,
+                match self.poll_fill(cx, reader.as_mut(), gate) {
+                    Poll::Ready(filled) => filled.map_err(|err| (Step::Read, err))?,
                     Poll::Pending if self.pos == self.cap => {
                         // Flush when the reader stalls: its peer may be
                         // waiting for the bytes we already wrote.
-                        ready!(self.drain.poll_flush_owed(cx, writer.as_mut()))?;
+                        ready!(self.drain.poll_flush_owed(cx, writer.as_mut()))
+                            .map_err(|err| (Step::Flush, err))?;
                         return Poll::Pending;
                     }
                     // Bytes are waiting; write them rather than wait for more.
@@ -255,11 +372,14 @@ impl CopyBuffer {
             while self.pos < self.cap {
                 let chunk = &self.buf[self.pos..self.cap];
                 match self.drain.poll_write(cx, writer.as_mut(), chunk) {
-                    Poll::Ready(written) => self.pos += written?,
+                    Poll::Ready(written) => {
+                        self.pos += written.map_err(|err| (Step::Write, err))?
+                    }
                     Poll::Pending => {
                         // Read ahead while the writer stalls so its next write is larger.
                         if self.has_room() {
-                            ready!(self.poll_fill(cx, reader.as_mut()))?;
+                            ready!(self.poll_fill(cx, reader.as_mut(), gate))
+                                .map_err(|err| (Step::Read, err))?;
                         }
                         return Poll::Pending;
                     }
@@ -267,30 +387,60 @@ impl CopyBuffer {
             }
             self.pos = 0;
             self.cap = 0;
+            if self.grow {
+                self.grow_buffer();
+            }
 
             if self.read_done {
-                ready!(self.drain.poll_finish(cx, writer.as_mut()))?;
+                ready!(self.drain.poll_finish(cx, writer.as_mut()))
+                    .map_err(|err| (Step::Flush, err))?;
                 return Poll::Ready(Ok(self.drain.written));
             }
         }
     }
 
     fn has_room(&self) -> bool {
-        !self.read_done && self.cap < self.buf.len()
+        !self.read_done && self.cap < self.size
     }
 
-    /// Reads once into the free room at the end of the buffer.
-    fn poll_fill<R>(&mut self, cx: &mut Context<'_>, reader: Pin<&mut R>) -> Poll<io::Result<()>>
+    /// Reads once into the free room at the end of the buffer, as much as `gate` allows.
+    fn poll_fill<R, G>(
+        &mut self,
+        cx: &mut Context<'_>,
+        reader: Pin<&mut R>,
+        gate: &mut G,
+    ) -> Poll<io::Result<()>>
     where
         R: AsyncRead + ?Sized,
+        G: ReadGate,
     {
-        let n = ready!(coop::poll_read(cx, reader, &mut self.buf[self.cap..]))?;
+        let allowed = ready!(gate.poll_allowance(cx, self.size - self.cap));
+        if allowed == 0 {
+            // The gate's byte limit is reached: that is this copy's EOF.
+            self.read_done = true;
+            return Poll::Ready(Ok(()));
+        }
+        if self.buf.is_empty() {
+            self.buf = vec![0; self.size].into_boxed_slice();
+        }
+        let room = &mut self.buf[self.cap..self.cap + allowed];
+        let n = ready!(coop::poll_read(cx, reader, room))?;
+        gate.consume(n);
         if n == 0 {
             self.read_done = true;
+        } else if n == self.size {
+            self.grow = self.size < self.policy.max();
         }
         self.cap += n;
         self.read += n as u64;
         Poll::Ready(Ok(()))
+    }
+
+    /// Doubles the (empty) buffer, up to the policy's maximum.
+    fn grow_buffer(&mut self) {
+        self.grow = false;
+        self.size = self.size.saturating_mul(2).min(self.policy.max());
+        self.buf = vec![0; self.size].into_boxed_slice();
     }
 }
 
@@ -303,7 +453,8 @@ impl Default for CopyBuffer {
 impl fmt::Debug for CopyBuffer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CopyBuffer")
-            .field("capacity", &self.buf.len())
+            .field("capacity", &self.size)
+            .field("allocated", &self.buf.len())
             .field("buffered", &self.buffered())
             .field("read", &self.read)
             .field("written", &self.drain.written)

@@ -10,6 +10,8 @@ use tokio::io::{AsyncBufRead, AsyncWrite};
 
 use crate::buffer::Drain;
 use crate::coop;
+use crate::error::Step;
+use crate::gate::{ReadGate, Ungated};
 
 /// Future returned by [`copy_buf`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
@@ -71,37 +73,77 @@ where
     type Output = io::Result<u64>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
-        let CopyBuf {
-            reader,
-            writer,
-            drain,
-        } = self.get_mut();
-        let mut writer = Pin::new(&mut **writer);
-        loop {
-            // `None` is EOF; otherwise how much of the chunk was written.
-            let step = coop::poll_fill_buf(cx, Pin::new(&mut **reader), |cx, chunk| {
-                (!chunk.is_empty()).then(|| drain.poll_write(cx, writer.as_mut(), chunk))
+        let me = self.get_mut();
+        poll_copy_buf_gated(
+            cx,
+            Pin::new(&mut *me.reader),
+            Pin::new(&mut *me.writer),
+            &mut me.drain,
+            &mut Ungated,
+        )
+        .map_err(|(_, err)| err)
+    }
+}
+
+/// The loop behind [`copy_buf`]: writes straight out of `reader`'s buffer, as
+/// much of each chunk as `gate` allows, and says which step failed.
+pub(crate) fn poll_copy_buf_gated<R, W, G>(
+    cx: &mut Context<'_>,
+    mut reader: Pin<&mut R>,
+    mut writer: Pin<&mut W>,
+    drain: &mut Drain,
+    gate: &mut G,
+) -> Poll<Result<u64, (Step, io::Error)>>
+where
+    R: AsyncBufRead + ?Sized,
+    W: AsyncWrite + ?Sized,
+    G: ReadGate,
+{
+    loop {
+        let step = coop::poll_fill_buf(cx, reader.as_mut(), |cx, chunk| {
+            if chunk.is_empty() {
+                return Chunk::Eof;
+            }
+            let allowed = match gate.poll_allowance(cx, chunk.len()) {
+                Poll::Ready(0) => return Chunk::Eof,
+                Poll::Ready(allowed) => allowed,
+                Poll::Pending => return Chunk::Gated,
+            };
+            let written = drain.poll_write(cx, writer.as_mut(), &chunk[..allowed]);
+            gate.consume(match written {
+                Poll::Ready(Ok(n)) => n,
+                _ => 0,
             });
-            match step {
-                Poll::Ready(Ok(Some(Poll::Ready(written)))) => {
-                    Pin::new(&mut **reader).consume(written?)
-                }
-                // The writer stalled; the chunk stays in the reader's buffer.
-                Poll::Ready(Ok(Some(Poll::Pending))) => return Poll::Pending,
-                Poll::Ready(Ok(None)) => {
-                    ready!(drain.poll_finish(cx, writer.as_mut()))?;
-                    return Poll::Ready(Ok(drain.written));
-                }
-                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
-                Poll::Pending => {
-                    // Flush when the reader stalls: its peer may be waiting
-                    // for the bytes we already wrote.
-                    ready!(drain.poll_flush_owed(cx, writer.as_mut()))?;
-                    return Poll::Pending;
-                }
+            Chunk::Written(written)
+        });
+        match step.map_err(|err| (Step::Read, err)) {
+            Poll::Ready(Ok(Chunk::Written(Poll::Ready(written)))) => reader
+                .as_mut()
+                .consume(written.map_err(|err| (Step::Write, err))?),
+            // The writer stalled; the chunk stays in the reader's buffer.
+            Poll::Ready(Ok(Chunk::Written(Poll::Pending))) => return Poll::Pending,
+            Poll::Ready(Ok(Chunk::Eof)) => {
+                ready!(drain.poll_finish(cx, writer.as_mut())).map_err(|err| (Step::Flush, err))?;
+                return Poll::Ready(Ok(drain.written));
+            }
+            Poll::Ready(Err(failed)) => return Poll::Ready(Err(failed)),
+            // Flush when the reader (or its gate) stalls: the reader's peer
+            // may be waiting for the bytes we already wrote.
+            Poll::Ready(Ok(Chunk::Gated)) | Poll::Pending => {
+                ready!(drain.poll_flush_owed(cx, writer.as_mut()))
+                    .map_err(|err| (Step::Flush, err))?;
+                return Poll::Pending;
             }
         }
     }
+}
+
+/// What became of one chunk of the reader's buffer.
+enum Chunk {
+    Eof,
+    /// The gate holds the copy back for now.
+    Gated,
+    Written(Poll<io::Result<usize>>),
 }
 
 impl<R: ?Sized, W: ?Sized> fmt::Debug for CopyBuf<'_, R, W> {

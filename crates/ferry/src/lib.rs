@@ -31,10 +31,24 @@
 mod bidirectional;
 mod buffer;
 mod coop;
+mod copier;
 mod copy;
 mod copy_buf;
+mod error;
+mod gate;
+mod job;
+mod progress;
+mod rate;
+mod relay;
+mod watch;
 
 pub use bidirectional::{copy_bidirectional, copy_bidirectional_with_sizes, CopyBidirectional};
-pub use buffer::{CopyBuffer, DEFAULT_BUF_SIZE};
+pub use buffer::{BufferPolicy, CopyBuffer, DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};
+pub use copier::{Copier, DEFAULT_RELEASE_AFTER};
 pub use copy::{copy, Copy};
 pub use copy_buf::{copy_buf, CopyBuf};
+pub use error::{Bytes, CopyError, Counts, Direction, DirectionCounts, Step};
+pub use job::CopyJob;
+pub use progress::Progress;
+pub use rate::RateLimiter;
+pub use relay::{DirectionTransfer, Transfer};

@@ -1,0 +1,430 @@
+//! `Copier`: the builder for copies with limits, progress, timeouts and
+//! errors that keep their counts.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite};
+
+use crate::buffer::Drain;
+use crate::copy_buf::poll_copy_buf_gated;
+use crate::gate::Limits;
+use crate::job::CopyJob;
+use crate::relay::Relay;
+use crate::watch::{Alarm, Watch};
+use crate::{
+    BufferPolicy, CopyError, Counts, Direction, DirectionCounts, Progress, RateLimiter, Transfer,
+};
+use crate::{DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};
+
+/// How long a direction may sit idle before its buffer is given back.
+pub const DEFAULT_RELEASE_AFTER: Duration = Duration::from_secs(1);
+
+/// A reusable recipe for copies: buffer policy, byte and rate limits, idle
+/// timeout, half-close linger and progress reporting.
+///
+/// A `Copier` is cheap to clone and can be shared: a server can keep one for
+/// all its connections. Every copy it runs drives the same engine as
+/// [`copy`](crate::copy); options that are not set cost nothing.
+///
+/// By default a `Copier` uses an adaptive buffer (8 KiB, doubling up to
+/// [`DEFAULT_MAX_BUF_SIZE`] while reads keep filling it), allocates it only
+/// when the first byte arrives, and gives it back after a direction has been
+/// idle for [`DEFAULT_RELEASE_AFTER`]. Its timers use tokio's time driver, so
+/// the runtime needs it (`enable_time`, or `#[tokio::main]`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use ferry::{Copier, RateLimiter};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ferry::CopyError> {
+/// let copier = Copier::new()
+///     .limit(1 << 20)
+///     .rate_limit(RateLimiter::new(100 << 20))
+///     .idle_timeout(Duration::from_secs(30));
+///
+/// let mut reader = tokio::io::repeat(b'x');
+/// let copied = copier.copy(&mut reader, &mut tokio::io::sink()).await?;
+/// assert_eq!(copied, 1 << 20);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Copier {
+    pub(crate) policy: BufferPolicy,
+    pub(crate) limit: Option<u64>,
+    pub(crate) limiters: Vec<RateLimiter>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) linger: Option<Duration>,
+    pub(crate) release_after: Option<Duration>,
+    pub(crate) progress: Option<Progress>,
+    pub(crate) on_progress: Option<ProgressCallback>,
+}
+
+#[derive(Clone)]
+pub(crate) struct ProgressCallback {
+    pub(crate) every: Duration,
+    pub(crate) report: Arc<dyn Fn(Counts) + Send + Sync>,
+}
+
+impl Copier {
+    /// A copier with the defaults: adaptive buffer, no limits, no timeouts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let copier = ferry::Copier::new();
+    /// ```
+    pub fn new() -> Self {
+        Self {
+            policy: BufferPolicy::Adaptive {
+                initial: DEFAULT_BUF_SIZE,
+                max: DEFAULT_MAX_BUF_SIZE,
+            },
+            limit: None,
+            limiters: Vec::new(),
+            idle_timeout: None,
+            linger: None,
+            release_after: Some(DEFAULT_RELEASE_AFTER),
+            progress: None,
+            on_progress: None,
+        }
+    }
+
+    /// Uses a fixed buffer of `bytes` per direction.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `bytes` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let copier = ferry::Copier::new().buffer_size(64 * 1024);
+    /// ```
+    pub fn buffer_size(mut self, bytes: usize) -> Self {
+        assert!(bytes > 0, "buffer size must be greater than zero");
+        self.policy = BufferPolicy::Fixed(bytes);
+        self
+    }
+
+    /// Uses an adaptive buffer: `initial` bytes, doubling up to `max` while
+    /// reads keep filling it.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `initial` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let copier = ferry::Copier::new().adaptive_buffer(4096, 1 << 20);
+    /// ```
+    pub fn adaptive_buffer(mut self, initial: usize, max: usize) -> Self {
+        assert!(initial > 0, "buffer size must be greater than zero");
+        self.policy = BufferPolicy::Adaptive { initial, max };
+        self
+    }
+
+    /// Copies at most `bytes` in each direction, and never reads past them:
+    /// the rest of the stream stays in the reader for the caller.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferry::CopyError> {
+    /// let mut reader: &[u8] = b"header|body";
+    /// let mut header = Vec::new();
+    /// ferry::Copier::new().limit(6).copy(&mut reader, &mut header).await?;
+    /// assert_eq!((header.as_slice(), reader), (&b"header"[..], &b"|body"[..]));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn limit(mut self, bytes: u64) -> Self {
+        self.limit = Some(bytes);
+        self
+    }
+
+    /// Holds every read to `limiter`'s rate. Call it again to add another
+    /// limiter (say one for the whole server and one for this connection);
+    /// every one of them applies. In a bidirectional copy both directions
+    /// draw on the same limiters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server_wide = ferry::RateLimiter::new(100 << 20);
+    /// let copier = ferry::Copier::new().rate_limit(server_wide);
+    /// let per_connection = copier.clone().rate_limit(ferry::RateLimiter::new(10 << 20));
+    /// ```
+    pub fn rate_limit(mut self, limiter: RateLimiter) -> Self {
+        self.limiters.push(limiter);
+        self
+    }
+
+    /// Fails the copy with [`Step::IdleTimeout`](crate::Step::IdleTimeout)
+    /// (kind `TimedOut`) when no byte has moved, in either direction, for `timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let copier = ferry::Copier::new().idle_timeout(std::time::Duration::from_secs(30));
+    /// ```
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// In a bidirectional copy, once one direction has finished, lets the
+    /// other run for at most `linger` before failing with
+    /// [`Step::LingerTimeout`](crate::Step::LingerTimeout). Without it the
+    /// other direction may run as long as its peer keeps it open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let copier = ferry::Copier::new().linger(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = Some(linger);
+        self
+    }
+
+    /// Gives an idle direction's buffer back after `after` (default
+    /// [`DEFAULT_RELEASE_AFTER`]), or never with `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let copier = ferry::Copier::new().release_idle_buffers(None);
+    /// ```
+    pub fn release_idle_buffers(mut self, after: Option<Duration>) -> Self {
+        self.release_after = after;
+        self
+    }
+
+    /// Adds the bytes moved to `progress`, which any task can read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let progress = ferry::Progress::new();
+    /// let copier = ferry::Copier::new().progress(progress.clone());
+    /// ```
+    pub fn progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Calls `report` with the copy's counts at most once per `every` while
+    /// bytes move, and once more at the end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let copier = ferry::Copier::new().on_progress(Duration::from_millis(500), |counts| {
+    ///     eprintln!("{} bytes so far", counts.a_to_b.written);
+    /// });
+    /// ```
+    pub fn on_progress(
+        mut self,
+        every: Duration,
+        report: impl Fn(Counts) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_progress = Some(ProgressCallback {
+            every,
+            report: Arc::new(report),
+        });
+        self
+    }
+
+    /// A resumable one-way copy with this copier's settings; see [`CopyJob`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let job = ferry::Copier::new().job();
+    /// assert_eq!(job.counts().a_to_b.written, 0);
+    /// ```
+    pub fn job(&self) -> CopyJob {
+        CopyJob::new(self)
+    }
+
+    /// Copies all of `reader` into `writer` (up to the limit), then flushes
+    /// `writer`, and returns the number of bytes copied.
+    ///
+    /// Dropping the future loses the bytes read but not yet written; use
+    /// [`job`](Self::job) to be able to resume instead.
+    ///
+    /// # Errors
+    ///
+    /// A [`CopyError`] with the step that failed and the counts so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferry::CopyError> {
+    /// let mut reader: &[u8] = b"hello";
+    /// let mut writer = Vec::new();
+    /// assert_eq!(ferry::Copier::new().copy(&mut reader, &mut writer).await?, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn copy<R, W>(&self, reader: &mut R, writer: &mut W) -> Result<u64, CopyError>
+    where
+        R: AsyncRead + Unpin + ?Sized,
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        self.job().run(reader, writer).await
+    }
+
+    /// Like [`copy`](Self::copy), but writes straight out of a buffered
+    /// reader's buffer, as [`copy_buf`](crate::copy_buf) does.
+    ///
+    /// # Errors
+    ///
+    /// A [`CopyError`] with the step that failed and the counts so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferry::CopyError> {
+    /// let mut reader = tokio::io::BufReader::new(&b"hello"[..]);
+    /// let mut writer = Vec::new();
+    /// assert_eq!(ferry::Copier::new().limit(4).copy_buf(&mut reader, &mut writer).await?, 4);
+    /// assert_eq!(writer, b"hell");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn copy_buf<R, W>(&self, reader: &mut R, writer: &mut W) -> Result<u64, CopyError>
+    where
+        R: AsyncBufRead + Unpin + ?Sized,
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        let mut drain = Drain::default();
+        let mut limits = Limits::new(self.limit, self.limiters.clone());
+        let mut watch = Watch::new(self);
+        poll_fn(|cx| {
+            let result = poll_copy_buf_gated(
+                cx,
+                Pin::new(&mut *reader),
+                Pin::new(&mut *writer),
+                &mut drain,
+                &mut limits,
+            );
+            let moved = DirectionCounts {
+                read: drain.written,
+                written: drain.written,
+            };
+            let counts = Counts {
+                a_to_b: moved,
+                ..Counts::default()
+            };
+            match result {
+                std::task::Poll::Ready(done) => {
+                    watch.finish(&counts);
+                    std::task::Poll::Ready(done.map_err(|(step, err)| {
+                        CopyError::new(Direction::AToB, step, err, counts, true)
+                    }))
+                }
+                std::task::Poll::Pending => {
+                    watch.observe(&counts);
+                    // A `BufRead` owns its buffer: there is nothing to release.
+                    loop {
+                        match std::task::ready!(watch.poll_alarm(cx)) {
+                            Alarm::Release => continue,
+                            // Only the idle timeout can expire in a one-way copy.
+                            Alarm::Expired(step) => {
+                                return std::task::Poll::Ready(Err(CopyError::idle(
+                                    watch.limit(step),
+                                    counts,
+                                    true,
+                                )))
+                            }
+                        }
+                    }
+                }
+            }
+        })
+        .await
+    }
+
+    /// Copies both ways between `a` and `b` until both directions reach EOF,
+    /// shutting down each write half once the other side has finished.
+    ///
+    /// Each direction has its own buffer and byte limit; rate limits and the
+    /// idle timeout apply to both together.
+    ///
+    /// # Errors
+    ///
+    /// A [`CopyError`] naming the direction and step that failed, with the
+    /// counts of both directions so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut client, mut a) = tokio::io::duplex(1024);
+    /// let (mut b, mut server) = tokio::io::duplex(1024);
+    /// let relay = tokio::spawn(async move { ferry::Copier::new().bidirectional(&mut a, &mut b).await });
+    ///
+    /// client.write_all(b"ping").await?;
+    /// client.shutdown().await?;
+    /// server.write_all(b"pong!").await?;
+    /// server.shutdown().await?;
+    /// let mut got = Vec::new();
+    /// server.read_to_end(&mut got).await?;
+    /// client.read_to_end(&mut got).await?;
+    ///
+    /// let transfer = relay.await??;
+    /// assert_eq!((transfer.a_to_b.bytes, transfer.b_to_a.bytes), (4, 5));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn bidirectional<A, B>(&self, a: &mut A, b: &mut B) -> Result<Transfer, CopyError>
+    where
+        A: AsyncRead + AsyncWrite + Unpin + ?Sized,
+        B: AsyncRead + AsyncWrite + Unpin + ?Sized,
+    {
+        let mut relay = Relay::new(self);
+        poll_fn(|cx| relay.poll_relay(cx, Pin::new(&mut *a), Pin::new(&mut *b))).await
+    }
+}
+
+impl Default for Copier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Copier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Copier")
+            .field("policy", &self.policy)
+            .field("limit", &self.limit)
+            .field("rate_limits", &self.limiters)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("linger", &self.linger)
+            .field("release_after", &self.release_after)
+            .field("progress", &self.progress.is_some())
+            .field(
+                "on_progress",
+                &self.on_progress.as_ref().map(|callback| callback.every),
+            )
+            .finish()
+    }
+}

@@ -1,0 +1,247 @@
+//! `RateLimiter`: a token bucket on tokio's clock, shareable by many copies.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
+
+/// A limit of bytes per second, shared by every copy it is given to.
+///
+/// Clones share one budget: give the same limiter (or clones of it) to every
+/// connection of a server to cap the whole server, or a fresh one to each
+/// connection to cap each. [`set_rate`](Self::set_rate) takes effect at once
+/// for every copy that shares it.
+///
+/// The bucket holds at most a tenth of a second of bytes, so a copy that was
+/// idle can burst by that much and no more. Copies wait on tokio's timer, so
+/// the runtime needs its time driver (`enable_time`, or `#[tokio::main]`).
+///
+/// # Examples
+///
+/// ```
+/// use ferry::{Copier, RateLimiter};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ferry::CopyError> {
+/// let limiter = RateLimiter::new(1 << 20); // 1 MiB/s for all who share it
+/// let copier = Copier::new().rate_limit(limiter.clone());
+/// let mut reader: &[u8] = &[0; 1000];
+/// copier.copy(&mut reader, &mut tokio::io::sink()).await?;
+/// limiter.set_rate(2 << 20);
+/// assert_eq!(limiter.rate(), 2 << 20);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RateLimiter {
+    bucket: Arc<Mutex<Bucket>>,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    rate: u64,
+    tokens: f64,
+    updated: Instant,
+}
+
+impl Bucket {
+    /// Reads smaller than this wait for more tokens instead, so a slow rate
+    /// does not turn into a storm of tiny reads: 10 ms of bytes.
+    fn grant(&self) -> f64 {
+        (self.rate as f64 / 100.0).clamp(1.0, 64.0 * 1024.0)
+    }
+
+    fn burst(&self) -> f64 {
+        (self.rate as f64 / 10.0).max(self.grant())
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate as f64).min(self.burst());
+        self.updated = now;
+    }
+}
+
+impl RateLimiter {
+    /// A limiter of `bytes_per_second`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `bytes_per_second` is zero: nothing could ever move.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let limiter = ferry::RateLimiter::new(64 * 1024);
+    /// assert_eq!(limiter.rate(), 64 * 1024);
+    /// ```
+    pub fn new(bytes_per_second: u64) -> Self {
+        assert!(
+            bytes_per_second > 0,
+            "a rate limit must be at least 1 byte per second"
+        );
+        let mut bucket = Bucket {
+            rate: bytes_per_second,
+            tokens: 0.0,
+            updated: Instant::now(),
+        };
+        // Start with one grant, so the first read need not wait.
+        bucket.tokens = bucket.grant();
+        Self {
+            bucket: Arc::new(Mutex::new(bucket)),
+        }
+    }
+
+    /// The limit in bytes per second.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(ferry::RateLimiter::new(100).rate(), 100);
+    /// ```
+    pub fn rate(&self) -> u64 {
+        self.lock().rate
+    }
+
+    /// Changes the limit for every copy that shares this limiter.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `bytes_per_second` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let limiter = ferry::RateLimiter::new(100);
+    /// limiter.set_rate(1_000_000);
+    /// assert_eq!(limiter.rate(), 1_000_000);
+    /// ```
+    pub fn set_rate(&self, bytes_per_second: u64) {
+        assert!(
+            bytes_per_second > 0,
+            "a rate limit must be at least 1 byte per second"
+        );
+        let mut bucket = self.lock();
+        bucket.refill(Instant::now());
+        bucket.rate = bytes_per_second;
+        bucket.tokens = bucket.tokens.min(bucket.burst());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Bucket> {
+        // The bucket is consistent after every statement; a panic elsewhere cannot break it.
+        self.bucket.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes up to `want` tokens, or says how long until enough are there.
+    fn take(&self, want: usize, now: Instant) -> Result<usize, Duration> {
+        let mut bucket = self.lock();
+        bucket.refill(now);
+        let need = bucket.grant().min(want as f64);
+        if bucket.tokens >= need {
+            let taken = bucket.tokens.min(want as f64).floor();
+            bucket.tokens -= taken;
+            Ok(taken as usize)
+        } else {
+            Err(Duration::from_secs_f64(
+                (need - bucket.tokens) / bucket.rate as f64,
+            ))
+        }
+    }
+
+    fn give_back(&self, unused: usize) {
+        if unused > 0 {
+            let mut bucket = self.lock();
+            bucket.tokens = (bucket.tokens + unused as f64).min(bucket.burst());
+        }
+    }
+}
+
+impl fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("rate", &self.rate())
+            .finish()
+    }
+}
+
+/// One copy direction's view of its rate limiters: what it took, and the
+/// timer it waits on when they are empty.
+#[derive(Debug, Default)]
+pub(crate) struct Throttle {
+    limiters: Vec<RateLimiter>,
+    taken: usize,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl Throttle {
+    pub(crate) fn new(limiters: Vec<RateLimiter>) -> Self {
+        Self {
+            limiters,
+            taken: 0,
+            sleep: None,
+        }
+    }
+
+    pub(crate) fn is_unlimited(&self) -> bool {
+        self.limiters.is_empty()
+    }
+
+    /// Takes tokens for up to `want` bytes from every limiter.
+    pub(crate) fn poll_take(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<usize> {
+        loop {
+            let now = Instant::now();
+            match self.try_take_all(want, now) {
+                Ok(allowed) => {
+                    self.taken = allowed;
+                    return Poll::Ready(allowed);
+                }
+                Err(wait) => {
+                    let deadline = now + wait;
+                    let sleep = self
+                        .sleep
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                    sleep.as_mut().reset(deadline);
+                    if sleep.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+    }
+
+    fn try_take_all(&self, want: usize, now: Instant) -> Result<usize, Duration> {
+        let mut allowed = want;
+        for (i, limiter) in self.limiters.iter().enumerate() {
+            match limiter.take(allowed, now) {
+                Ok(taken) => {
+                    // Limiters before this one gave more than this one allows.
+                    for earlier in &self.limiters[..i] {
+                        earlier.give_back(allowed - taken);
+                    }
+                    allowed = taken;
+                }
+                Err(wait) => {
+                    for earlier in &self.limiters[..i] {
+                        earlier.give_back(allowed);
+                    }
+                    return Err(wait);
+                }
+            }
+        }
+        Ok(allowed)
+    }
+
+    /// Returns the tokens of the last take that the read did not use.
+    pub(crate) fn settle(&mut self, used: usize) {
+        let unused = self.taken.saturating_sub(used);
+        self.taken = 0;
+        for limiter in &self.limiters {
+            limiter.give_back(unused);
+        }
+    }
+}
+
+use std::future::Future as _;

@@ -1,0 +1,172 @@
+//! `Watch`: the clock over a running `Copier` copy.
+//!
+//! It reports progress, and owns the one timer a copy needs for its idle
+//! timeout, its linger and giving back idle buffers. The timer is armed
+//! lazily: activity only moves a deadline later, so the timer is re-armed
+//! when it fires early rather than on every byte.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use std::future::Future as _;
+use tokio::time::{Instant, Sleep};
+
+use crate::copier::Copier;
+use crate::{Counts, Direction, Step};
+
+/// What the watch found when a deadline passed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Alarm {
+    /// The copy has been idle long enough to give its buffers back.
+    Release,
+    /// The idle timeout or the linger ran out.
+    Expired(Step),
+}
+
+#[derive(Debug)]
+pub(crate) struct Watch {
+    copier: Copier,
+    sleep: Option<Pin<Box<Sleep>>>,
+    armed: Option<Instant>,
+    last_activity: Instant,
+    last_total: u64,
+    released: bool,
+    linger_from: Option<Instant>,
+    published: Counts,
+    next_callback: Instant,
+    /// Whether activity needs a timestamp: only when something is timed.
+    timed: bool,
+}
+
+impl Watch {
+    pub(crate) fn new(copier: &Copier) -> Self {
+        let now = Instant::now();
+        Self {
+            timed: copier.idle_timeout.is_some()
+                || copier.release_after.is_some()
+                || copier.on_progress.is_some(),
+            copier: copier.clone(),
+            sleep: None,
+            armed: None,
+            last_activity: now,
+            last_total: 0,
+            released: false,
+            linger_from: None,
+            published: Counts::default(),
+            next_callback: now,
+        }
+    }
+
+    /// Records the counts after a poll of the copy.
+    pub(crate) fn observe(&mut self, counts: &Counts) {
+        let total =
+            counts.a_to_b.read + counts.a_to_b.written + counts.b_to_a.read + counts.b_to_a.written;
+        if total == self.last_total {
+            return;
+        }
+        self.last_total = total;
+        self.released = false;
+        if let Some(progress) = &self.copier.progress {
+            for direction in [Direction::AToB, Direction::BToA] {
+                let now = counts.direction(direction);
+                let before = self.published.direction_mut(direction);
+                progress.add(
+                    direction,
+                    crate::DirectionCounts {
+                        read: now.read - before.read,
+                        written: now.written - before.written,
+                    },
+                );
+                *before = now;
+            }
+        }
+        if self.timed {
+            let now = Instant::now();
+            self.last_activity = now;
+            if let Some(callback) = &self.copier.on_progress {
+                if now >= self.next_callback {
+                    self.next_callback = now + callback.every;
+                    (callback.report)(*counts);
+                }
+            }
+        }
+    }
+
+    /// Reports the final counts to the progress callback.
+    pub(crate) fn finish(&mut self, counts: &Counts) {
+        self.observe(counts);
+        if let Some(callback) = &self.copier.on_progress {
+            (callback.report)(*counts);
+        }
+    }
+
+    /// One direction has finished: the other may now run for the linger.
+    pub(crate) fn start_linger(&mut self) {
+        if self.copier.linger.is_some() && self.linger_from.is_none() {
+            self.linger_from = Some(Instant::now());
+        }
+    }
+
+    /// The idle timeout or linger that expired, for the error message.
+    pub(crate) fn limit(&self, step: Step) -> Duration {
+        match step {
+            Step::LingerTimeout => self.copier.linger.unwrap_or_default(),
+            _ => self.copier.idle_timeout.unwrap_or_default(),
+        }
+    }
+
+    fn deadlines(&self) -> [Option<(Instant, Alarm)>; 3] {
+        [
+            self.copier.idle_timeout.map(|timeout| {
+                (
+                    self.last_activity + timeout,
+                    Alarm::Expired(Step::IdleTimeout),
+                )
+            }),
+            self.linger_from
+                .zip(self.copier.linger)
+                .map(|(from, linger)| (from + linger, Alarm::Expired(Step::LingerTimeout))),
+            self.copier
+                .release_after
+                .filter(|_| !self.released)
+                .map(|after| (self.last_activity + after, Alarm::Release)),
+        ]
+    }
+
+    /// Waits for the next deadline; returns what passed.
+    pub(crate) fn poll_alarm(&mut self, cx: &mut Context<'_>) -> Poll<Alarm> {
+        loop {
+            let Some(next) = self.deadlines().iter().flatten().map(|(at, _)| *at).min() else {
+                return Poll::Pending;
+            };
+            if self.armed.is_none_or(|armed| next < armed) {
+                match &mut self.sleep {
+                    Some(sleep) => sleep.as_mut().reset(next),
+                    None => self.sleep = Some(Box::pin(tokio::time::sleep_until(next))),
+                }
+                self.armed = Some(next);
+            }
+            let Some(sleep) = &mut self.sleep else {
+                return Poll::Pending;
+            };
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.armed = None;
+            let now = Instant::now();
+            let passed = self
+                .deadlines()
+                .into_iter()
+                .flatten()
+                .find(|(at, _)| *at <= now);
+            if let Some((_, alarm)) = passed {
+                if alarm == Alarm::Release {
+                    self.released = true;
+                }
+                return Poll::Ready(alarm);
+            }
+            // Activity moved every deadline later since the timer was armed.
+        }
+    }
+}
