@@ -135,6 +135,12 @@ fn refuse_directory(address: &Address, file_type: FileType) -> Result<(), Failur
 fn connect_failure(address: &Address, error: &io::Error) -> Failure {
     // Name resolution failures come back as uncategorized errors whose text
     // says so; show them as such.
+    if let (Address::Tcp { host, .. }, true) = (address, error.to_string().contains("lookup")) {
+        return Failure::input(
+            format!("cannot connect to {address}"),
+            format!("cannot resolve host {host:?}"),
+        );
+    }
     Failure::input(format!("cannot connect to {address}"), describe(error))
 }
 

@@ -13,7 +13,7 @@ use crate::units;
 /// Copy and relay bytes between stdio, files, TCP and Unix sockets.
 ///
 /// Addresses: `-` (stdin/stdout), PATH or file:PATH, tcp:HOST:PORT,
-/// tcp-listen:[HOST:]PORT (HOST defaults to 127.0.0.1), unix:PATH,
+/// tcp-listen:PORT or tcp-listen:HOST:PORT (HOST defaults to 127.0.0.1), unix:PATH,
 /// unix-listen:PATH, zero: (endless zeros) and null: (discard).
 ///
 /// When both addresses are two-way (sockets, or `-` as stdin+stdout) ferry
@@ -76,28 +76,28 @@ pub enum Command {
 #[command(next_help_heading = "Copy")]
 pub struct CopyFlags {
     /// Use a fixed buffer of this size per direction instead of the adaptive default.
-    #[arg(short = 'b', long, value_name = "SIZE", value_parser = parse_buffer_size)]
+    #[arg(short = 'b', long, value_name = "SIZE", allow_hyphen_values = true, value_parser = parse_buffer_size)]
     pub buffer_size: Option<usize>,
 
     /// Limit the rate to SIZE per second (with --serve: for the whole server).
-    #[arg(short = 'L', long, value_name = "RATE", value_parser = units::parse_rate)]
+    #[arg(short = 'L', long, value_name = "RATE", allow_hyphen_values = true, value_parser = units::parse_rate)]
     pub rate_limit: Option<u64>,
 
     /// With --serve, limit each connection to RATE (both limits apply).
-    #[arg(long, value_name = "RATE", value_parser = units::parse_rate)]
+    #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = units::parse_rate)]
     pub rate_limit_per_connection: Option<u64>,
 
     /// Stop after SIZE bytes in each direction.
-    #[arg(short = 'n', long, value_name = "SIZE", value_parser = units::parse_positive_size)]
+    #[arg(short = 'n', long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_positive_size)]
     pub limit: Option<u64>,
 
     /// Fail when no byte moved in either direction for DURATION.
-    #[arg(long, value_name = "DURATION", value_parser = units::parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_positive_duration)]
     pub idle_timeout: Option<Duration>,
 
     /// After one direction of a relay finished, let the other run for at most
     /// DURATION; also how long running relays may finish after Ctrl-C.
-    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration)]
     pub linger: Option<Duration>,
 
     /// Append to the destination file instead of truncating it.
@@ -134,7 +134,7 @@ pub struct OutputFlags {
 
     /// The total size for the progress bar's percent and ETA, when it cannot
     /// be read from the source file.
-    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_size)]
     pub size: Option<u64>,
 
     /// Print one summary line on stderr at the end.

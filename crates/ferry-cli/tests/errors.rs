@@ -64,6 +64,7 @@ fn bad_sizes_and_durations() {
         "ferry: bad --limit \"0\": must be at least 1 byte",
     );
     refused(&["zero:", "null:", "--limit=-5"], "bad --limit \"-5\"");
+    refused(&["zero:", "null:", "-n", "-5"], "bad --limit \"-5\"");
     refused(&["zero:", "null:", "-n", "12Q"], "bad --limit \"12Q\"");
     refused(
         &["zero:", "null:", "--rate-limit", "fast"],

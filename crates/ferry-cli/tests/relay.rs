@@ -110,7 +110,7 @@ fn serve_relays_200_concurrent_clients() {
     let clients: Vec<_> = (0..200u64)
         .map(|i| {
             thread::spawn(move || {
-                let data = random_bytes(32 << 10 + (i as usize % 7), 100 + i);
+                let data = random_bytes((16 << 10) + i as usize * 1021, 100 + i);
                 let reply = exchange(&mut connect(port), &data);
                 assert!(reply == xor(&data), "client {i} got wrong bytes");
                 data.len() as u64
@@ -279,59 +279,51 @@ fn socat_interop() {
     }
     // socat as the backend (upper-casing) and as the client, ferry between.
     let backend_port = free_port();
-    let mut backend = Command::new("socat")
-        .arg(format!(
-            "TCP-LISTEN:{backend_port},bind=127.0.0.1,reuseaddr,fork"
-        ))
-        .arg("SYSTEM:tr a-z A-Z")
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
+    let _backend = Guard(
+        Command::new("socat")
+            .arg(format!(
+                "TCP-LISTEN:{backend_port},bind=127.0.0.1,reuseaddr,fork"
+            ))
+            .arg("SYSTEM:tr a-z A-Z")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let until = Instant::now() + DEADLINE;
+    while TcpStream::connect(("127.0.0.1", backend_port)).is_err() {
+        assert!(Instant::now() < until, "socat did not listen");
+        thread::sleep(Duration::from_millis(20));
     }
-    backend = {
-        let guard = Kill(backend);
-        let until = Instant::now() + DEADLINE;
-        while TcpStream::connect(("127.0.0.1", backend_port)).is_err() {
-            assert!(Instant::now() < until, "socat did not listen");
-            thread::sleep(Duration::from_millis(20));
-        }
-        let Kill(child) = guard;
-        child
-    };
-    let _backend = Kill(backend);
     let ferry = Ferry::spawn(&[
         "-v",
         "tcp-listen:0",
         &format!("tcp:127.0.0.1:{backend_port}"),
     ]);
     let port = ferry.port();
-    let mut client = Command::new("socat")
-        .arg("-")
-        .arg(format!("TCP:127.0.0.1:{port}"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut client = Guard(
+        Command::new("socat")
+            .arg("-")
+            .arg(format!("TCP:127.0.0.1:{port}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     client
+        .0
         .stdin
         .take()
         .unwrap()
         .write_all(b"hello from socat\n")
         .unwrap();
-    let client = Kill(client);
     let mut out = String::new();
-    let mut stdout = {
-        let mut guard = client;
-        let stdout = guard.0.stdout.take().unwrap();
-        (stdout, guard)
-    };
-    stdout.0.read_to_string(&mut out).unwrap();
+    client
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     assert_eq!(out, "HELLO FROM SOCAT\n");
     assert_eq!(ferry.wait(DEADLINE).code, Some(0));
 }

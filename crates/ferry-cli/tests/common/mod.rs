@@ -294,3 +294,13 @@ pub fn have(program: &str) -> bool {
         .map(|status| status.success())
         .unwrap_or(false)
 }
+
+/// Any child process, killed when dropped.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
