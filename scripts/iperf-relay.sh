@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Throughput on loopback of iperf3 direct, through `ferry --serve` and through
+# `socat ... fork`, in the same run: RUNS runs of DURATION seconds each,
+# interleaved so that all three see the same machine; medians and ratios.
+#
+#   scripts/iperf-relay.sh            # 3 runs x 5 s
+#   RUNS=5 DURATION=10 scripts/iperf-relay.sh
+#
+# Needs iperf3, socat and python3 (apt-get install -y iperf3 socat). Builds
+# the release binary unless FERRY points at one. Every process it starts is
+# stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-5}
+BASE_PORT=${BASE_PORT:-15201}
+IPERF_PORT=$BASE_PORT
+FERRY_PORT=$((BASE_PORT + 1))
+SOCAT_PORT=$((BASE_PORT + 2))
+
+for tool in iperf3 socat python3; do
+  command -v "$tool" >/dev/null || { echo "iperf-relay: $tool is not installed (apt-get install -y iperf3 socat)" >&2; exit 2; }
+done
+
+if [[ -z "${FERRY:-}" ]]; then
+  cargo build --release --quiet -p ferry-cli
+  FERRY="${CARGO_TARGET_DIR:-target}/release/ferry"
+fi
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT" >/dev/null 2>&1 &
+pids+=($!)
+"$FERRY" -q "tcp-listen:127.0.0.1:$FERRY_PORT" "tcp:127.0.0.1:$IPERF_PORT" --serve &
+pids+=($!)
+socat "TCP-LISTEN:$SOCAT_PORT,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$IPERF_PORT" &
+pids+=($!)
+
+# Wait until all three listen (without connecting: ferry's one accept is not
+# wasted, and iperf3 sees no stray connection).
+for _ in $(seq 100); do
+  listening=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -cE ":($IPERF_PORT|$FERRY_PORT|$SOCAT_PORT)\$" || true)
+  [[ "$listening" -ge 3 ]] && break
+  sleep 0.1
+done
+
+# Prints the receiver's throughput in bytes per second.
+measure() {
+  iperf3 -c 127.0.0.1 -p "$1" -t "$DURATION" -J |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8)'
+}
+
+declare -A results=([direct]="" [ferry]="" [socat]="")
+for run in $(seq "$RUNS"); do
+  for name in direct ferry socat; do
+    case $name in
+      direct) port=$IPERF_PORT ;;
+      ferry) port=$FERRY_PORT ;;
+      socat) port=$SOCAT_PORT ;;
+    esac
+    rate=$(measure "$port")
+    results[$name]+="$rate "
+    printf 'run %d %-6s %6.2f GB/s\n' "$run" "$name" "$(python3 -c "print($rate / 1e9)")"
+  done
+done
+
+python3 - "${results[direct]}" "${results[ferry]}" "${results[socat]}" <<'PY'
+import statistics, sys
+direct, ferry, socat = (statistics.median(map(float, arg.split())) for arg in sys.argv[1:])
+print(f"median direct {direct / 1e9:.2f} GB/s, ferry --serve {ferry / 1e9:.2f} GB/s, socat fork {socat / 1e9:.2f} GB/s")
+print(f"ferry / direct = {ferry / direct:.2f}x, ferry / socat = {ferry / socat:.2f}x")
+PY
