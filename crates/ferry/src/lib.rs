@@ -41,6 +41,8 @@ mod progress;
 mod rate;
 mod relay;
 mod watch;
+#[cfg(target_os = "linux")]
+pub mod zero_copy;
 
 pub use bidirectional::{copy_bidirectional, copy_bidirectional_with_sizes, CopyBidirectional};
 pub use buffer::{BufferPolicy, CopyBuffer, DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};

@@ -136,6 +136,8 @@ pub struct ScriptedWriter {
     script: Script,
     flush_script: Script,
     fail_at: Option<usize>,
+    fail_flush: bool,
+    fail_shutdown: bool,
 }
 
 impl ScriptedWriter {
@@ -148,7 +150,21 @@ impl ScriptedWriter {
             script: Script::new(steps),
             flush_script: Script::new(flush_steps),
             fail_at: None,
+            fail_flush: false,
+            fail_shutdown: false,
         }
+    }
+
+    /// Every flush fails with `ConnectionReset`.
+    pub fn failing_flush(mut self) -> Self {
+        self.fail_flush = true;
+        self
+    }
+
+    /// Shutdown fails with `ConnectionReset` (after flushing).
+    pub fn failing_shutdown(mut self) -> Self {
+        self.fail_shutdown = true;
+        self
     }
 
     pub fn failing_at(mut self, offset: usize) -> Self {
@@ -176,6 +192,9 @@ impl AsyncWrite for ScriptedWriter {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         std::task::ready!(self.flush_script.play(cx))?;
+        if self.fail_flush {
+            return Poll::Ready(Err(injected()));
+        }
         self.flushes += 1;
         self.flushed = self.received.len();
         Poll::Ready(Ok(()))
@@ -183,6 +202,9 @@ impl AsyncWrite for ScriptedWriter {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         std::task::ready!(self.as_mut().poll_flush(cx))?;
+        if self.fail_shutdown {
+            return Poll::Ready(Err(injected()));
+        }
         self.shutdowns += 1;
         Poll::Ready(Ok(()))
     }
