@@ -40,7 +40,8 @@ iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT" >/dev/null 2>&1 &
 pids+=($!)
 "$FERRY" -q "tcp-listen:127.0.0.1:$FERRY_PORT" "tcp:127.0.0.1:$IPERF_PORT" --serve &
 pids+=($!)
-socat "TCP-LISTEN:$SOCAT_PORT,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$IPERF_PORT" &
+# socat reports each reset at the end of an iperf3 test; that is not news.
+socat "TCP-LISTEN:$SOCAT_PORT,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$IPERF_PORT" 2>/dev/null &
 pids+=($!)
 
 # Wait until all three listen (without connecting: ferry's one accept is not
