@@ -146,7 +146,7 @@ pub struct OutputFlags {
     pub json: bool,
 
     /// Print nothing on stderr unless something failed.
-    #[arg(short, long, conflicts_with_all = ["progress", "verbose"])]
+    #[arg(short, long, conflicts_with_all = ["progress", "verbose", "stats", "json"])]
     pub quiet: bool,
 
     /// Log what happens (connections opened and closed, with byte counts); twice for more.

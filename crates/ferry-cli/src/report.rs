@@ -67,7 +67,7 @@ impl Reporter {
             bar,
             ticker,
             started: Instant::now(),
-            stats: flags.stats && !flags.quiet,
+            stats: flags.stats,
             json: flags.json,
         }
     }

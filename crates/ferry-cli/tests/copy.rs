@@ -237,3 +237,28 @@ fn completions_and_man_page_come_from_the_flags() {
     );
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn tcp_connect_to_file_downloads_until_eof() {
+    let dir = TempDir::new("download");
+    let data = random_bytes(1 << 20, 7);
+    let sent = data.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.write_all(&sent).unwrap();
+    });
+    let done = run(&[
+        &format!("tcp:localhost:{port}"),
+        &dir.path("out"),
+        "--stats",
+    ]);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(std::fs::read(dir.path("out")).unwrap(), data);
+    assert!(
+        done.stderr.starts_with("ferry: 1.0 MiB in "),
+        "{}",
+        done.stderr
+    );
+}

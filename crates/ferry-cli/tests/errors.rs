@@ -84,6 +84,7 @@ fn bad_sizes_and_durations() {
         "--max-connections",
     );
     refused(&["zero:", "null:", "--no-such-flag"], "--no-such-flag");
+    refused(&["zero:", "null:", "-q", "--stats"], "--stats");
 }
 
 #[test]

@@ -327,3 +327,67 @@ fn socat_interop() {
     assert_eq!(out, "HELLO FROM SOCAT\n");
     assert_eq!(ferry.wait(DEADLINE).code, Some(0));
 }
+
+/// Sends `bytes` zeros from each of `clients` concurrent clients to a
+/// `--serve` discard server started with `flags`; returns the wall time.
+fn discard_server_time(flags: &[&str], clients: usize, bytes: usize) -> f64 {
+    let mut args = vec!["-v", "tcp-listen:0", "null:", "--serve"];
+    args.extend_from_slice(flags);
+    let ferry = Ferry::spawn(&args);
+    let port = ferry.port();
+    let started = Instant::now();
+    let senders: Vec<_> = (0..clients)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut stream = connect(port);
+                // The server closes only after it read everything.
+                assert!(exchange(&mut stream, &vec![0; bytes]).is_empty());
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    started.elapsed().as_secs_f64()
+}
+
+#[test]
+fn serve_rate_limit_is_shared_by_all_connections() {
+    let seconds = discard_server_time(&["-L", "1M"], 2, 1 << 20);
+    assert!(
+        (1.8..2.2).contains(&seconds),
+        "2 x 1 MiB at 1 MiB/s for the server took {seconds:.2} s"
+    );
+}
+
+#[test]
+fn serve_rate_limit_per_connection_applies_to_each() {
+    let seconds = discard_server_time(&["--rate-limit-per-connection", "1M"], 2, 1 << 20);
+    assert!(
+        (0.9..1.15).contains(&seconds),
+        "2 x 1 MiB at 1 MiB/s each took {seconds:.2} s"
+    );
+}
+
+#[test]
+fn serve_to_a_unix_socket() {
+    let dir = TempDir::new("serve-unix");
+    let socket = dir.path("backend");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            thread::spawn(move || {
+                let mut data = Vec::new();
+                stream.read_to_end(&mut data).unwrap();
+                stream.write_all(&xor(&data)).unwrap();
+            });
+        }
+    });
+    let ferry = Ferry::spawn(&["-v", "tcp-listen:0", &format!("unix:{socket}"), "--serve"]);
+    let port = ferry.port();
+    for seed in 0..3 {
+        let data = random_bytes(200_000, 50 + seed);
+        assert_eq!(exchange(&mut connect(port), &data), xor(&data));
+    }
+}
