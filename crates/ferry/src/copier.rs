@@ -15,10 +15,11 @@ use crate::gate::Limits;
 use crate::job::CopyJob;
 use crate::relay::Relay;
 use crate::watch::{Alarm, Watch};
+#[cfg(doc)]
+use crate::DEFAULT_MAX_BUF_SIZE;
 use crate::{
     BufferPolicy, CopyError, Counts, Direction, DirectionCounts, Progress, RateLimiter, Transfer,
 };
-use crate::{DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};
 
 /// How long a direction may sit idle before its buffer is given back.
 pub const DEFAULT_RELEASE_AFTER: Duration = Duration::from_secs(1);
@@ -83,10 +84,7 @@ impl Copier {
     /// ```
     pub fn new() -> Self {
         Self {
-            policy: BufferPolicy::Adaptive {
-                initial: DEFAULT_BUF_SIZE,
-                max: DEFAULT_MAX_BUF_SIZE,
-            },
+            policy: BufferPolicy::default(),
             limit: None,
             limiters: Vec::new(),
             idle_timeout: None,

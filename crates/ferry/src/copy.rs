@@ -21,8 +21,9 @@ pub struct Copy<'a, R: ?Sized, W: ?Sized> {
 /// Copies all of `reader` into `writer`, then flushes `writer`.
 ///
 /// This is a drop-in for [`tokio::io::copy`] with the same signature and
-/// result: the number of bytes copied. It reads into an 8 KiB buffer
-/// ([`DEFAULT_BUF_SIZE`](crate::DEFAULT_BUF_SIZE)), reads ahead while the
+/// result: the number of bytes copied. Its buffer starts at 8 KiB like
+/// tokio's and doubles up to 256 KiB while reads keep filling it (see
+/// [`CopyBuffer::new`]); it is allocated on the first read. It reads ahead while the
 /// writer is busy, flushes the writer whenever the reader stalls, and spends
 /// tokio's cooperative budget on every read and write, so a copy between two
 /// always-ready ends cannot starve the other tasks on its thread. See
