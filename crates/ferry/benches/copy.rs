@@ -11,6 +11,7 @@
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -37,8 +38,11 @@ fn runtime() -> Runtime {
 enum Impl {
     /// `tokio::io::copy` / `copy_bidirectional`.
     Tokio,
-    /// `ferry::copy` / `copy_bidirectional`.
+    /// `ferry::copy` / `copy_bidirectional` (adaptive buffer, the default).
     Ferry,
+    /// ferry's engine at tokio's fixed 8 KiB: `CopyBuffer::with_capacity`
+    /// and `copy_bidirectional_with_sizes`.
+    Ferry8K,
     /// A default `Copier` (adaptive buffer).
     Copier,
     /// A `Copier` with every option set, none of them binding.
@@ -46,9 +50,10 @@ enum Impl {
 }
 
 impl Impl {
-    const ALL: [Impl; 4] = [
+    const ALL: [Impl; 5] = [
         Impl::Tokio,
         Impl::Ferry,
+        Impl::Ferry8K,
         Impl::Copier,
         Impl::CopierAllOptions,
     ];
@@ -57,6 +62,7 @@ impl Impl {
         match self {
             Impl::Tokio => "tokio",
             Impl::Ferry => "ferry",
+            Impl::Ferry8K => "ferry_8k",
             Impl::Copier => "copier",
             Impl::CopierAllOptions => "copier_all_options",
         }
@@ -85,6 +91,13 @@ impl Impl {
         match self {
             Impl::Tokio => tokio::io::copy(reader, writer).await,
             Impl::Ferry => ferry::copy(reader, writer).await,
+            Impl::Ferry8K => {
+                let mut engine = ferry::CopyBuffer::with_capacity(ferry::DEFAULT_BUF_SIZE);
+                std::future::poll_fn(|cx| {
+                    engine.poll_copy(cx, Pin::new(&mut *reader), Pin::new(&mut *writer))
+                })
+                .await
+            }
             Impl::Copier | Impl::CopierAllOptions => Ok(self.copier().copy(reader, writer).await?),
         }
     }
@@ -93,6 +106,15 @@ impl Impl {
         match self {
             Impl::Tokio => tokio::io::copy_bidirectional(a, b).await,
             Impl::Ferry => ferry::copy_bidirectional(a, b).await,
+            Impl::Ferry8K => {
+                ferry::copy_bidirectional_with_sizes(
+                    a,
+                    b,
+                    ferry::DEFAULT_BUF_SIZE,
+                    ferry::DEFAULT_BUF_SIZE,
+                )
+                .await
+            }
             Impl::Copier | Impl::CopierAllOptions => {
                 let transfer = self.copier().bidirectional(a, b).await?;
                 Ok((transfer.a_to_b.bytes, transfer.b_to_a.bytes))
