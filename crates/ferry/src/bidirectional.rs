@@ -14,6 +14,17 @@ use crate::gate::{ReadGate, Ungated};
 use crate::CopyBuffer;
 
 /// Future returned by [`copy_bidirectional`] and [`copy_bidirectional_with_sizes`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let mut a = tokio::io::join(&b"to b"[..], tokio::io::sink());
+/// let mut b = tokio::io::join(&b""[..], tokio::io::sink());
+/// let relay: ferry::CopyBidirectional<'_, _, _> = ferry::copy_bidirectional(&mut a, &mut b);
+/// assert_eq!(relay.await?, (4, 0));
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct CopyBidirectional<'a, A: ?Sized, B: ?Sized> {
     a: &'a mut A,

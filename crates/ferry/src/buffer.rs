@@ -85,6 +85,14 @@ pub struct CopyBuffer {
 }
 
 /// How a [`CopyBuffer`] sizes its buffer.
+///
+/// ```
+/// use ferry::{BufferPolicy, CopyBuffer};
+///
+/// let fixed = CopyBuffer::with_policy(BufferPolicy::Fixed(64 * 1024));
+/// assert_eq!(fixed.capacity(), 64 * 1024);
+/// assert_eq!(BufferPolicy::default(), BufferPolicy::Adaptive { initial: 8192, max: 256 * 1024 });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BufferPolicy {
     /// Always this many bytes.

@@ -11,6 +11,17 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::CopyBuffer;
 
 /// Future returned by [`copy`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let mut reader: &[u8] = b"abc";
+/// let mut writer = Vec::new();
+/// let copy: ferry::Copy<'_, _, _> = ferry::copy(&mut reader, &mut writer);
+/// assert_eq!(copy.await?, 3);
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Copy<'a, R: ?Sized, W: ?Sized> {
     reader: &'a mut R,

@@ -14,6 +14,17 @@ use crate::error::Step;
 use crate::gate::{ReadGate, Ungated};
 
 /// Future returned by [`copy_buf`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let mut reader = tokio::io::BufReader::new(&b"abc"[..]);
+/// let mut writer = Vec::new();
+/// let copy: ferry::CopyBuf<'_, _, _> = ferry::copy_buf(&mut reader, &mut writer);
+/// assert_eq!(copy.await?, 3);
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct CopyBuf<'a, R: ?Sized, W: ?Sized> {
     reader: &'a mut R,

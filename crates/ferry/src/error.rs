@@ -7,6 +7,10 @@ use std::time::Duration;
 
 /// Which way bytes were moving.
 ///
+/// ```
+/// assert_ne!(ferry::Direction::AToB, ferry::Direction::BToA);
+/// ```
+///
 /// In a one-way copy ([`Copier::copy`](crate::Copier::copy)) the reader is
 /// `a` and the writer is `b`, so every failure is [`Direction::AToB`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,6 +31,15 @@ impl Direction {
 }
 
 /// The step of a copy that failed.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let mut reader: &[u8] = b"abc";
+/// let err = ferry::Copier::new().copy(&mut reader, &mut std::io::Cursor::new(&mut [0u8; 0][..])).await.unwrap_err();
+/// assert_eq!(err.step(), ferry::Step::Write);
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
     /// Reading from the source.
@@ -44,6 +57,11 @@ pub enum Step {
 }
 
 /// Bytes read and written in one direction.
+///
+/// ```
+/// let counts = ferry::DirectionCounts { read: 10, written: 8 };
+/// assert_eq!(counts.read - counts.written, 2);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct DirectionCounts {
     /// Bytes read from the source.
@@ -53,6 +71,17 @@ pub struct DirectionCounts {
 }
 
 /// Bytes read and written in each direction.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ferry::CopyError> {
+/// let mut job = ferry::Copier::new().job();
+/// job.run(&mut &b"abc"[..], &mut Vec::new()).await?;
+/// let counts: ferry::Counts = job.counts();
+/// assert_eq!((counts.a_to_b.read, counts.a_to_b.written), (3, 3));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Counts {
     /// From `a` (or the reader) to `b` (or the writer).
@@ -187,31 +216,110 @@ impl CopyError {
     }
 
     /// The direction that failed; `None` for an idle timeout, which is about both.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut reader: &[u8] = b"abc";
+    /// let mut two_bytes = [0u8; 2];
+    /// let mut full = std::io::Cursor::new(&mut two_bytes[..]);
+    /// let err = ferry::Copier::new().copy(&mut reader, &mut full).await.unwrap_err();
+    /// assert_eq!(err.direction(), Some(ferry::Direction::AToB));
+    /// # }
+    /// ```
     pub fn direction(&self) -> Option<Direction> {
         self.direction
     }
 
     /// The step that failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut reader: &[u8] = b"abc";
+    /// let mut two_bytes = [0u8; 2];
+    /// let mut full = std::io::Cursor::new(&mut two_bytes[..]);
+    /// let err = ferry::Copier::new().copy(&mut reader, &mut full).await.unwrap_err();
+    /// assert_eq!(err.step(), ferry::Step::Write);
+    /// # }
+    /// ```
     pub fn step(&self) -> Step {
         self.step
     }
 
     /// Bytes read and written in each direction up to the failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut reader: &[u8] = b"abc";
+    /// let mut two_bytes = [0u8; 2];
+    /// let mut full = std::io::Cursor::new(&mut two_bytes[..]);
+    /// let err = ferry::Copier::new().copy(&mut reader, &mut full).await.unwrap_err();
+    /// assert_eq!(err.counts().a_to_b.written, 2);
+    /// # }
+    /// ```
     pub fn counts(&self) -> Counts {
         self.counts
     }
 
     /// The kind of the underlying I/O error (`TimedOut` for the timeouts).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut reader: &[u8] = b"abc";
+    /// let mut two_bytes = [0u8; 2];
+    /// let mut full = std::io::Cursor::new(&mut two_bytes[..]);
+    /// let err = ferry::Copier::new().copy(&mut reader, &mut full).await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::WriteZero);
+    /// # }
+    /// ```
     pub fn kind(&self) -> io::ErrorKind {
         self.source.kind()
     }
 
     /// The underlying I/O error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut reader: &[u8] = b"abc";
+    /// let mut two_bytes = [0u8; 2];
+    /// let mut full = std::io::Cursor::new(&mut two_bytes[..]);
+    /// let err = ferry::Copier::new().copy(&mut reader, &mut full).await.unwrap_err();
+    /// assert_eq!(err.io_error().kind(), std::io::ErrorKind::WriteZero);
+    /// # }
+    /// ```
     pub fn io_error(&self) -> &io::Error {
         &self.source
     }
 
     /// The underlying I/O error, by value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut reader: &[u8] = b"abc";
+    /// let mut two_bytes = [0u8; 2];
+    /// let mut full = std::io::Cursor::new(&mut two_bytes[..]);
+    /// let err = ferry::Copier::new().copy(&mut reader, &mut full).await.unwrap_err();
+    /// let io_error: std::io::Error = err.into_io_error();
+    /// assert_eq!(io_error.kind(), std::io::ErrorKind::WriteZero);
+    /// # }
+    /// ```
     pub fn into_io_error(self) -> io::Error {
         self.source
     }

@@ -14,6 +14,17 @@ use crate::watch::{Alarm, Watch};
 use crate::{CopyBuffer, CopyError, Counts, Direction, Step};
 
 /// The result of a bidirectional copy: bytes and time per direction.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ferry::CopyError> {
+/// let mut a = tokio::io::join(&b"to b"[..], tokio::io::sink());
+/// let mut b = tokio::io::join(&b"to a!"[..], tokio::io::sink());
+/// let transfer: ferry::Transfer = ferry::Copier::new().bidirectional(&mut a, &mut b).await?;
+/// assert_eq!((transfer.a_to_b.bytes, transfer.b_to_a.bytes), (4, 5));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Transfer {
     /// From `a` to `b`.
@@ -23,6 +34,11 @@ pub struct Transfer {
 }
 
 /// What one direction of a bidirectional copy moved, and how long it ran.
+///
+/// ```
+/// let done = ferry::DirectionTransfer { bytes: 10, duration: std::time::Duration::from_millis(5) };
+/// assert_eq!(done.bytes, 10);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DirectionTransfer {
     /// Bytes written to the destination.
