@@ -453,8 +453,7 @@ impl CopyBuffer {
             return self.poll_first_fill(cx, reader, gate, allowed);
         }
         let room = &mut self.buf[self.cap..self.cap + allowed];
-        let n = ready!(coop::poll_read(cx, reader, room))?;
-        gate.consume(n);
+        let n = ready!(settle(gate, coop::poll_read(cx, reader, room)))?;
         if n == 0 {
             self.read_done = true;
         } else if n == self.size {
@@ -481,12 +480,8 @@ impl CopyBuffer {
     {
         const PROBE: usize = 1024;
         let mut probe = [0u8; PROBE];
-        let n = ready!(coop::poll_read(
-            cx,
-            reader,
-            &mut probe[..allowed.min(PROBE)]
-        ))?;
-        gate.consume(n);
+        let probe_read = coop::poll_read(cx, reader, &mut probe[..allowed.min(PROBE)]);
+        let n = ready!(settle(gate, probe_read))?;
         if n == 0 {
             self.read_done = true;
             return Poll::Ready(Ok(()));
@@ -505,6 +500,16 @@ impl CopyBuffer {
         self.size = self.size.saturating_mul(2).min(self.policy.max());
         self.buf = vec![0; self.size].into_boxed_slice();
     }
+}
+
+/// Tells `gate` what a read it allowed took: nothing unless it returned bytes,
+/// so a read that is pending or fails gives its allowance back.
+fn settle<G: ReadGate>(gate: &mut G, read: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+    gate.consume(match read {
+        Poll::Ready(Ok(n)) => n,
+        _ => 0,
+    });
+    read
 }
 
 impl Default for CopyBuffer {

@@ -71,7 +71,10 @@ proptest! {
 async fn paused_copy_time(total: u64, copier: Copier) -> Duration {
     let started = Instant::now();
     let mut reader = tokio::io::repeat(1).take(total);
-    let copied = copier.copy(&mut reader, &mut tokio::io::sink()).await.unwrap();
+    let copied = copier
+        .copy(&mut reader, &mut tokio::io::sink())
+        .await
+        .unwrap();
     assert_eq!(copied, total);
     started.elapsed()
 }
@@ -84,6 +87,25 @@ async fn rate_limit_is_accurate_from_64_kib_to_1_gib_per_second() {
         let error = (took.as_secs_f64() - 2.0).abs() / 2.0;
         assert!(error < 0.05, "{rate} B/s: 2 s of bytes took {took:?}");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn reads_that_wait_give_their_allowance_back() {
+    // A reader that is pending before every chunk must still get the full rate.
+    let rate = 256 << 10;
+    let data = vec![5u8; 2 * rate];
+    let steps = vec![support::Step::Pending, support::Step::Ready(4096)];
+    let mut reader = ScriptedReader::new(data.clone(), steps);
+    let mut writer = ScriptedWriter::new(vec![], vec![]);
+    let started = Instant::now();
+    let copier = Copier::new().rate_limit(RateLimiter::new(rate as u64));
+    assert_eq!(
+        copier.copy(&mut reader, &mut writer).await.unwrap(),
+        data.len() as u64
+    );
+    let took = started.elapsed().as_secs_f64();
+    assert!((took - 2.0).abs() < 0.1, "2 s of bytes took {took} s");
+    assert!(writer.received == data);
 }
 
 #[tokio::test(start_paused = true)]
@@ -114,7 +136,10 @@ async fn two_limiters_both_apply() {
 #[tokio::test(start_paused = true)]
 async fn changing_a_shared_rate_takes_effect_at_once() {
     let limiter = RateLimiter::new(1 << 20);
-    let copying = tokio::spawn(paused_copy_time(3 << 20, Copier::new().rate_limit(limiter.clone())));
+    let copying = tokio::spawn(paused_copy_time(
+        3 << 20,
+        Copier::new().rate_limit(limiter.clone()),
+    ));
     tokio::time::sleep(Duration::from_secs(1)).await;
     // 1 MiB done; the other 2 MiB at 4 MiB/s take half a second.
     limiter.set_rate(4 << 20);
@@ -122,8 +147,13 @@ async fn changing_a_shared_rate_takes_effect_at_once() {
     assert!((took - 1.5).abs() < 0.05, "took {took} s");
 
     limiter.set_rate(256 << 10);
-    let took = paused_copy_time(512 << 10, Copier::new().rate_limit(limiter)).await.as_secs_f64();
-    assert!((took - 2.0).abs() < 0.1, "after lowering the rate took {took} s");
+    let took = paused_copy_time(512 << 10, Copier::new().rate_limit(limiter))
+        .await
+        .as_secs_f64();
+    assert!(
+        (took - 2.0).abs() < 0.1,
+        "after lowering the rate took {took} s"
+    );
 }
 
 #[tokio::test]
@@ -132,9 +162,15 @@ async fn rate_limit_holds_in_real_time() {
     let started = std::time::Instant::now();
     let mut reader = tokio::io::repeat(1).take(1 << 20);
     let copier = Copier::new().rate_limit(RateLimiter::new(1 << 20));
-    copier.copy(&mut reader, &mut tokio::io::sink()).await.unwrap();
+    copier
+        .copy(&mut reader, &mut tokio::io::sink())
+        .await
+        .unwrap();
     let took = started.elapsed().as_secs_f64();
-    assert!((0.85..3.0).contains(&took), "1 MiB at 1 MiB/s took {took} s");
+    assert!(
+        (0.85..3.0).contains(&took),
+        "1 MiB at 1 MiB/s took {took} s"
+    );
 }
 
 #[tokio::test]
@@ -142,7 +178,12 @@ async fn bidirectional_limit_applies_to_each_direction() {
     use tokio::io::AsyncWriteExt;
     let (mut client, mut a) = tokio::io::duplex(1 << 16);
     let (mut b, mut server) = tokio::io::duplex(1 << 16);
-    let relay = tokio::spawn(async move { Copier::new().limit(1000).bidirectional(&mut a, &mut b).await });
+    let relay = tokio::spawn(async move {
+        Copier::new()
+            .limit(1000)
+            .bidirectional(&mut a, &mut b)
+            .await
+    });
     client.write_all(&[1; 5000]).await.unwrap();
     server.write_all(&[2; 3000]).await.unwrap();
     let mut up = vec![0; 1000];
