@@ -262,3 +262,20 @@ fn tcp_connect_to_file_downloads_until_eof() {
         done.stderr
     );
 }
+
+// A tokio file answers its first read with Pending (the read runs on the
+// blocking pool); the rate limiter must not charge that read twice.
+#[test]
+#[ignore = "library bug: a read that returns Pending after taking rate tokens is charged again; a file source runs at half the rate"]
+fn rate_limit_holds_for_a_file_source() {
+    let dir = TempDir::new("file-rate");
+    std::fs::write(dir.path("in"), vec![7; 2 << 20]).unwrap();
+    let started = Instant::now();
+    let done = run(&[&dir.path("in"), "null:", "-L", "1M"]);
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(
+        (1.8..2.2).contains(&elapsed),
+        "2 MiB at 1 MiB/s took {elapsed:.2} s"
+    );
+}
