@@ -264,9 +264,9 @@ fn tcp_connect_to_file_downloads_until_eof() {
 }
 
 // A tokio file answers its first read with Pending (the read runs on the
-// blocking pool); the rate limiter must not charge that read twice.
+// blocking pool); the rate limiter must not charge such a read twice (an
+// earlier library version did, and a file source ran at half the rate).
 #[test]
-#[ignore = "library bug: a read that returns Pending after taking rate tokens is charged again; a file source runs at half the rate"]
 fn rate_limit_holds_for_a_file_source() {
     let dir = TempDir::new("file-rate");
     std::fs::write(dir.path("in"), vec![7; 2 << 20]).unwrap();
