@@ -15,7 +15,7 @@ pub mod serve;
 pub mod transfer;
 pub mod units;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -87,6 +87,7 @@ fn init_logging(flags: &flags::OutputFlags) {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(level)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
         .init();
