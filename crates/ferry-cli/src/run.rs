@@ -154,15 +154,41 @@ pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
         _ = signals.recv() => return Err(Failure::Transfer("interrupted before any byte moved".to_string())),
     };
     reporter.restart_clock();
+    let interrupted = || {
+        let counts = progress.snapshot();
+        let moved = Moved {
+            forward: counts.a_to_b.written,
+            backward: counts.b_to_a.written,
+        };
+        Err(transfer::Broken {
+            moved,
+            failure: Failure::Transfer(format!(
+                "interrupted after {}",
+                Bytes(moved.forward + moved.backward)
+            )),
+        })
+    };
+    let transfer = transfer::run(&copier, src_end, dst_end);
+    tokio::pin!(transfer);
     let outcome = tokio::select! {
-        outcome = transfer::run(&copier, src_end, dst_end) => outcome,
-        _ = signals.recv() => {
-            let counts = progress.snapshot();
-            let moved = Moved { forward: counts.a_to_b.written, backward: counts.b_to_a.written };
-            Err(transfer::Broken {
-                moved,
-                failure: Failure::Transfer(format!("interrupted after {}", Bytes(moved.forward + moved.backward))),
-            })
+        outcome = &mut transfer => outcome,
+        // A one-way copy stops at the first signal; a running relay may
+        // finish (for at most --linger), unless a second signal comes.
+        _ = signals.recv() => if !two_way {
+            interrupted()
+        } else {
+            tracing::info!("stopping: waiting for the relay to finish");
+            let grace = async {
+                match cli.copy.linger {
+                    Some(grace) => tokio::time::sleep(grace).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                outcome = &mut transfer => outcome,
+                _ = grace => interrupted(),
+                _ = signals.recv() => interrupted(),
+            }
         }
     };
     let (moved, result) = match outcome {

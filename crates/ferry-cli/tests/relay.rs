@@ -391,3 +391,35 @@ fn serve_to_a_unix_socket() {
         assert_eq!(exchange(&mut connect(port), &data), xor(&data));
     }
 }
+
+#[test]
+fn sigint_lets_a_single_relay_finish() {
+    let backend = backend(xor_after_eof);
+    let ferry = Ferry::spawn(&["-v", "tcp-listen:0", &format!("tcp:127.0.0.1:{backend}")]);
+    let mut running = connect(ferry.port());
+    running.write_all(b"before").unwrap();
+    ferry.wait_for_line(" open");
+    ferry.signal("INT");
+    ferry.wait_for_line("stopping");
+    assert_eq!(exchange(&mut running, b" after"), xor(b"before after"));
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+}
+
+#[test]
+fn sigint_stops_a_one_way_copy_at_once_with_counts() {
+    let mut ferry = Ferry::spawn(&["zero:", "null:", "-L", "1M", "--json"]);
+    thread::sleep(Duration::from_millis(300));
+    assert!(ferry.is_running());
+    ferry.signal("INT");
+    let done = ferry.wait(Duration::from_secs(5));
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("ferry: interrupted after"),
+        "{}",
+        done.stderr
+    );
+    let line = done.stderr.lines().find(|l| l.starts_with('{')).unwrap();
+    let report: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert!(report["src_to_dst"]["bytes"].as_u64().unwrap() > 0);
+}
