@@ -23,8 +23,45 @@ pub enum Endpoint {
     Read(Box<dyn AsyncRead + Unpin + Send>, Option<u64>),
     /// A destination only: a file, stdout or `null:`.
     Write(Box<dyn AsyncWrite + Unpin + Send>),
-    /// A socket, or stdin+stdout in a relay.
+    /// stdin+stdout in a relay.
     Duplex(Box<dyn Duplex>),
+    /// A file or a socket: the kernel can move its bytes without copying
+    /// them through memory.
+    Kernel(Kernel),
+}
+
+/// An endpoint that is a kernel object, kept by type so the zero-copy paths can use it.
+#[derive(Debug)]
+pub enum Kernel {
+    /// A file to read, with its size when it is a regular file.
+    FileIn(tokio::fs::File, Option<u64>),
+    /// A file to write.
+    FileOut(tokio::fs::File),
+    /// A TCP connection.
+    Tcp(TcpStream),
+    /// A Unix-socket connection.
+    Unix(UnixStream),
+}
+
+impl Endpoint {
+    /// The endpoint as a plain reader, writer or stream, for the buffered copy.
+    pub fn erase(self) -> Endpoint {
+        match self {
+            Endpoint::Kernel(Kernel::FileIn(file, size)) => Endpoint::Read(Box::new(file), size),
+            Endpoint::Kernel(Kernel::FileOut(file)) => Endpoint::Write(Box::new(file)),
+            Endpoint::Kernel(Kernel::Tcp(stream)) => Endpoint::Duplex(Box::new(stream)),
+            Endpoint::Kernel(Kernel::Unix(stream)) => Endpoint::Duplex(Box::new(stream)),
+            other => other,
+        }
+    }
+
+    /// The number of bytes a source will yield, when known (a regular file).
+    pub fn known_size(&self) -> Option<u64> {
+        match self {
+            Endpoint::Read(_, size) | Endpoint::Kernel(Kernel::FileIn(_, size)) => *size,
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -33,6 +70,7 @@ impl std::fmt::Debug for Endpoint {
             Endpoint::Read(_, size) => f.debug_tuple("Read").field(size).finish(),
             Endpoint::Write(_) => f.write_str("Write"),
             Endpoint::Duplex(_) => f.write_str("Duplex"),
+            Endpoint::Kernel(kernel) => kernel.fmt(f),
         }
     }
 }
@@ -77,7 +115,7 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
             let metadata = file.metadata().await.map_err(fail)?;
             refuse_directory(address, metadata.file_type())?;
             let size = metadata.is_file().then_some(metadata.len());
-            Ok(Endpoint::Read(Box::new(file), size))
+            Ok(Endpoint::Kernel(Kernel::FileIn(file, size)))
         }
         (Address::File(path), Role::Destination) => {
             if let Ok(metadata) = tokio::fs::metadata(path).await {
@@ -91,7 +129,7 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
                 .open(path)
                 .await
                 .map_err(fail)?;
-            Ok(Endpoint::Write(Box::new(file)))
+            Ok(Endpoint::Kernel(Kernel::FileOut(file)))
         }
         (Address::Zero, Role::Source) => Ok(Endpoint::Read(Box::new(tokio::io::repeat(0)), None)),
         (Address::Zero, Role::Destination) => Err(Failure::input(
@@ -107,13 +145,13 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
             let stream = TcpStream::connect((host.as_str(), *port))
                 .await
                 .map_err(|error| connect_failure(address, &error))?;
-            Ok(Endpoint::Duplex(Box::new(stream)))
+            Ok(Endpoint::Kernel(Kernel::Tcp(stream)))
         }
         (Address::Unix(path), _) => {
             let stream = UnixStream::connect(path)
                 .await
                 .map_err(|error| connect_failure(address, &error))?;
-            Ok(Endpoint::Duplex(Box::new(stream)))
+            Ok(Endpoint::Kernel(Kernel::Unix(stream)))
         }
         (Address::TcpListen { .. } | Address::UnixListen(_), _) => Err(Failure::input(
             format!("cannot open {address}"),
@@ -200,15 +238,18 @@ impl Listener {
     /// # Errors
     ///
     /// What `accept` returned.
-    pub async fn accept(&self) -> io::Result<(Box<dyn Duplex>, String)> {
+    pub async fn accept(&self) -> io::Result<(Endpoint, String)> {
         match self {
             Listener::Tcp(listener) => {
                 let (stream, peer) = listener.accept().await?;
-                Ok((Box::new(stream), peer.to_string()))
+                Ok((Endpoint::Kernel(Kernel::Tcp(stream)), peer.to_string()))
             }
             Listener::Unix(listener, SocketFile(path)) => {
                 let (stream, _) = listener.accept().await?;
-                Ok((Box::new(stream), format!("unix:{}", path.display())))
+                Ok((
+                    Endpoint::Kernel(Kernel::Unix(stream)),
+                    format!("unix:{}", path.display()),
+                ))
             }
         }
     }

@@ -103,6 +103,34 @@ pub struct CopyFlags {
     /// Append to the destination file instead of truncating it.
     #[arg(long)]
     pub append: bool,
+
+    /// Move bytes in the kernel (splice, sendfile, copy_file_range) when both
+    /// ends are files or sockets: auto falls back to copying through memory
+    /// when the kernel refuses, never always copies through memory, always
+    /// fails instead of falling back.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = ZeroCopy::Auto)]
+    pub zero_copy: ZeroCopy,
+}
+
+/// The `--zero-copy` modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ZeroCopy {
+    /// The kernel path where it works, copying through memory elsewhere.
+    Auto,
+    /// Always copy through memory.
+    Never,
+    /// The kernel path or an error.
+    Always,
+}
+
+impl From<ZeroCopy> for ferry::zero_copy::ZeroCopyMode {
+    fn from(mode: ZeroCopy) -> Self {
+        match mode {
+            ZeroCopy::Auto => Self::Auto,
+            ZeroCopy::Never => Self::Never,
+            ZeroCopy::Always => Self::Always,
+        }
+    }
 }
 
 /// Flags of the relay server (`--serve`).

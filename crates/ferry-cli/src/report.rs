@@ -25,6 +25,9 @@ pub struct Summary {
     pub failed_connections: Option<u64>,
     /// The failure, if the transfer did not complete.
     pub error: Option<String>,
+    /// How the bytes moved: `splice`, `sendfile`, `copy_file_range` or
+    /// `buffered` (through memory); unknown for a server or a failed copy.
+    pub path: Option<String>,
 }
 
 /// Reports on a transfer while it runs and when it ends.
@@ -139,6 +142,9 @@ pub fn stats_line(summary: &Summary, elapsed: Duration) -> String {
         elapsed.as_secs_f64(),
         Bytes(rate(total, elapsed))
     ));
+    if let Some(path) = &summary.path {
+        line.push_str(&format!(" via {path}"));
+    }
     if let Some(connections) = summary.connections {
         line.push_str(&format!(
             ", {connections} connections, {} failed",
@@ -161,6 +167,7 @@ pub fn json_object(summary: &Summary, elapsed: Duration) -> String {
         "seconds": elapsed.as_secs_f64(),
         "bytes_per_second": rate(total, elapsed),
         "error": summary.error,
+        "path": summary.path,
     });
     if let Some(connections) = summary.connections {
         object["connections"] = connections.into();

@@ -83,6 +83,7 @@ pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
             dst,
             max_connections: cli.serve.max_connections as usize,
             grace: cli.copy.linger,
+            zero_copy: cli.copy.zero_copy.into(),
         };
         let result = server.run(listener, &mut signals, tally.clone()).await;
         let counts = progress.snapshot();
@@ -93,6 +94,7 @@ pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
             connections: Some(tally.accepted.load(Ordering::Relaxed)),
             failed_connections: Some(tally.failed.load(Ordering::Relaxed)),
             error: result.as_ref().err().map(message),
+            path: None,
         });
         return result;
     }
@@ -113,10 +115,7 @@ pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
     } else if dst.is_listening() {
         listener = Some((Role::Destination, Listener::bind(&dst).await?));
     }
-    let file_size = match &src_end {
-        Some(Endpoint::Read(_, size)) => *size,
-        _ => None,
-    };
+    let file_size = src_end.as_ref().and_then(Endpoint::known_size);
     let size = match (cli.output.size.or(file_size), cli.copy.limit) {
         (Some(size), Some(limit)) => Some(size.min(limit)),
         (size, limit) => size.or(limit),
@@ -134,8 +133,8 @@ pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
             })?;
             tracing::info!(peer, "open");
             match role {
-                Role::Source => src_end = Some(Endpoint::Duplex(stream)),
-                Role::Destination => dst_end = Some(Endpoint::Duplex(stream)),
+                Role::Source => src_end = Some(stream),
+                Role::Destination => dst_end = Some(stream),
             }
         }
         let src_end = match src_end {
@@ -159,6 +158,7 @@ pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
         let moved = Moved {
             forward: counts.a_to_b.written,
             backward: counts.b_to_a.written,
+            route: None,
         };
         Err(transfer::Broken {
             moved,
@@ -168,7 +168,7 @@ pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
             )),
         })
     };
-    let transfer = transfer::run(&copier, src_end, dst_end);
+    let transfer = transfer::run(&copier, cli.copy.zero_copy.into(), src_end, dst_end);
     tokio::pin!(transfer);
     let outcome = tokio::select! {
         outcome = &mut transfer => outcome,
@@ -203,6 +203,11 @@ pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
         connections: None,
         failed_connections: None,
         error: result.as_ref().err().map(message),
+        path: result.is_ok().then(|| {
+            moved
+                .route
+                .map_or("buffered".to_string(), |route| route.to_string())
+        }),
     });
     result
 }

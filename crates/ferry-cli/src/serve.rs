@@ -11,6 +11,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::address::Address;
+use ferry::zero_copy::ZeroCopyMode;
+
 use crate::endpoint::{self, Endpoint, Listener, OpenOptions, Role};
 use crate::messages::{describe, Failure};
 use crate::transfer;
@@ -58,6 +60,8 @@ pub struct Server {
     pub max_connections: usize,
     /// How long running relays may finish after the first signal (unbounded if `None`).
     pub grace: Option<Duration>,
+    /// Whether relays may splice in the kernel.
+    pub zero_copy: ZeroCopyMode,
 }
 
 /// Connections handled by a server, for the summary.
@@ -151,7 +155,7 @@ impl Server {
     }
 
     /// Relays one accepted connection to a fresh DST; true when it ended well.
-    async fn relay(&self, id: u64, client: Box<dyn endpoint::Duplex>, peer: &str) -> bool {
+    async fn relay(&self, id: u64, client: Endpoint, peer: &str) -> bool {
         let started = Instant::now();
         tracing::info!(id, peer, "open");
         let options = OpenOptions {
@@ -170,7 +174,7 @@ impl Server {
             Some(rate) => self.copier.clone().rate_limit(RateLimiter::new(rate)),
             None => self.copier.clone(),
         };
-        match transfer::run(&copier, Endpoint::Duplex(client), dst).await {
+        match transfer::run(&copier, self.zero_copy, client, dst).await {
             Ok(moved) => {
                 tracing::info!(
                     id,

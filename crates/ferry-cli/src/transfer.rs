@@ -1,10 +1,11 @@
 //! One transfer between two opened endpoints: a one-way copy or a relay,
 //! driven by the library's [`Copier`] (the CLI never runs its own copy loop).
 
+use ferry::zero_copy::{Route, ZeroCopier, ZeroCopyMode, ZeroCopySink, ZeroCopySource};
 use ferry::{Bytes, Copier, CopyError, Direction, Step};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Kernel};
 use crate::messages::{describe, Failure};
 
 /// Bytes written each way by a finished transfer.
@@ -14,6 +15,8 @@ pub struct Moved {
     pub forward: u64,
     /// From DST back to SRC (relays only).
     pub backward: u64,
+    /// How the bytes moved, when both ends were kernel objects.
+    pub route: Option<Route>,
 }
 
 /// A transfer that failed part way.
@@ -34,13 +37,111 @@ pub struct Broken {
 ///
 /// A [`Broken`] with the counts reached. A pair that cannot carry bytes from
 /// SRC to DST (a write-only SRC) is a [`Failure::Input`].
-pub async fn run(copier: &Copier, src: Endpoint, dst: Endpoint) -> Result<Moved, Broken> {
+pub async fn run(
+    copier: &Copier,
+    zero_copy: ZeroCopyMode,
+    src: Endpoint,
+    dst: Endpoint,
+) -> Result<Moved, Broken> {
+    match (src, dst) {
+        (Endpoint::Kernel(src), Endpoint::Kernel(dst)) if zero_copy != ZeroCopyMode::Never => {
+            kernel(copier, copier.zero_copy(zero_copy), src, dst).await
+        }
+        _ if zero_copy == ZeroCopyMode::Always => Err(Broken {
+            moved: Moved::default(),
+            failure: Failure::input(
+                "cannot use --zero-copy always here",
+                "SRC and DST must both be files or sockets",
+            ),
+        }),
+        (src, dst) => buffered(copier, src.erase(), dst.erase()).await,
+    }
+}
+
+/// Both ends are kernel objects: the zero-copy paths decide how bytes move.
+async fn kernel(
+    copier: &Copier,
+    zero_copy: ZeroCopier<'_>,
+    src: Kernel,
+    dst: Kernel,
+) -> Result<Moved, Broken> {
+    use Kernel::{FileIn, FileOut, Tcp, Unix};
+    match (src, dst) {
+        (Tcp(mut a), Tcp(mut b)) => kernel_relay(zero_copy, &mut a, &mut b).await,
+        (Tcp(mut a), Unix(mut b)) => kernel_relay(zero_copy, &mut a, &mut b).await,
+        (Unix(mut a), Tcp(mut b)) => kernel_relay(zero_copy, &mut a, &mut b).await,
+        (Unix(mut a), Unix(mut b)) => kernel_relay(zero_copy, &mut a, &mut b).await,
+        (FileIn(mut src, _), FileOut(mut dst)) => {
+            kernel_one_way(zero_copy, &mut src, &mut dst).await
+        }
+        (FileIn(mut src, _), Tcp(mut dst)) => kernel_one_way(zero_copy, &mut src, &mut dst).await,
+        (FileIn(mut src, _), Unix(mut dst)) => kernel_one_way(zero_copy, &mut src, &mut dst).await,
+        (Tcp(mut src), FileOut(mut dst)) => kernel_one_way(zero_copy, &mut src, &mut dst).await,
+        (Unix(mut src), FileOut(mut dst)) => kernel_one_way(zero_copy, &mut src, &mut dst).await,
+        (src, dst) => {
+            buffered(
+                copier,
+                Endpoint::Kernel(src).erase(),
+                Endpoint::Kernel(dst).erase(),
+            )
+            .await
+        }
+    }
+}
+
+async fn kernel_relay<A, B>(
+    zero_copy: ZeroCopier<'_>,
+    a: &mut A,
+    b: &mut B,
+) -> Result<Moved, Broken>
+where
+    A: ZeroCopySource + ZeroCopySink + AsyncRead + AsyncWrite + Unpin,
+    B: ZeroCopySource + ZeroCopySink + AsyncRead + AsyncWrite + Unpin,
+{
+    let relayed = zero_copy
+        .bidirectional(a, b)
+        .await
+        .map_err(|error| broken(&error))?;
+    Ok(Moved {
+        forward: relayed.transfer.a_to_b.bytes,
+        backward: relayed.transfer.b_to_a.bytes,
+        route: Some(relayed.route),
+    })
+}
+
+async fn kernel_one_way<S, D>(
+    zero_copy: ZeroCopier<'_>,
+    src: &mut S,
+    dst: &mut D,
+) -> Result<Moved, Broken>
+where
+    S: ZeroCopySource + AsyncRead + Unpin,
+    D: ZeroCopySink + AsyncWrite + Unpin,
+{
+    let copied = zero_copy
+        .copy(src, dst)
+        .await
+        .map_err(|error| broken(&error))?;
+    shut_down(
+        dst,
+        Moved {
+            forward: copied.bytes,
+            backward: 0,
+            route: Some(copied.route),
+        },
+    )
+    .await
+}
+
+/// Copies through memory with the [`Copier`]: any readers and writers.
+async fn buffered(copier: &Copier, src: Endpoint, dst: Endpoint) -> Result<Moved, Broken> {
     match (src, dst) {
         (Endpoint::Duplex(mut a), Endpoint::Duplex(mut b)) => {
             match copier.bidirectional(&mut *a, &mut *b).await {
                 Ok(transfer) => Ok(Moved {
                     forward: transfer.a_to_b.bytes,
                     backward: transfer.b_to_a.bytes,
+                    route: None,
                 }),
                 Err(error) => Err(broken(&error)),
             }
@@ -54,7 +155,7 @@ pub async fn run(copier: &Copier, src: Endpoint, dst: Endpoint) -> Result<Moved,
         (Endpoint::Duplex(mut reader), Endpoint::Write(mut writer)) => {
             one_way(copier, &mut *reader, &mut *writer).await
         }
-        (Endpoint::Write(_), _) | (_, Endpoint::Read(..)) => Err(Broken {
+        _ => Err(Broken {
             moved: Moved::default(),
             failure: Failure::input("bad addresses", "SRC must be readable and DST writable"),
         }),
@@ -70,16 +171,28 @@ where
         .copy(reader, writer)
         .await
         .map_err(|error| broken(&error))?;
-    let moved = Moved {
-        forward,
-        backward: 0,
-    };
-    // Tell a socket peer we are done; for files and stdout this is a flush.
+    shut_down(
+        writer,
+        Moved {
+            forward,
+            backward: 0,
+            route: None,
+        },
+    )
+    .await
+}
+
+/// Shuts the destination down after a one-way copy: a socket peer sees EOF;
+/// for files and stdout this is a flush.
+async fn shut_down<W: AsyncWrite + Unpin + ?Sized>(
+    writer: &mut W,
+    moved: Moved,
+) -> Result<Moved, Broken> {
     writer.shutdown().await.map_err(|error| Broken {
         moved,
         failure: Failure::Transfer(format!(
             "shutting down DST failed after {}: {}",
-            Bytes(forward),
+            Bytes(moved.forward),
             describe(&error)
         )),
     })?;
@@ -93,6 +206,7 @@ fn broken(error: &CopyError) -> Broken {
     let moved = Moved {
         forward: counts.a_to_b.written,
         backward: counts.b_to_a.written,
+        route: None,
     };
     let (from, to) = match error.direction() {
         Some(Direction::BToA) => ("DST", "SRC"),
