@@ -151,7 +151,7 @@ pub struct Relayed {
 /// let copier = ferry::Copier::new().limit(1 << 30);
 /// let zero_copy = copier.zero_copy(ZeroCopyMode::Auto).pipe_size(256 * 1024);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct ZeroCopier<'c> {
     copier: &'c Copier,
     mode: ZeroCopyMode,
@@ -273,7 +273,7 @@ impl ZeroCopier<'_> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn copy<S, D>(&self, source: &mut S, sink: &mut D) -> Result<Copied, CopyError>
+    pub async fn copy<S, D>(self, source: &mut S, sink: &mut D) -> Result<Copied, CopyError>
     where
         S: ZeroCopySource + ?Sized,
         D: ZeroCopySink + ?Sized,
@@ -354,7 +354,7 @@ impl ZeroCopier<'_> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn bidirectional<A, B>(&self, a: &mut A, b: &mut B) -> Result<Relayed, CopyError>
+    pub async fn bidirectional<A, B>(self, a: &mut A, b: &mut B) -> Result<Relayed, CopyError>
     where
         A: ZeroCopySource + ZeroCopySink + AsyncRead + AsyncWrite + Unpin + ?Sized,
         B: ZeroCopySource + ZeroCopySink + AsyncRead + AsyncWrite + Unpin + ?Sized,
