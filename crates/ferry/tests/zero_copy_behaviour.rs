@@ -135,7 +135,9 @@ async fn never_mode_uses_the_buffered_engine() {
     let up = tokio::spawn(send(client, LEN));
     let down = tokio::spawn(receive(server));
     let copier = Copier::new();
-    let relay = copier.zero_copy(ZeroCopyMode::Never).bidirectional(&mut a, &mut b);
+    let relay = copier
+        .zero_copy(ZeroCopyMode::Never)
+        .bidirectional(&mut a, &mut b);
     let (relayed, sent, received) = tokio::join!(relay, up, down);
     let relayed = relayed.unwrap();
     assert_eq!(relayed.route, Route::Buffered);
@@ -154,14 +156,22 @@ async fn byte_limit_stops_each_route_exactly() {
 
     let mut source = std::fs::File::open(&from).unwrap();
     let mut sink = std::fs::File::create(&to).unwrap();
-    let copied = copier.zero_copy(ZeroCopyMode::Always).copy(&mut source, &mut sink).await.unwrap();
+    let copied = copier
+        .zero_copy(ZeroCopyMode::Always)
+        .copy(&mut source, &mut sink)
+        .await
+        .unwrap();
     assert_eq!((copied.bytes, copied.route), (limit, Route::CopyFileRange));
     assert_eq!(hash_file(&to), Received::expect(limit));
 
     let mut source = std::fs::File::open(&from).unwrap();
     let (mut sink, peer) = tcp_pair().await;
     let receiving = tokio::spawn(receive(peer));
-    let copied = copier.zero_copy(ZeroCopyMode::Always).copy(&mut source, &mut sink).await.unwrap();
+    let copied = copier
+        .zero_copy(ZeroCopyMode::Always)
+        .copy(&mut source, &mut sink)
+        .await
+        .unwrap();
     drop(sink);
     assert_eq!((copied.bytes, copied.route), (limit, Route::Sendfile));
     assert_eq!(receiving.await.unwrap().unwrap(), Received::expect(limit));
@@ -171,7 +181,11 @@ async fn byte_limit_stops_each_route_exactly() {
     let (mut sink, peer) = tcp_pair().await;
     let feeding = tokio::spawn(send(feeder, LEN));
     let receiving = tokio::spawn(receive(peer));
-    let copied = copier.zero_copy(ZeroCopyMode::Always).copy(&mut source, &mut sink).await.unwrap();
+    let copied = copier
+        .zero_copy(ZeroCopyMode::Always)
+        .copy(&mut source, &mut sink)
+        .await
+        .unwrap();
     drop(sink);
     assert_eq!((copied.bytes, copied.route), (limit, Route::Splice));
     assert_eq!(receiving.await.unwrap().unwrap(), Received::expect(limit));
@@ -192,7 +206,11 @@ async fn rate_limit_caps_each_splice() {
     let feeding = tokio::spawn(send(feeder, len));
     let receiving = tokio::spawn(receive(peer));
     let started = Instant::now();
-    let copied = copier.zero_copy(ZeroCopyMode::Always).copy(&mut source, &mut sink).await.unwrap();
+    let copied = copier
+        .zero_copy(ZeroCopyMode::Always)
+        .copy(&mut source, &mut sink)
+        .await
+        .unwrap();
     let elapsed = started.elapsed();
     drop(sink);
     assert_eq!((copied.bytes, copied.route), (len, Route::Splice));
@@ -213,7 +231,11 @@ async fn progress_counts_zero_copy_bytes() {
     let mut source = std::fs::File::open(&from).unwrap();
     let (mut sink, peer) = tcp_pair().await;
     let receiving = tokio::spawn(receive(peer));
-    copier.zero_copy(ZeroCopyMode::Always).copy(&mut source, &mut sink).await.unwrap();
+    copier
+        .zero_copy(ZeroCopyMode::Always)
+        .copy(&mut source, &mut sink)
+        .await
+        .unwrap();
     drop(sink);
     receiving.await.unwrap().unwrap();
     assert_eq!(progress.snapshot().a_to_b.written, LEN);
@@ -245,7 +267,10 @@ async fn source_reset_reports_what_the_peer_received() {
     let receiving = tokio::spawn(receive(server));
     let relay = tokio::spawn(async move {
         let copier = Copier::new();
-        let result = copier.zero_copy(ZeroCopyMode::Always).bidirectional(&mut a, &mut b).await;
+        let result = copier
+            .zero_copy(ZeroCopyMode::Always)
+            .bidirectional(&mut a, &mut b)
+            .await;
         drop(b);
         result
     });
@@ -275,7 +300,10 @@ async fn sink_reset_reports_bytes_left_in_the_pipe() {
     let feeding = tokio::spawn(send(client, 64 << 20));
     let relay = tokio::spawn(async move {
         let copier = Copier::new();
-        copier.zero_copy(ZeroCopyMode::Always).bidirectional(&mut a, &mut b).await
+        copier
+            .zero_copy(ZeroCopyMode::Always)
+            .bidirectional(&mut a, &mut b)
+            .await
     });
     let mut got = vec![0; 100_000];
     server.read_exact(&mut got).await.unwrap();
@@ -288,7 +316,11 @@ async fn sink_reset_reports_bytes_left_in_the_pipe() {
         .unwrap()
         .unwrap_err();
     let counts = err.counts().a_to_b;
-    assert_eq!((err.direction(), err.step()), (Some(Direction::AToB), Step::Write), "{err}");
+    assert_eq!(
+        (err.direction(), err.step()),
+        (Some(Direction::AToB), Step::Write),
+        "{err}"
+    );
     assert!(counts.written >= got.len() as u64, "{counts:?}");
     assert!(counts.read >= counts.written, "{counts:?}");
     assert!(counts.read - counts.written <= PIPE, "{counts:?}");

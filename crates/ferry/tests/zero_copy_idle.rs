@@ -18,7 +18,10 @@ async fn idle_splice_relay_does_not_spin() {
     let (mut b, mut server) = tcp_pair().await;
     let relay = tokio::spawn(async move {
         let copier = Copier::new();
-        copier.zero_copy(ZeroCopyMode::Always).bidirectional(&mut a, &mut b).await
+        copier
+            .zero_copy(ZeroCopyMode::Always)
+            .bidirectional(&mut a, &mut b)
+            .await
     });
     // Move a few bytes first, so both pipes and readiness states are live.
     client.write_all(b"hello").await.unwrap();
@@ -29,7 +32,11 @@ async fn idle_splice_relay_does_not_spin() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu = cpu_time() - cpu_before;
     let share = cpu.as_secs_f64() / wall.elapsed().as_secs_f64();
-    assert!(share < 0.05, "idle relay used {:.1}% of a core", share * 100.0);
+    assert!(
+        share < 0.05,
+        "idle relay used {:.1}% of a core",
+        share * 100.0
+    );
     drop((client, server));
     let _ = relay.await.unwrap();
 }

@@ -231,12 +231,10 @@ impl ZeroCopySource for tokio::fs::File {
         op()
     }
 
-    fn prepare_read(&mut self) -> impl Future<Output = io::Result<()>> + Send {
-        async {
-            // Waits for a pending operation and discards read-ahead, moving
-            // the fd's offset back to the first byte not yet returned.
-            self.seek(io::SeekFrom::Current(0)).await.map(drop)
-        }
+    async fn prepare_read(&mut self) -> io::Result<()> {
+        // Waits for a pending operation and discards read-ahead, moving the
+        // fd's offset back to the first byte not yet returned.
+        self.seek(io::SeekFrom::Current(0)).await.map(drop)
     }
 
     fn reader(&mut self) -> io::Result<Self::Reader<'_>> {
@@ -259,12 +257,10 @@ impl ZeroCopySink for tokio::fs::File {
         op()
     }
 
-    fn prepare_write(&mut self) -> impl Future<Output = io::Result<()>> + Send {
-        async {
-            // tokio's File writes in the background; wait for that write to land.
-            self.flush().await?;
-            self.seek(io::SeekFrom::Current(0)).await.map(drop)
-        }
+    async fn prepare_write(&mut self) -> io::Result<()> {
+        // tokio's File writes in the background; wait for that write to land.
+        self.flush().await?;
+        self.seek(io::SeekFrom::Current(0)).await.map(drop)
     }
 
     fn writer(&mut self) -> io::Result<Self::Writer<'_>> {

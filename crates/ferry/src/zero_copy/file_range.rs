@@ -98,7 +98,7 @@ impl FileRange {
                         .try_clone_to_owned()
                         .and_then(|source| Ok((source, sink.try_clone_to_owned()?)));
                     match dup {
-                        Ok(pair) => self.fds.insert(Arc::new(pair)).clone(),
+                        Ok(pair) => Arc::clone(self.fds.insert(Arc::new(pair))),
                         Err(err) => {
                             gate.consume(0);
                             return Poll::Ready(Err(Stop::Failed(Step::Read, err)));

@@ -28,14 +28,20 @@
 //!
 //! # What is faster here
 //!
-//! Measured on a 2-vCPU machine (see the `zero_copy` bench): `copy_file_range`
-//! matches `std::io::copy` (which uses it too) and is an order of magnitude
-//! faster than `tokio::io::copy` between `tokio::fs::File`s; `sendfile`
-//! matches a plain sendfile loop and beats `tokio::io::copy` several times.
-//! For socket to socket, splice does not move bytes faster than a 256 KiB
-//! user-space relay over loopback (loopback TCP is the limit); its gain is
-//! CPU time per byte. [`ZeroCopyMode::Auto`] takes the kernel route for every
-//! pair the table serves, because none was slower in that bench.
+//! Measured on a shared, busy 2-vCPU machine (`cargo bench -p ferry --bench
+//! zero_copy`, one run, ratios within it):
+//!
+//! | pair | ferry route | throughput | CPU per GB |
+//! |------|-------------|------------|------------|
+//! | file → file, 1 GiB cached | `copy_file_range` | 0.95× `std::io::copy`, 9.6× `tokio::io::copy` | 1.26× std, 0.07× tokio |
+//! | file → loopback TCP | `sendfile` | 1.00× a plain sendfile loop, 9.6× `tokio::io::copy` | 1.05× plain, 0.14× tokio |
+//! | TCP → TCP relay | `splice`, 1 MiB pipes | 1.30× `Copier::bidirectional` | 0.51× |
+//!
+//! On an idle machine BASELINES.md found splice no faster than a 256 KiB
+//! user-space relay over loopback (loopback TCP is the limit); its lasting
+//! gain is CPU per byte. No route lost to its alternative in the bench, so
+//! [`ZeroCopyMode::Auto`] takes the kernel route for every pair the table
+//! serves.
 //!
 //! # Examples
 //!
