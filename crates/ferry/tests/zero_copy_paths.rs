@@ -84,7 +84,7 @@ async fn file_to_tcp_uses_sendfile() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_to_unix_uses_sendfile() {
     let dir = TempDir::new("file-unix");
-    for len in SIZES {
+    for len in SIZES.into_iter().chain([BIG]) {
         let (sink, peer) = UnixStream::pair().unwrap();
         file_to_stream(&dir, len, sink, peer).await;
     }
@@ -93,7 +93,7 @@ async fn file_to_unix_uses_sendfile() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_to_pipe_uses_sendfile() {
     let dir = TempDir::new("file-pipe");
-    for len in SIZES {
+    for len in SIZES.into_iter().chain([BIG]) {
         let (sink, peer) = pipe::pipe().unwrap();
         file_to_stream(&dir, len, sink, peer).await;
     }
@@ -127,7 +127,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unix_to_tcp_uses_splice() {
-    for len in SIZES {
+    for len in SIZES.into_iter().chain([BIG]) {
         let (feeder, source) = UnixStream::pair().unwrap();
         let (sink, peer) = tcp_pair().await;
         stream_to_stream(len, source, feeder, sink, peer).await;
@@ -136,7 +136,7 @@ async fn unix_to_tcp_uses_splice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipe_to_tcp_uses_splice() {
-    for len in SIZES {
+    for len in SIZES.into_iter().chain([BIG]) {
         let (feeder, source) = pipe::pipe().unwrap();
         let (sink, peer) = tcp_pair().await;
         stream_to_stream(len, source, feeder, sink, peer).await;
