@@ -136,18 +136,20 @@ impl RateLimiter {
     }
 
     /// Takes up to `want` tokens, or says how long until enough are there.
-    fn take(&self, want: usize, now: Instant) -> Result<usize, Duration> {
+    fn take(&self, want: usize) -> Result<usize, Duration> {
         let mut bucket = self.lock();
-        bucket.refill(now);
         let need = bucket.grant().min(want as f64);
+        // Read the clock only when the tokens on hand are not enough: a
+        // deferred refill adds the same tokens later, still capped at the burst.
+        if bucket.tokens < need {
+            bucket.refill(Instant::now());
+        }
         if bucket.tokens >= need {
             let taken = bucket.tokens.min(want as f64).floor();
             bucket.tokens -= taken;
             Ok(taken as usize)
         } else {
-            Err(Duration::from_secs_f64(
-                (need - bucket.tokens) / bucket.rate as f64,
-            ))
+            Err(Duration::from_secs_f64((need - bucket.tokens) / bucket.rate as f64))
         }
     }
 
@@ -192,14 +194,13 @@ impl Throttle {
     /// Takes tokens for up to `want` bytes from every limiter.
     pub(crate) fn poll_take(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<usize> {
         loop {
-            let now = Instant::now();
-            match self.try_take_all(want, now) {
+            match self.try_take_all(want) {
                 Ok(allowed) => {
                     self.taken = allowed;
                     return Poll::Ready(allowed);
                 }
                 Err(wait) => {
-                    let deadline = now + wait;
+                    let deadline = Instant::now() + wait;
                     let sleep = self
                         .sleep
                         .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
@@ -212,10 +213,10 @@ impl Throttle {
         }
     }
 
-    fn try_take_all(&self, want: usize, now: Instant) -> Result<usize, Duration> {
+    fn try_take_all(&self, want: usize) -> Result<usize, Duration> {
         let mut allowed = want;
         for (i, limiter) in self.limiters.iter().enumerate() {
-            match limiter.take(allowed, now) {
+            match limiter.take(allowed) {
                 Ok(taken) => {
                     // Limiters before this one gave more than this one allows.
                     for earlier in &self.limiters[..i] {
