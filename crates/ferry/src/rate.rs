@@ -149,7 +149,9 @@ impl RateLimiter {
             bucket.tokens -= taken;
             Ok(taken as usize)
         } else {
-            Err(Duration::from_secs_f64((need - bucket.tokens) / bucket.rate as f64))
+            Err(Duration::from_secs_f64(
+                (need - bucket.tokens) / bucket.rate as f64,
+            ))
         }
     }
 
