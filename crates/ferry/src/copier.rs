@@ -14,7 +14,7 @@ use crate::copy_buf::poll_copy_buf_gated;
 use crate::gate::Limits;
 use crate::job::CopyJob;
 use crate::relay::Relay;
-use crate::watch::{Alarm, Watch};
+use crate::watch::Watch;
 #[cfg(doc)]
 use crate::DEFAULT_MAX_BUF_SIZE;
 use crate::{
@@ -336,23 +336,8 @@ impl Copier {
                         CopyError::new(Direction::AToB, step, err, counts, true)
                     }))
                 }
-                std::task::Poll::Pending => {
-                    watch.observe(&counts);
-                    // A `BufRead` owns its buffer: there is nothing to release.
-                    loop {
-                        match std::task::ready!(watch.poll_alarm(cx)) {
-                            Alarm::Release => continue,
-                            // Only the idle timeout can expire in a one-way copy.
-                            Alarm::Expired(step) => {
-                                return std::task::Poll::Ready(Err(CopyError::idle(
-                                    watch.limit(step),
-                                    counts,
-                                    true,
-                                )))
-                            }
-                        }
-                    }
-                }
+                // A `BufRead` owns its buffer: there is nothing to release.
+                std::task::Poll::Pending => watch.poll_one_way(cx, counts, || {}).map(Err),
             }
         })
         .await

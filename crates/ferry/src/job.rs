@@ -3,13 +3,13 @@
 
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::copier::Copier;
 use crate::gate::Limits;
-use crate::watch::{Alarm, Watch};
+use crate::watch::Watch;
 use crate::{CopyBuffer, CopyError, Counts, Direction, DirectionCounts};
 
 /// A one-way copy with a [`Copier`]'s settings that keeps its buffer and
@@ -154,18 +154,12 @@ impl CopyJob {
                 }),
             );
         }
-        self.watch.observe(&counts);
-        loop {
-            match ready!(self.watch.poll_alarm(cx)) {
-                Alarm::Release => {
-                    self.engine.release();
-                }
-                // Only the idle timeout can expire in a one-way copy.
-                Alarm::Expired(step) => {
-                    return Poll::Ready(Err(CopyError::idle(self.watch.limit(step), counts, true)));
-                }
-            }
-        }
+        let engine = &mut self.engine;
+        self.watch
+            .poll_one_way(cx, counts, || {
+                engine.release();
+            })
+            .map(Err)
     }
 
     /// Bytes of buffer memory the job holds right now.

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use crate::bidirectional::OneWay;
 use crate::copier::Copier;
 use crate::gate::Limits;
-use crate::watch::{Alarm, Watch};
+use crate::watch::Watch;
 use crate::{CopyBuffer, CopyError, Counts, Direction, Step};
 
 /// The result of a bidirectional copy: bytes and time per direction.
@@ -137,37 +137,15 @@ impl Relay {
             self.watch.finish(&counts);
             return Poll::Ready(Err(CopyError::new(direction, step, err, counts, false)));
         }
-        match (self.a_to_b.finished, self.b_to_a.finished) {
-            (Some(a_to_b), Some(b_to_a)) => {
-                self.watch.finish(&counts);
-                return Poll::Ready(Ok(Transfer { a_to_b, b_to_a }));
-            }
-            (Some(_), None) | (None, Some(_)) => self.watch.start_linger(),
-            (None, None) => {}
-        }
-        self.watch.observe(&counts);
-        loop {
-            match ready!(self.watch.poll_alarm(cx)) {
-                Alarm::Release => {
-                    self.a_to_b.way.release();
-                    self.b_to_a.way.release();
-                }
-                Alarm::Expired(Step::LingerTimeout) => {
-                    let still_running = match self.a_to_b.finished {
-                        Some(_) => Direction::BToA,
-                        None => Direction::AToB,
-                    };
-                    let linger = self.watch.limit(Step::LingerTimeout);
-                    return Poll::Ready(Err(CopyError::linger(still_running, linger, counts)));
-                }
-                Alarm::Expired(step) => {
-                    return Poll::Ready(Err(CopyError::idle(
-                        self.watch.limit(step),
-                        counts,
-                        false,
-                    )));
-                }
-            }
-        }
+        let (a_to_b, b_to_a) = (&mut self.a_to_b.way, &mut self.b_to_a.way);
+        self.watch.poll_relay(
+            cx,
+            counts,
+            (self.a_to_b.finished, self.b_to_a.finished),
+            || {
+                a_to_b.release();
+                b_to_a.release();
+            },
+        )
     }
 }

@@ -6,18 +6,18 @@
 //! when it fires early rather than on every byte.
 
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use std::future::Future as _;
 use tokio::time::{Instant, Sleep};
 
 use crate::copier::Copier;
-use crate::{Counts, Direction, Step};
+use crate::{CopyError, Counts, Direction, DirectionTransfer, Step, Transfer};
 
 /// What the watch found when a deadline passed.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Alarm {
+enum Alarm {
     /// The copy has been idle long enough to give its buffers back.
     Release,
     /// The idle timeout or the linger ran out.
@@ -59,7 +59,7 @@ impl Watch {
     }
 
     /// Records the counts after a poll of the copy.
-    pub(crate) fn observe(&mut self, counts: &Counts) {
+    fn observe(&mut self, counts: &Counts) {
         let total =
             counts.a_to_b.read + counts.a_to_b.written + counts.b_to_a.read + counts.b_to_a.written;
         if total == self.last_total {
@@ -102,14 +102,14 @@ impl Watch {
     }
 
     /// One direction has finished: the other may now run for the linger.
-    pub(crate) fn start_linger(&mut self) {
+    fn start_linger(&mut self) {
         if self.copier.linger.is_some() && self.linger_from.is_none() {
             self.linger_from = Some(Instant::now());
         }
     }
 
     /// The idle timeout or linger that expired, for the error message.
-    pub(crate) fn limit(&self, step: Step) -> Duration {
+    fn limit(&self, step: Step) -> Duration {
         match step {
             Step::LingerTimeout => self.copier.linger.unwrap_or_default(),
             _ => self.copier.idle_timeout.unwrap_or_default(),
@@ -134,8 +134,66 @@ impl Watch {
         ]
     }
 
+    /// The rest of a one-way copy's poll once the copy is pending: records
+    /// the counts, gives the buffer back (`release`) after it has been idle,
+    /// and returns the error when the idle timeout runs out.
+    pub(crate) fn poll_one_way(
+        &mut self,
+        cx: &mut Context<'_>,
+        counts: Counts,
+        mut release: impl FnMut(),
+    ) -> Poll<CopyError> {
+        self.observe(&counts);
+        loop {
+            match ready!(self.poll_alarm(cx)) {
+                Alarm::Release => release(),
+                // Only the idle timeout can expire in a one-way copy.
+                Alarm::Expired(step) => {
+                    return Poll::Ready(CopyError::idle(self.limit(step), counts, true))
+                }
+            }
+        }
+    }
+
+    /// The rest of a relay's poll once neither direction failed: done when
+    /// both have `finished`, the linger starts when one has, buffers go back
+    /// (`release`) after idling, and the idle timeout or linger ends it.
+    pub(crate) fn poll_relay(
+        &mut self,
+        cx: &mut Context<'_>,
+        counts: Counts,
+        finished: (Option<DirectionTransfer>, Option<DirectionTransfer>),
+        mut release: impl FnMut(),
+    ) -> Poll<Result<Transfer, CopyError>> {
+        match finished {
+            (Some(a_to_b), Some(b_to_a)) => {
+                self.finish(&counts);
+                return Poll::Ready(Ok(Transfer { a_to_b, b_to_a }));
+            }
+            (Some(_), None) | (None, Some(_)) => self.start_linger(),
+            (None, None) => {}
+        }
+        self.observe(&counts);
+        loop {
+            match ready!(self.poll_alarm(cx)) {
+                Alarm::Release => release(),
+                Alarm::Expired(Step::LingerTimeout) => {
+                    let still_running = match finished.0 {
+                        Some(_) => Direction::BToA,
+                        None => Direction::AToB,
+                    };
+                    let linger = self.limit(Step::LingerTimeout);
+                    return Poll::Ready(Err(CopyError::linger(still_running, linger, counts)));
+                }
+                Alarm::Expired(step) => {
+                    return Poll::Ready(Err(CopyError::idle(self.limit(step), counts, false)));
+                }
+            }
+        }
+    }
+
     /// Waits for the next deadline; returns what passed.
-    pub(crate) fn poll_alarm(&mut self, cx: &mut Context<'_>) -> Poll<Alarm> {
+    fn poll_alarm(&mut self, cx: &mut Context<'_>) -> Poll<Alarm> {
         loop {
             let Some(next) = self.deadlines().iter().flatten().map(|(at, _)| *at).min() else {
                 return Poll::Pending;

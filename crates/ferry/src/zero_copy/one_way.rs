@@ -2,7 +2,7 @@
 //! progress and idle timeout.
 
 use std::io;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use super::fd::{ZeroCopySink, ZeroCopySource};
 use super::file_range::FileRange;
@@ -12,7 +12,7 @@ use super::step::Stop;
 use super::table::Route;
 use crate::copier::Copier;
 use crate::gate::Limits;
-use crate::watch::{Alarm, Watch};
+use crate::watch::Watch;
 use crate::{CopyError, Counts, Direction};
 
 /// How a zero-copy run ended.
@@ -96,17 +96,9 @@ impl ZeroCopyJob {
             }
             Poll::Pending => {}
         }
-        self.watch.observe(&counts);
-        loop {
-            match ready!(self.watch.poll_alarm(cx)) {
-                // There is no user-space buffer to give back.
-                Alarm::Release => continue,
-                // Only the idle timeout can expire in a one-way copy.
-                Alarm::Expired(step) => {
-                    let err = CopyError::idle(self.watch.limit(step), counts, true);
-                    return Poll::Ready(Ending::Failed(err));
-                }
-            }
-        }
+        // There is no user-space buffer to give back.
+        self.watch
+            .poll_one_way(cx, counts, || {})
+            .map(Ending::Failed)
     }
 }

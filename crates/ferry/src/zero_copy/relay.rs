@@ -15,7 +15,7 @@ use super::step::Stop;
 use crate::coop;
 use crate::copier::Copier;
 use crate::gate::Limits;
-use crate::watch::{Alarm, Watch};
+use crate::watch::Watch;
 use crate::{CopyError, Counts, Direction, DirectionTransfer, Step, Transfer};
 
 /// One direction of the relay.
@@ -132,32 +132,13 @@ impl SpliceRelay {
             }
             None => {}
         }
-        match (self.a_to_b.finished, self.b_to_a.finished) {
-            (Some(a_to_b), Some(b_to_a)) => {
-                self.watch.finish(&counts);
-                return Poll::Ready(Ending::Done(Transfer { a_to_b, b_to_a }));
-            }
-            (Some(_), None) | (None, Some(_)) => self.watch.start_linger(),
-            (None, None) => {}
-        }
-        self.watch.observe(&counts);
-        loop {
-            match ready!(self.watch.poll_alarm(cx)) {
-                Alarm::Release => continue,
-                Alarm::Expired(Step::LingerTimeout) => {
-                    let still_running = match self.a_to_b.finished {
-                        Some(_) => Direction::BToA,
-                        None => Direction::AToB,
-                    };
-                    let linger = self.watch.limit(Step::LingerTimeout);
-                    let err = CopyError::linger(still_running, linger, counts);
-                    return Poll::Ready(Ending::Failed(err));
-                }
-                Alarm::Expired(step) => {
-                    let err = CopyError::idle(self.watch.limit(step), counts, false);
-                    return Poll::Ready(Ending::Failed(err));
-                }
-            }
-        }
+        // There is no user-space buffer to give back.
+        let finished = (self.a_to_b.finished, self.b_to_a.finished);
+        self.watch
+            .poll_relay(cx, counts, finished, || {})
+            .map(|ended| match ended {
+                Ok(transfer) => Ending::Done(transfer),
+                Err(err) => Ending::Failed(err),
+            })
     }
 }
