@@ -1,6 +1,7 @@
 //! Addresses: what `SRC` and `DST` mean, parsed and checked before anything opens.
 
 use std::fmt;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 /// Where bytes come from or go to, as written on the command line.
@@ -174,6 +175,13 @@ fn split_host_port(text: &str, host_optional: bool) -> Result<(String, u16), Str
     if host.is_empty() {
         return Err("missing host".to_string());
     }
+    // The resolver reads `0` as 0.0.0.0 and `127.1` as 127.0.0.1: a short
+    // number must not listen on every interface by accident.
+    if host.chars().all(|c| c.is_ascii_digit() || c == '.') && host.parse::<Ipv4Addr>().is_err() {
+        return Err(format!(
+            "host {host:?} is not an IPv4 address like 127.0.0.1"
+        ));
+    }
     if port.is_empty() {
         return Err("missing port".to_string());
     }
@@ -225,6 +233,8 @@ mod tests {
             "tcp:localhost:65536",
             "tcp:localhost:0",
             "tcp::80",
+            "tcp-listen:0:0",
+            "tcp:127.1:80",
             "tcp:::1:80",
             "udp:x:1",
             "zero:x",

@@ -2,14 +2,17 @@
 
 use std::fs::FileType;
 use std::io;
-use std::os::unix::fs::FileTypeExt;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 use crate::address::Address;
+use crate::landed::LandedWriter;
 use crate::messages::{describe, Failure};
+use crate::stdio;
 
 /// A stream that carries bytes both ways.
 pub trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -18,10 +21,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
 
 /// An opened address.
 pub enum Endpoint {
-    /// A source only: a file, stdin or `zero:`. Carries the total size when
-    /// it is known (a regular file), for the progress bar.
+    /// A source only: stdin, `zero:`, or a file that is not a regular one
+    /// (a FIFO, a device). Carries the total size when it is known, for the
+    /// progress bar.
     Read(Box<dyn AsyncRead + Unpin + Send>, Option<u64>),
-    /// A destination only: a file, stdout or `null:`.
+    /// A destination only: stdout, `null:`, or a file that is not a regular one.
     Write(Box<dyn AsyncWrite + Unpin + Send>),
     /// stdin+stdout in a relay.
     Duplex(Box<dyn Duplex>),
@@ -33,10 +37,10 @@ pub enum Endpoint {
 /// An endpoint that is a kernel object, kept by type so the zero-copy paths can use it.
 #[derive(Debug)]
 pub enum Kernel {
-    /// A file to read, with its size when it is a regular file.
+    /// A regular file to read, with its size.
     FileIn(tokio::fs::File, Option<u64>),
-    /// A file to write.
-    FileOut(tokio::fs::File),
+    /// A regular file to write.
+    FileOut(LandedWriter),
     /// A TCP connection.
     Tcp(TcpStream),
     /// A Unix-socket connection.
@@ -48,7 +52,7 @@ impl Endpoint {
     pub fn erase(self) -> Endpoint {
         match self {
             Endpoint::Kernel(Kernel::FileIn(file, size)) => Endpoint::Read(Box::new(file), size),
-            Endpoint::Kernel(Kernel::FileOut(file)) => Endpoint::Write(Box::new(file)),
+            Endpoint::Kernel(Kernel::FileOut(writer)) => Endpoint::Write(Box::new(writer)),
             Endpoint::Kernel(Kernel::Tcp(stream)) => Endpoint::Duplex(Box::new(stream)),
             Endpoint::Kernel(Kernel::Unix(stream)) => Endpoint::Duplex(Box::new(stream)),
             other => other,
@@ -105,31 +109,27 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
         |error: io::Error| Failure::input(format!("cannot open {address}"), describe(&error));
     match (address, options.role) {
         (Address::Stdio, _) if options.two_way => Ok(Endpoint::Duplex(Box::new(tokio::io::join(
-            tokio::io::stdin(),
-            tokio::io::stdout(),
+            stdin()?,
+            stdout()?,
         )))),
-        (Address::Stdio, Role::Source) => Ok(Endpoint::Read(Box::new(tokio::io::stdin()), None)),
-        (Address::Stdio, Role::Destination) => Ok(Endpoint::Write(Box::new(tokio::io::stdout()))),
+        (Address::Stdio, Role::Source) => Ok(Endpoint::Read(Box::new(stdin()?), None)),
+        (Address::Stdio, Role::Destination) => Ok(Endpoint::Write(Box::new(stdout()?))),
         (Address::File(path), Role::Source) => {
             let file = tokio::fs::File::open(path).await.map_err(fail)?;
             let metadata = file.metadata().await.map_err(fail)?;
             refuse_directory(address, metadata.file_type())?;
-            let size = metadata.is_file().then_some(metadata.len());
-            Ok(Endpoint::Kernel(Kernel::FileIn(file, size)))
+            // Only a regular file has offsets and a size; a FIFO or a device
+            // is read like a stream.
+            if metadata.is_file() {
+                Ok(Endpoint::Kernel(Kernel::FileIn(file, Some(metadata.len()))))
+            } else {
+                Ok(Endpoint::Read(Box::new(file), None))
+            }
         }
         (Address::File(path), Role::Destination) => {
-            if let Ok(metadata) = tokio::fs::metadata(path).await {
-                refuse_directory(address, metadata.file_type())?;
-            }
-            let file = tokio::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .append(options.append)
-                .truncate(!options.append)
-                .open(path)
-                .await
-                .map_err(fail)?;
-            Ok(Endpoint::Kernel(Kernel::FileOut(file)))
+            let (endpoint, file) = open_destination(address, path, options.append).await?;
+            file.start(&endpoint)?;
+            Ok(endpoint)
         }
         (Address::Zero, Role::Source) => Ok(Endpoint::Read(Box::new(tokio::io::repeat(0)), None)),
         (Address::Zero, Role::Destination) => Err(Failure::input(
@@ -160,6 +160,158 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
     }
 }
 
+/// stdin, unless the shell closed it.
+fn stdin() -> Result<tokio::io::Stdin, Failure> {
+    if stdio::stdin_closed() {
+        return Err(Failure::input("cannot read from -", "stdin is closed"));
+    }
+    Ok(tokio::io::stdin())
+}
+
+/// stdout, unless the shell closed it, written so that counts are exact.
+fn stdout() -> Result<LandedWriter, Failure> {
+    let closed = || Failure::input("cannot write to -", "stdout is closed");
+    if stdio::stdout_closed() {
+        return Err(closed());
+    }
+    LandedWriter::stdout().map_err(|_| closed())
+}
+
+/// A destination file ferry opened: truncated only when the transfer
+/// starts, and removed again if ferry created it and the transfer never
+/// started, so a failure to connect or listen leaves the disk as it was.
+#[derive(Debug)]
+pub struct DestinationFile {
+    path: PathBuf,
+    created: bool,
+    truncate: bool,
+}
+
+impl DestinationFile {
+    /// Truncates `endpoint` (this file) unless it is appended to or is not
+    /// a regular file.
+    ///
+    /// # Errors
+    ///
+    /// A [`Failure::Input`] when the file cannot be truncated.
+    pub fn start(&self, endpoint: &Endpoint) -> Result<(), Failure> {
+        match endpoint {
+            Endpoint::Kernel(Kernel::FileOut(file)) if self.truncate => {
+                file.file().set_len(0).map_err(|error| {
+                    Failure::input(
+                        format!("cannot truncate {}", self.path.display()),
+                        describe(&error),
+                    )
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes the file if ferry created it.
+    pub fn abandon(self) {
+        if self.created {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Opens (creating if needed) a destination file without truncating it.
+///
+/// # Errors
+///
+/// A [`Failure::Input`]: a directory, no permission, and so on.
+pub async fn open_destination(
+    address: &Address,
+    path: &Path,
+    append: bool,
+) -> Result<(Endpoint, DestinationFile), Failure> {
+    let fail =
+        |error: io::Error| Failure::input(format!("cannot open {address}"), describe(&error));
+    if let Ok(metadata) = tokio::fs::metadata(path).await {
+        refuse_directory(address, metadata.file_type())?;
+    }
+    let open = |create_new| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).append(append);
+        if create_new {
+            options.create_new(true);
+        }
+        let path = path.to_path_buf();
+        // Opening a FIFO for writing blocks until a reader comes.
+        async move {
+            tokio::task::spawn_blocking(move || options.open(path))
+                .await
+                .unwrap_or_else(|join| Err(io::Error::other(join)))
+        }
+    };
+    let (file, created) = match open(true).await {
+        Ok(file) => (file, true),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+            (open(false).await.map_err(fail)?, false)
+        }
+        Err(error) => return Err(fail(error)),
+    };
+    let regular = file.metadata().map_err(fail)?.is_file();
+    let writer = LandedWriter::new(file);
+    let endpoint = if regular {
+        Endpoint::Kernel(Kernel::FileOut(writer))
+    } else {
+        Endpoint::Write(Box::new(writer))
+    };
+    let file = DestinationFile {
+        path: path.to_path_buf(),
+        created,
+        truncate: regular && !append,
+    };
+    Ok((endpoint, file))
+}
+
+/// Refuses a copy whose destination is its own source (`ferry a a`,
+/// `ferry - a < a`, `ferry a - >> a`): truncating would destroy the source,
+/// appending to it would never end.
+///
+/// # Errors
+///
+/// A [`Failure::Input`] naming both addresses.
+pub fn refuse_same_file(
+    src: &Address,
+    src_end: &Endpoint,
+    dst: &Address,
+    dst_end: &Endpoint,
+) -> Result<(), Failure> {
+    let stdin = io::stdin();
+    let stdout = io::stdout();
+    let src_fd = match (src, src_end) {
+        (Address::Stdio, _) => Some(stdin.as_fd()),
+        (_, Endpoint::Kernel(Kernel::FileIn(file, _))) => Some(file.as_fd()),
+        _ => None,
+    };
+    let dst_fd = match (dst, dst_end) {
+        (Address::Stdio, _) => Some(stdout.as_fd()),
+        (_, Endpoint::Kernel(Kernel::FileOut(file))) => Some(file.as_fd()),
+        _ => None,
+    };
+    match (
+        src_fd.and_then(regular_file_id),
+        dst_fd.and_then(regular_file_id),
+    ) {
+        (Some(a), Some(b)) if a == b => Err(Failure::input(
+            format!("cannot copy {src} to {dst}"),
+            "they are the same file",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The device and inode of a regular file.
+fn regular_file_id(fd: BorrowedFd<'_>) -> Option<(u64, u64)> {
+    let metadata = std::fs::File::from(fd.try_clone_to_owned().ok()?)
+        .metadata()
+        .ok()?;
+    metadata.is_file().then(|| (metadata.dev(), metadata.ino()))
+}
+
 fn refuse_directory(address: &Address, file_type: FileType) -> Result<(), Failure> {
     if file_type.is_dir() {
         return Err(Failure::input(
@@ -171,15 +323,33 @@ fn refuse_directory(address: &Address, file_type: FileType) -> Result<(), Failur
 }
 
 fn connect_failure(address: &Address, error: &io::Error) -> Failure {
-    // Name resolution failures come back as uncategorized errors whose text
-    // says so; show them as such.
-    if let (Address::Tcp { host, .. }, true) = (address, error.to_string().contains("lookup")) {
-        return Failure::input(
-            format!("cannot connect to {address}"),
-            format!("cannot resolve host {host:?}"),
-        );
+    let what = format!("cannot connect to {address}");
+    if let Some(failure) = lookup_failure(address, &what, error) {
+        return failure;
     }
-    Failure::input(format!("cannot connect to {address}"), describe(error))
+    // connect(2) answers "refused" for a path that is not a socket at all.
+    if let (Address::Unix(path), io::ErrorKind::ConnectionRefused) = (address, error.kind()) {
+        if std::fs::metadata(path).is_ok_and(|metadata| !metadata.file_type().is_socket()) {
+            return Failure::input(what, "not a socket");
+        }
+    }
+    Failure::input(what, describe(error))
+}
+
+/// Name resolution failures come back as uncategorized errors whose text
+/// says so; show them as such.
+fn lookup_failure(address: &Address, what: &str, error: &io::Error) -> Option<Failure> {
+    match address {
+        Address::Tcp { host, .. } | Address::TcpListen { host, .. }
+            if error.to_string().contains("lookup") =>
+        {
+            Some(Failure::input(
+                what,
+                format!("cannot resolve host {host:?}"),
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// A bound listening socket.
@@ -212,7 +382,9 @@ impl Listener {
     /// A [`Failure::Input`]: address in use, permission denied, and so on.
     pub async fn bind(address: &Address) -> Result<Listener, Failure> {
         let fail = |error: io::Error| {
-            Failure::input(format!("cannot listen on {address}"), describe(&error))
+            let what = format!("cannot listen on {address}");
+            lookup_failure(address, &what, &error)
+                .unwrap_or_else(|| Failure::input(what, describe(&error)))
         };
         match address {
             Address::TcpListen { host, port } => {

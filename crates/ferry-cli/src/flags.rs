@@ -151,8 +151,8 @@ pub struct ServeFlags {
 #[derive(Debug, ClapArgs)]
 #[command(next_help_heading = "Output")]
 pub struct OutputFlags {
-    /// Show a progress bar on stderr (default: when stderr is a terminal and
-    /// the copy is one-way).
+    /// Show progress on stderr: a bar on a terminal, otherwise a line a
+    /// second (default: a bar when stderr is a terminal and the copy is one-way).
     #[arg(short = 'p', long, overrides_with = "no_progress")]
     pub progress: bool,
 

@@ -3,15 +3,18 @@
 //! A thin binary over the `ferry` library: this file wires the pieces; flags
 //! live in [`flags`], addresses in [`address`], opening them in [`endpoint`],
 //! the transfer in [`transfer`], the server in [`serve`], output in
-//! [`report`] and error messages in [`messages`].
+//! [`report`] and error messages in [`messages`]; [`landed`] writes files
+//! and stdout with exact counts, [`stdio`] tells a closed stdin or stdout.
 
 pub mod address;
 pub mod endpoint;
 pub mod flags;
+pub mod landed;
 pub mod messages;
 pub mod report;
 pub mod run;
 pub mod serve;
+pub mod stdio;
 pub mod transfer;
 pub mod units;
 
@@ -27,19 +30,15 @@ fn main() -> ExitCode {
     let cli = Cli::try_parse().unwrap_or_else(|error| messages::clap_exit(error));
     match cli.command {
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "ferry", &mut std::io::stdout());
-            return ExitCode::SUCCESS;
+            // clap_complete panics when its writer fails: render, then write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ferry", &mut script);
+            return print_generated("the completion script", Ok(script));
         }
         Some(Command::Man) => {
             let mut page = Vec::new();
-            let written = clap_mangen::Man::new(Cli::command()).render(&mut page);
-            return match written.and_then(|()| std::io::stdout().write_all(&page)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => fail(Failure::Transfer(format!(
-                    "cannot write the man page: {}",
-                    describe(&error)
-                ))),
-            };
+            let rendered = clap_mangen::Man::new(Cli::command()).render(&mut page);
+            return print_generated("the man page", rendered.map(|()| page));
         }
         None => {}
     }
@@ -51,6 +50,7 @@ fn main() -> ExitCode {
     };
     init_logging(&cli.output);
     if let Err(failure) = run::check(&cli, &src, &dst) {
+        report::print_early_failure(&cli.output, failure.message());
         return fail(failure);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -66,6 +66,18 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => fail(failure),
+    }
+}
+
+/// Writes a generated text to stdout; a full disk or closed pipe is exit 1.
+fn print_generated(what: &str, text: std::io::Result<Vec<u8>>) -> ExitCode {
+    let mut stdout = std::io::stdout();
+    match text.and_then(|text| stdout.write_all(&text).and_then(|()| stdout.flush())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(Failure::Transfer(format!(
+            "cannot write {what}: {}",
+            describe(&error)
+        ))),
     }
 }
 

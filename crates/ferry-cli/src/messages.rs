@@ -31,10 +31,15 @@ impl Failure {
         }
     }
 
+    /// What went wrong, without the `ferry: ` prefix.
+    pub fn message(&self) -> &str {
+        let (Failure::Input(message) | Failure::Transfer(message)) = self;
+        message
+    }
+
     /// Prints the failure on stderr, as `ferry: ...`.
     pub fn print(&self) {
-        let (Failure::Input(message) | Failure::Transfer(message)) = self;
-        eprintln!("ferry: {message}");
+        eprintln!("ferry: {}", self.message());
     }
 }
 
@@ -94,6 +99,14 @@ pub fn clap_exit(error: clap::Error) -> ! {
                 format!("bad {flag}")
             };
             format!("ferry: {what} {value:?}: {why}\n")
+        }
+        // A third positional reads to clap as a subcommand after SRC DST.
+        (ErrorKind::ArgumentConflict, _, _)
+            if error.render().to_string().contains("the subcommand '") =>
+        {
+            let rendered = error.render().to_string();
+            let extra = rendered.split('\'').nth(1).unwrap_or("?");
+            format!("ferry: unexpected argument {extra:?}: expected ferry [OPTIONS] SRC DST\n")
         }
         _ => {
             let rendered = error.render().to_string();

@@ -55,31 +55,30 @@ impl Reporter {
     ) -> Reporter {
         let terminal = std::io::stderr().is_terminal();
         let show = !flags.quiet && !flags.no_progress && (flags.progress || (terminal && !two_way));
-        let bar = show.then(|| new_bar(size));
-        let ticker = bar.clone().map(|bar| {
-            let progress = progress.clone();
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(Duration::from_millis(100));
-                loop {
-                    every.tick().await;
-                    bar.set_position(progress.snapshot().total_written());
-                }
-            })
-        });
+        // A bar needs a terminal; asked for anyway (a log, a pipe), progress
+        // comes as one line a second.
+        let bar = (show && terminal).then(|| new_bar(size));
+        let progress = progress.clone();
+        let ticker = match &bar {
+            Some(bar) => {
+                let bar = bar.clone();
+                Some(tokio::spawn(async move {
+                    let mut every = tokio::time::interval(Duration::from_millis(100));
+                    loop {
+                        every.tick().await;
+                        bar.set_position(progress.snapshot().total_written());
+                    }
+                }))
+            }
+            None if show => Some(tokio::spawn(print_lines(progress, size))),
+            None => None,
+        };
         Reporter {
             bar,
             ticker,
             started: Instant::now(),
             stats: flags.stats,
             json: flags.json,
-        }
-    }
-
-    /// Restarts the clock, when the transfer really starts (after accept).
-    pub fn restart_clock(&mut self) {
-        self.started = Instant::now();
-        if let Some(bar) = &self.bar {
-            bar.reset_elapsed();
         }
     }
 
@@ -102,6 +101,30 @@ impl Reporter {
     }
 }
 
+/// Progress without a terminal: every second, e.g.
+/// `ferry: 120.0 MiB (12%) at 40.0 MiB/s, 3 s`.
+async fn print_lines(progress: Progress, size: Option<u64>) {
+    let started = tokio::time::Instant::now();
+    let mut every =
+        tokio::time::interval_at(started + Duration::from_secs(1), Duration::from_secs(1));
+    let mut last = 0;
+    loop {
+        every.tick().await;
+        let bytes = progress.snapshot().total_written();
+        let percent = match size {
+            Some(size) if size > 0 => format!(" ({}%)", bytes.saturating_mul(100) / size),
+            _ => String::new(),
+        };
+        eprintln!(
+            "ferry: {}{percent} at {}/s, {} s",
+            Bytes(bytes),
+            Bytes(bytes - last),
+            started.elapsed().as_secs()
+        );
+        last = bytes;
+    }
+}
+
 fn new_bar(size: Option<u64>) -> ProgressBar {
     let template = if size.is_some() {
         "{bytes} {binary_bytes_per_sec} {elapsed_precise} [{wide_bar}] {percent}% ETA {eta}"
@@ -114,6 +137,19 @@ fn new_bar(size: Option<u64>) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr_with_hz(10));
     bar.set_style(style);
     bar
+}
+
+/// For `--json`, the object of a run that failed before any transfer
+/// started (bad input found once files or sockets were opened), so a
+/// script reading stderr always gets one object.
+pub fn print_early_failure(flags: &OutputFlags, error: &str) {
+    if flags.json {
+        let summary = Summary {
+            error: Some(error.to_string()),
+            ..Summary::default()
+        };
+        eprintln!("{}", json_object(&summary, Duration::ZERO));
+    }
 }
 
 fn rate(bytes: u64, elapsed: Duration) -> u64 {

@@ -8,9 +8,9 @@ use ferry::{Bytes, Copier, Progress, RateLimiter};
 
 use crate::address::Address;
 use crate::endpoint::{self, Endpoint, Listener, OpenOptions, Role};
-use crate::flags::Cli;
+use crate::flags::{Cli, ZeroCopy};
 use crate::messages::{describe, Failure};
-use crate::report::{Reporter, Summary};
+use crate::report::{self, Reporter, Summary};
 use crate::serve::{Server, Signals, Tally};
 use crate::transfer::{self, Moved};
 
@@ -38,6 +38,23 @@ pub fn check(cli: &Cli, src: &Address, dst: &Address) -> Result<(), Failure> {
             "expected an address opened once per connection: tcp:, unix: or null:",
         ));
     }
+    if cli.copy.zero_copy == ZeroCopy::Always {
+        if let Some(address) = [src, dst]
+            .into_iter()
+            .find(|address| matches!(address, Address::Stdio | Address::Zero | Address::Null))
+        {
+            return Err(Failure::input(
+                format!("cannot use --zero-copy always with \"{address}\""),
+                "the kernel copies only between files and sockets",
+            ));
+        }
+        if cli.copy.append {
+            return Err(Failure::input(
+                "cannot use --zero-copy always with --append",
+                "the kernel's copy calls do not write to a file opened for appending",
+            ));
+        }
+    }
     if matches!(src, Address::Null) {
         return Err(Failure::input(
             "bad address \"null:\"",
@@ -60,10 +77,25 @@ pub fn check(cli: &Cli, src: &Address, dst: &Address) -> Result<(), Failure> {
 /// [`Failure::Input`] when nothing moved because of bad input,
 /// [`Failure::Transfer`] when a transfer failed or was interrupted.
 pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
+    let mut reported = false;
+    let result = execute(&cli, src, dst, &mut reported).await;
+    if let (Err(failure), false) = (&result, reported) {
+        report::print_early_failure(&cli.output, failure.message());
+    }
+    result
+}
+
+/// [`run`], which sets `reported` once the summary is printed.
+async fn execute(
+    cli: &Cli,
+    src: Address,
+    dst: Address,
+    reported: &mut bool,
+) -> Result<(), Failure> {
     let mut signals = Signals::new()
         .map_err(|error| Failure::input("cannot install signal handlers", describe(&error)))?;
     let progress = Progress::new();
-    let copier = copier(&cli, &progress);
+    let copier = copier(cli, &progress);
     // `- -` is plain stdin to stdout, not stdio relayed to itself.
     let two_way =
         src.is_two_way() && dst.is_two_way() && !(src == Address::Stdio && dst == Address::Stdio);
@@ -87,6 +119,7 @@ pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
         };
         let result = server.run(listener, &mut signals, tally.clone()).await;
         let counts = progress.snapshot();
+        *reported = true;
         reporter.finish(&Summary {
             forward: counts.a_to_b.written,
             backward: counts.b_to_a.written,
@@ -100,59 +133,41 @@ pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
     }
 
     // Open what can fail on bad input first (files, binds), then wait for a
-    // peer, then connect: a typo is reported before anyone connects.
+    // peer, then connect: a typo is reported before anyone connects. A
+    // destination file is truncated only once both ends are there.
     let mut src_end = None;
     let mut dst_end = None;
-    let mut listener = None;
+    let mut dst_file = None;
     if !src.is_listening() && !matches!(src, Address::Tcp { .. } | Address::Unix(_)) {
         src_end = Some(endpoint::open(&src, open(Role::Source)).await?);
     }
-    if !dst.is_listening() && !matches!(dst, Address::Tcp { .. } | Address::Unix(_)) {
+    if let Address::File(path) = &dst {
+        let (end, file) = endpoint::open_destination(&dst, path, cli.copy.append).await?;
+        dst_end = Some(end);
+        dst_file = Some(file);
+    } else if !dst.is_listening() && !matches!(dst, Address::Tcp { .. } | Address::Unix(_)) {
         dst_end = Some(endpoint::open(&dst, open(Role::Destination)).await?);
-    }
-    if src.is_listening() {
-        listener = Some((Role::Source, Listener::bind(&src).await?));
-    } else if dst.is_listening() {
-        listener = Some((Role::Destination, Listener::bind(&dst).await?));
     }
     let file_size = src_end.as_ref().and_then(Endpoint::known_size);
     let size = match (cli.output.size.or(file_size), cli.copy.limit) {
         (Some(size), Some(limit)) => Some(size.min(limit)),
         (size, limit) => size.or(limit),
     };
-    let mut reporter = Reporter::start(&cli.output, &progress, two_way, size);
-
-    let transfer = async {
-        if let Some((role, listener)) = listener {
-            tracing::info!(address = %listener.local_address(), "listening");
-            let (stream, peer) = listener.accept().await.map_err(|error| {
-                Failure::input(
-                    format!("cannot accept on {}", listener.local_address()),
-                    describe(&error),
-                )
-            })?;
-            tracing::info!(peer, "open");
-            match role {
-                Role::Source => src_end = Some(stream),
-                Role::Destination => dst_end = Some(stream),
+    let ends = connect(&src, &dst, src_end, dst_end, open, &mut signals).await;
+    let started = ends.and_then(|(src_end, dst_end)| match &dst_file {
+        Some(file) => file.start(&dst_end).map(|()| (src_end, dst_end)),
+        None => Ok((src_end, dst_end)),
+    });
+    let (src_end, dst_end) = match started {
+        Ok(ends) => ends,
+        Err(failure) => {
+            if let Some(file) = dst_file {
+                file.abandon();
             }
+            return Err(failure);
         }
-        let src_end = match src_end {
-            Some(end) => end,
-            None => endpoint::open(&src, open(Role::Source)).await?,
-        };
-        let dst_end = match dst_end {
-            Some(end) => end,
-            None => endpoint::open(&dst, open(Role::Destination)).await?,
-        };
-        Ok::<_, Failure>((src_end, dst_end))
     };
-    // A signal while waiting for a peer or connecting stops at once.
-    let (src_end, dst_end) = tokio::select! {
-        ends = transfer => ends?,
-        _ = signals.recv() => return Err(Failure::Transfer("interrupted before any byte moved".to_string())),
-    };
-    reporter.restart_clock();
+    let reporter = Reporter::start(&cli.output, &progress, two_way, size);
     let interrupted = || {
         let counts = progress.snapshot();
         let moved = Moved {
@@ -196,6 +211,7 @@ pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
         Err(broken) => (broken.moved, Err(broken.failure)),
     };
     tracing::info!(sent = %Bytes(moved.forward), received = %Bytes(moved.backward), "close");
+    *reported = true;
     reporter.finish(&Summary {
         forward: moved.forward,
         backward: moved.backward,
@@ -212,9 +228,58 @@ pub async fn run(cli: Cli, src: Address, dst: Address) -> Result<(), Failure> {
     result
 }
 
+/// Completes the ends that were not opened yet: binds and accepts on a
+/// listening address, then connects. A signal meanwhile stops at once.
+async fn connect(
+    src: &Address,
+    dst: &Address,
+    mut src_end: Option<Endpoint>,
+    mut dst_end: Option<Endpoint>,
+    open: impl Fn(Role) -> OpenOptions,
+    signals: &mut Signals,
+) -> Result<(Endpoint, Endpoint), Failure> {
+    if let (Some(src_end), Some(dst_end)) = (&src_end, &dst_end) {
+        endpoint::refuse_same_file(src, src_end, dst, dst_end)?;
+    }
+    let mut listener = None;
+    if src.is_listening() {
+        listener = Some((Role::Source, Listener::bind(src).await?));
+    } else if dst.is_listening() {
+        listener = Some((Role::Destination, Listener::bind(dst).await?));
+    }
+    let ends = async {
+        if let Some((role, listener)) = listener {
+            tracing::info!(address = %listener.local_address(), "listening");
+            let (stream, peer) = listener.accept().await.map_err(|error| {
+                Failure::input(
+                    format!("cannot accept on {}", listener.local_address()),
+                    describe(&error),
+                )
+            })?;
+            tracing::info!(peer, "open");
+            match role {
+                Role::Source => src_end = Some(stream),
+                Role::Destination => dst_end = Some(stream),
+            }
+        }
+        let src_end = match src_end {
+            Some(end) => end,
+            None => endpoint::open(src, open(Role::Source)).await?,
+        };
+        let dst_end = match dst_end {
+            Some(end) => end,
+            None => endpoint::open(dst, open(Role::Destination)).await?,
+        };
+        Ok::<_, Failure>((src_end, dst_end))
+    };
+    tokio::select! {
+        ends = ends => ends,
+        _ = signals.recv() => Err(Failure::Transfer("interrupted before any byte moved".to_string())),
+    }
+}
+
 fn message(failure: &Failure) -> String {
-    let (Failure::Input(text) | Failure::Transfer(text)) = failure;
-    text.clone()
+    failure.message().to_string()
 }
 
 /// The copier every transfer uses, from the flags.

@@ -2,7 +2,9 @@
 //! driven by the library's [`Copier`] (the CLI never runs its own copy loop).
 
 use ferry::zero_copy::{Route, ZeroCopier, ZeroCopyMode, ZeroCopySink, ZeroCopySource};
-use ferry::{Bytes, Copier, CopyError, Direction, Step};
+use std::io;
+
+use ferry::{Bytes, Copier, CopyError, Counts, Direction, Step};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::endpoint::{Endpoint, Kernel};
@@ -203,6 +205,16 @@ async fn shut_down<W: AsyncWrite + Unpin + ?Sized>(
 /// `write to DST failed after 12.4 MiB: connection reset by peer`.
 fn broken(error: &CopyError) -> Broken {
     let counts = error.counts();
+    // `--zero-copy always` and a pair the kernel will not copy: nothing moved.
+    if error.io_error().kind() == io::ErrorKind::Unsupported && counts == Counts::default() {
+        return Broken {
+            moved: Moved::default(),
+            failure: Failure::input(
+                "cannot use --zero-copy always here",
+                describe(error.io_error()),
+            ),
+        };
+    }
     let moved = Moved {
         forward: counts.a_to_b.written,
         backward: counts.b_to_a.written,

@@ -117,3 +117,78 @@ fn unix_socket_in_use_is_not_removed() {
     );
     assert!(std::path::Path::new(&socket).exists());
 }
+
+#[test]
+fn numeric_hosts_and_paths_that_are_not_sockets() {
+    // The resolver would read "0" as 0.0.0.0: every interface, by accident.
+    refused(
+        &["tcp-listen:0:0", "null:"],
+        "host \"0\" is not an IPv4 address",
+    );
+    refused(&["zero:", "tcp:127.1:80"], "host \"127.1\"");
+    let dir = TempDir::new("not-a-socket");
+    std::fs::write(dir.path("plain"), b"x").unwrap();
+    refused(
+        &[&format!("unix:{}", dir.path("plain")), "null:"],
+        "not a socket",
+    );
+    refused(
+        &["a", "b", "c"],
+        "ferry: unexpected argument \"c\": expected ferry [OPTIONS] SRC DST",
+    );
+}
+
+#[test]
+fn zero_copy_always_is_refused_before_anything_waits() {
+    // Checked before listening: this would otherwise wait for a client.
+    refused(
+        &["tcp-listen:0", "-", "--zero-copy", "always"],
+        "cannot use --zero-copy always with \"-\"",
+    );
+    refused(
+        &["zero:", "null:", "--zero-copy", "always"],
+        "cannot use --zero-copy always with \"zero:\"",
+    );
+    let dir = TempDir::new("always-append");
+    std::fs::write(dir.path("in"), b"data").unwrap();
+    refused(
+        &[
+            &dir.path("in"),
+            &dir.path("out"),
+            "--append",
+            "--zero-copy",
+            "always",
+        ],
+        "cannot use --zero-copy always with --append",
+    );
+    // The kernel will not copy_file_range out of /proc: nothing moved, exit 2.
+    refused(
+        &[
+            "/proc/self/status",
+            &dir.path("out"),
+            "--zero-copy",
+            "always",
+        ],
+        "cannot use --zero-copy always here",
+    );
+}
+
+#[test]
+fn json_reports_bad_input_found_after_parsing() {
+    let nobody = free_port();
+    let done = run(&["zero:", &format!("tcp:127.0.0.1:{nobody}"), "--json"]);
+    assert_eq!(done.code, Some(2), "{}", done.stderr);
+    let line = done
+        .stderr
+        .lines()
+        .find(|line| line.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON:\n{}", done.stderr));
+    let report: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(report["bytes"], 0);
+    assert!(
+        report["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("connection refused")),
+        "{report}"
+    );
+}
