@@ -170,6 +170,9 @@ impl Copier {
     /// Fails the copy with [`Step::IdleTimeout`](crate::Step::IdleTimeout)
     /// (kind `TimedOut`) when no byte has moved, in either direction, for `timeout`.
     ///
+    /// A timeout of more than about 30 years (up to [`Duration::MAX`]) never
+    /// expires.
+    ///
     /// # Examples
     ///
     /// ```
@@ -183,7 +186,8 @@ impl Copier {
     /// In a bidirectional copy, once one direction has finished, lets the
     /// other run for at most `linger` before failing with
     /// [`Step::LingerTimeout`](crate::Step::LingerTimeout). Without it the
-    /// other direction may run as long as its peer keeps it open.
+    /// other direction may run as long as its peer keeps it open. A linger of
+    /// more than about 30 years (up to [`Duration::MAX`]) never expires.
     ///
     /// # Examples
     ///
@@ -196,7 +200,8 @@ impl Copier {
     }
 
     /// Gives an idle direction's buffer back after `after` (default
-    /// [`DEFAULT_RELEASE_AFTER`]), or never with `None`.
+    /// [`DEFAULT_RELEASE_AFTER`]), or never with `None` (or a duration of
+    /// more than about 30 years).
     ///
     /// # Examples
     ///

@@ -4,6 +4,9 @@
 //! timeout, its linger and giving back idle buffers. The timer is armed
 //! lazily: activity only moves a deadline later, so the timer is re-armed
 //! when it fires early rather than on every byte.
+//!
+//! A deadline too far out for the clock (`Duration::MAX`, say) is no deadline:
+//! it could never pass, and adding it to an `Instant` would overflow.
 
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -14,6 +17,20 @@ use tokio::time::{Instant, Sleep};
 
 use crate::copier::Copier;
 use crate::{CopyError, Counts, Direction, DirectionTransfer, Step, Transfer};
+
+/// The furthest ahead a deadline is armed: about 30 years, as far as tokio
+/// itself arms a timer (`sleep(Duration::MAX)`). tokio's timer adds to the
+/// deadline it is given, so one near the end of `Instant`'s range would
+/// panic inside tokio even though ours did not overflow.
+const FOREVER: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// `after` past `from`, or `None` (never) when that is beyond [`FOREVER`].
+fn deadline(from: Instant, after: Duration) -> Option<Instant> {
+    if after > FOREVER {
+        return None;
+    }
+    from.checked_add(after)
+}
 
 /// What the watch found when a deadline passed.
 #[derive(Debug, PartialEq, Eq)]
@@ -34,7 +51,8 @@ pub(crate) struct Watch {
     released: bool,
     linger_from: Option<Instant>,
     published: Counts,
-    next_callback: Instant,
+    /// `None` once the callback's period is too long to ever come round again.
+    next_callback: Option<Instant>,
     /// Whether activity needs a timestamp: only when something is timed.
     timed: bool,
 }
@@ -54,7 +72,7 @@ impl Watch {
             released: false,
             linger_from: None,
             published: Counts::default(),
-            next_callback: now,
+            next_callback: Some(now),
         }
     }
 
@@ -85,8 +103,8 @@ impl Watch {
             let now = Instant::now();
             self.last_activity = now;
             if let Some(callback) = &self.copier.on_progress {
-                if now >= self.next_callback {
-                    self.next_callback = now + callback.every;
+                if self.next_callback.is_some_and(|next| now >= next) {
+                    self.next_callback = now.checked_add(callback.every);
                     (callback.report)(*counts);
                 }
             }
@@ -118,19 +136,19 @@ impl Watch {
 
     fn deadlines(&self) -> [Option<(Instant, Alarm)>; 3] {
         [
-            self.copier.idle_timeout.map(|timeout| {
-                (
-                    self.last_activity + timeout,
-                    Alarm::Expired(Step::IdleTimeout),
-                )
-            }),
+            self.copier
+                .idle_timeout
+                .and_then(|timeout| deadline(self.last_activity, timeout))
+                .map(|at| (at, Alarm::Expired(Step::IdleTimeout))),
             self.linger_from
                 .zip(self.copier.linger)
-                .map(|(from, linger)| (from + linger, Alarm::Expired(Step::LingerTimeout))),
+                .and_then(|(from, linger)| deadline(from, linger))
+                .map(|at| (at, Alarm::Expired(Step::LingerTimeout))),
             self.copier
                 .release_after
                 .filter(|_| !self.released)
-                .map(|after| (self.last_activity + after, Alarm::Release)),
+                .and_then(|after| deadline(self.last_activity, after))
+                .map(|at| (at, Alarm::Release)),
         ]
     }
 

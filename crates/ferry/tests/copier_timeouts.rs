@@ -170,3 +170,46 @@ async fn idle_timeout_and_linger_on_real_tcp() {
     assert_eq!(err.step(), Step::LingerTimeout);
     assert_eq!(err.direction(), Some(Direction::BToA));
 }
+
+/// `Duration::MAX` used to overflow `Instant + Duration` inside the watch
+/// and panic the first time the copy waited; a deadline that far out is none.
+#[tokio::test(start_paused = true)]
+async fn durations_too_long_to_pass_never_expire() {
+    let copier = Copier::new()
+        .idle_timeout(Duration::MAX)
+        .linger(Duration::MAX)
+        .release_idle_buffers(Some(Duration::MAX))
+        .on_progress(Duration::MAX, |_| {});
+
+    // One way: the copy waits on a silent reader, then finishes.
+    let (mut tx, mut rx) = tokio::io::duplex(1024);
+    let talker = tokio::spawn(async move {
+        tx.write_all(&[1; 100]).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        tx.write_all(&[2; 50]).await.unwrap();
+    });
+    let mut received = Vec::new();
+    assert_eq!(copier.copy(&mut rx, &mut received).await.unwrap(), 150);
+    assert_eq!(received.len(), 150);
+    talker.await.unwrap();
+
+    // Both ways: one direction ends, the other lingers an hour, then ends.
+    let (mut client, mut a) = tokio::io::duplex(1024);
+    let (mut b, mut server) = tokio::io::duplex(1024);
+    let relay = tokio::spawn(async move { copier.bidirectional(&mut a, &mut b).await });
+    client.write_all(b"bye").await.unwrap();
+    client.shutdown().await.unwrap();
+    let mut request = Vec::new();
+    server.read_to_end(&mut request).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    server.write_all(b"later").await.unwrap();
+    server.shutdown().await.unwrap();
+    let mut reply = Vec::new();
+    client.read_to_end(&mut reply).await.unwrap();
+    let transfer = relay.await.unwrap().unwrap();
+    assert_eq!(
+        (request.as_slice(), reply.as_slice()),
+        (&b"bye"[..], &b"later"[..])
+    );
+    assert_eq!((transfer.a_to_b.bytes, transfer.b_to_a.bytes), (3, 5));
+}
