@@ -77,7 +77,7 @@ impl Watch {
     }
 
     /// Records the counts after a poll of the copy.
-    fn observe(&mut self, counts: &Counts) {
+    pub(crate) fn observe(&mut self, counts: &Counts) {
         let total =
             counts.a_to_b.read + counts.a_to_b.written + counts.b_to_a.read + counts.b_to_a.written;
         if total == self.last_total {

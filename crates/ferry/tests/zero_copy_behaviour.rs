@@ -4,7 +4,12 @@
 
 mod zero_copy_support;
 
-use std::io::ErrorKind;
+use std::future::{poll_fn, Future};
+use std::io::{ErrorKind, Seek};
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use ferry::zero_copy::{Route, ZeroCopyMode};
@@ -13,6 +18,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zero_copy_support::*;
 
 const LEN: u64 = 3 * PIPE + 17;
+
+/// The most one `copy_file_range` call moves: 1 MiB.
+const CALL: u64 = 1 << 20;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn append_destination_falls_back_to_buffered() {
@@ -327,4 +335,101 @@ async fn sink_reset_reports_bytes_left_in_the_pipe() {
     assert!(counts.read >= counts.written, "{counts:?}");
     assert!(counts.read - counts.written <= PIPE, "{counts:?}");
     feeding.abort();
+}
+
+/// The idle timer used to see no byte move while a 16 MiB copy_file_range
+/// call ran on the blocking pool, so `--idle-timeout 5ms` failed a copy that
+/// was busy ("no byte moved after 0 B").
+///
+/// The clock is paused, so the 1 ms idle timer fires only when the test
+/// moves the clock, and it does so only once the sink has grown more than
+/// one call (1 MiB) past the count the copy last reported: by then a whole
+/// call has landed and been counted, so the copy must see a byte moved.
+#[tokio::test(start_paused = true)]
+async fn file_range_counts_each_call_for_the_idle_timeout() {
+    let len: u64 = 64 << 20;
+    let dir = TempDir::new("file-range-idle");
+    let (from, to) = (dir.path("from"), dir.path("to"));
+    write_file(&from, len);
+    let reported = Arc::new(AtomicU64::new(0));
+    let copier = Copier::new()
+        .idle_timeout(Duration::from_millis(1))
+        .on_progress(Duration::ZERO, {
+            let reported = Arc::clone(&reported);
+            move |counts| reported.store(counts.a_to_b.written, Ordering::SeqCst)
+        });
+    let mut source = std::fs::File::open(&from).unwrap();
+    let mut sink = std::fs::File::create(&to).unwrap();
+    let copy = tokio::spawn(async move {
+        copier
+            .zero_copy(ZeroCopyMode::Always)
+            .copy(&mut source, &mut sink)
+            .await
+    });
+    let give_up = Instant::now() + Duration::from_secs(60);
+    let mut timer_fired = 0;
+    while !copy.is_finished() {
+        assert!(Instant::now() < give_up, "the copy hung");
+        let landed = std::fs::metadata(&to).unwrap().len();
+        if landed > reported.load(Ordering::SeqCst) + CALL {
+            tokio::time::advance(Duration::from_millis(2)).await;
+            timer_fired += 1;
+        } else {
+            // Let the copy run, and the blocking pool move more bytes.
+            tokio::task::yield_now().await;
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+    let copied = copy.await.unwrap().unwrap();
+    assert_eq!((copied.bytes, copied.route), (len, Route::CopyFileRange));
+    assert_eq!(hash_file(&to), Received::expect(len));
+    assert!(timer_fired > 0, "the idle timer never fired mid-copy");
+}
+
+/// A copy_file_range copy dropped mid-way used to let its 16 MiB call run
+/// on uncounted. Now the call running at the drop is the only one that
+/// lands after it: the sink holds what the progress reports plus at most
+/// one call, and the source's offset is exactly where the sink ends.
+#[test]
+fn dropped_file_range_copy_lands_at_most_one_call_past_its_progress() {
+    let len: u64 = 64 << 20;
+    let dir = TempDir::new("file-range-drop");
+    let (from, to) = (dir.path("from"), dir.path("to"));
+    write_file(&from, len);
+    let progress = Progress::new();
+    let copier = Copier::new().progress(progress.clone());
+    let mut source = std::fs::File::open(&from).unwrap();
+    let mut sink = std::fs::File::create(&to).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut copy = pin!(copier
+            .zero_copy(ZeroCopyMode::Always)
+            .copy(&mut source, &mut sink));
+        // Poll until some bytes are counted (the first 16 MiB trip is done
+        // and the next is on the blocking pool), then drop the copy.
+        poll_fn(|cx| match copy.as_mut().poll(cx) {
+            Poll::Ready(result) => panic!("a 64 MiB copy ended at once: {result:?}"),
+            Poll::Pending if progress.snapshot().a_to_b.written > 0 => Poll::Ready(()),
+            Poll::Pending => Poll::Pending,
+        })
+        .await;
+    });
+    // Dropping the runtime waits for its blocking pool: whatever was still
+    // running has landed by now.
+    drop(runtime);
+    let counted = progress.snapshot().a_to_b.written;
+    let landed = std::fs::metadata(&to).unwrap().len();
+    assert!(
+        counted > 0 && landed < len,
+        "{counted} of {landed} of {len}"
+    );
+    assert!(
+        counted <= landed && landed <= counted + CALL,
+        "counted {counted}, landed {landed}"
+    );
+    assert_eq!(source.stream_position().unwrap(), landed);
+    assert_eq!(hash_file(&to), Received::expect(landed));
 }

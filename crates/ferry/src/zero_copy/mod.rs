@@ -9,7 +9,7 @@
 //!
 //! | source          | sink                   | route |
 //! |-----------------|------------------------|-------|
-//! | file            | file                   | [`Route::CopyFileRange`] (on tokio's blocking pool, 16 MiB per call) |
+//! | file            | file                   | [`Route::CopyFileRange`] (on tokio's blocking pool, 1 MiB per call, 16 MiB per trip) |
 //! | file            | socket or pipe         | [`Route::Sendfile`] |
 //! | socket or pipe  | socket, pipe or file   | [`Route::Splice`] through a pipe per direction |
 //!
@@ -243,9 +243,13 @@ impl ZeroCopier<'_> {
     ///
     /// Files are used from their current offsets, and the offsets move on
     /// as with `read`/`write`. A `tokio::fs::File` has its pending writes
-    /// flushed and its read-ahead discarded first. Dropping the future while
-    /// a `copy_file_range` chunk is on the blocking pool lets that chunk
-    /// finish without counting it.
+    /// flushed and its read-ahead discarded first.
+    ///
+    /// `copy_file_range` runs on tokio's blocking pool in calls of at most
+    /// 1 MiB, and each call's bytes count (for progress and the idle timeout)
+    /// as soon as it returns. Dropping the future mid-copy lets the call
+    /// running then finish, and makes no other: the sink then holds at most
+    /// 1 MiB more than the copier's [`Progress`](crate::Progress) reports.
     ///
     /// # Errors
     ///

@@ -102,3 +102,16 @@ impl ZeroCopyJob {
             .map(Ending::Failed)
     }
 }
+
+impl Drop for ZeroCopyJob {
+    fn drop(&mut self) {
+        // A copy_file_range trip may have landed bytes since the last poll.
+        // Halt it first and count after, so that only the one call running
+        // now can land uncounted, and hand the rest to the progress.
+        if let Mover::FileRange(mover) = &self.mover {
+            mover.halt();
+            let counts = self.counts();
+            self.watch.observe(&counts);
+        }
+    }
+}
