@@ -18,14 +18,15 @@ use crate::watch::Watch;
 #[cfg(doc)]
 use crate::DEFAULT_MAX_BUF_SIZE;
 use crate::{
-    BufferPolicy, CopyError, Counts, Direction, DirectionCounts, Progress, RateLimiter, Transfer,
+    BufferPolicy, CopyError, Counts, Direction, DirectionCounts, Progress, RateLimiter, StopSignal,
+    Transfer,
 };
 
 /// How long a direction may sit idle before its buffer is given back.
 pub const DEFAULT_RELEASE_AFTER: Duration = Duration::from_secs(1);
 
 /// A reusable recipe for copies: buffer policy, byte and rate limits, idle
-/// timeout, half-close linger and progress reporting.
+/// timeout, half-close linger, progress reporting and a graceful stop.
 ///
 /// A `Copier` is cheap to clone and can be shared: a server can keep one for
 /// all its connections. Every copy it runs drives the same engine as
@@ -66,6 +67,7 @@ pub struct Copier {
     pub(crate) release_after: Option<Duration>,
     pub(crate) progress: Option<Progress>,
     pub(crate) on_progress: Option<ProgressCallback>,
+    pub(crate) stop: Option<StopSignal>,
 }
 
 #[derive(Clone)]
@@ -92,6 +94,7 @@ impl Copier {
             release_after: Some(DEFAULT_RELEASE_AFTER),
             progress: None,
             on_progress: None,
+            stop: None,
         }
     }
 
@@ -250,6 +253,32 @@ impl Copier {
         self
     }
 
+    /// Ends copies gracefully once `signal` is given: they read no more,
+    /// write and flush what they have read, and return `Ok` with exact
+    /// counts, as on reaching the [`limit`](Self::limit). Each direction of
+    /// a bidirectional copy then shuts down its write half as at EOF. See
+    /// [`StopSignal`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferry::CopyError> {
+    /// let stop = ferry::StopSignal::new();
+    /// let copier = ferry::Copier::new().stop_on(stop.clone());
+    /// stop.stop();
+    /// // A copy told to stop before it starts reads nothing.
+    /// let mut reader: &[u8] = b"never read";
+    /// assert_eq!(copier.copy(&mut reader, &mut Vec::new()).await?, 0);
+    /// assert_eq!(reader, b"never read");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stop_on(mut self, signal: StopSignal) -> Self {
+        self.stop = Some(signal);
+        self
+    }
+
     /// A resumable one-way copy with this copier's settings; see [`CopyJob`].
     ///
     /// # Examples
@@ -316,7 +345,7 @@ impl Copier {
         W: AsyncWrite + Unpin + ?Sized,
     {
         let mut drain = Drain::default();
-        let mut limits = Limits::new(self.limit, self.limiters.clone());
+        let mut limits = Limits::new(self);
         let mut watch = Watch::new(self);
         poll_fn(|cx| {
             let result = poll_copy_buf_gated(
@@ -413,6 +442,7 @@ impl fmt::Debug for Copier {
                 "on_progress",
                 &self.on_progress.as_ref().map(|callback| callback.every),
             )
+            .field("stop", &self.stop)
             .finish()
     }
 }

@@ -111,6 +111,12 @@ where
     G: ReadGate,
 {
     loop {
+        // The gate is asked only once the reader has a chunk: check for a
+        // stop first, or a reader with nothing to give would hold it up.
+        if gate.is_stopped() {
+            ready!(drain.poll_finish(cx, writer.as_mut())).map_err(|err| (Step::Flush, err))?;
+            return Poll::Ready(Ok(drain.written));
+        }
         let step = coop::poll_fill_buf(cx, reader.as_mut(), |cx, chunk| {
             if chunk.is_empty() {
                 return Chunk::Eof;

@@ -1,14 +1,17 @@
 //! Read gates: how many bytes the engine may read next.
 //!
 //! The engine asks its gate before every read. The plain front ends use
-//! [`Ungated`], which compiles away; the [`Copier`](crate::Copier) uses a gate
-//! that enforces its byte limit and rate limits. A gate that returns
-//! `Pending` looks to the engine like a reader that stalls, so the writer is
-//! still flushed while a rate limit holds the copy back.
+//! [`Ungated`], which compiles away; the [`Copier`] uses a gate that
+//! enforces its byte limit and rate limits, and answers 0 (the copy's EOF)
+//! once its stop signal is given. A gate that returns `Pending` looks to the
+//! engine like a reader that stalls, so the writer is still flushed while a
+//! rate limit holds the copy back.
 
 use std::task::{Context, Poll};
 
-use crate::rate::{RateLimiter, Throttle};
+use crate::copier::Copier;
+use crate::rate::Throttle;
+use crate::StopSignal;
 
 /// Decides how much the next read may take.
 pub(crate) trait ReadGate {
@@ -20,6 +23,19 @@ pub(crate) trait ReadGate {
 
     /// Reports that the read allowed by the last `poll_allowance` took `n` bytes.
     fn consume(&mut self, n: usize);
+
+    /// The signal that stops this copy, if any.
+    fn stop_signal(&self) -> Option<&StopSignal> {
+        None
+    }
+
+    /// Whether the copy was told to stop: `poll_allowance` then answers 0.
+    ///
+    /// For loops that wait on readiness before they ask for an allowance,
+    /// so that a stop ends them even while the source has nothing to read.
+    fn is_stopped(&self) -> bool {
+        self.stop_signal().is_some_and(StopSignal::is_stopped)
+    }
 }
 
 /// No limits: every read may fill the free room.
@@ -36,25 +52,31 @@ impl ReadGate for Ungated {
     fn consume(&mut self, _: usize) {}
 }
 
-/// A [`Copier`](crate::Copier)'s gate: its byte limit and its rate limits.
+/// A [`Copier`]'s gate: its byte limit, its rate limits and its stop signal.
 #[derive(Debug)]
 pub(crate) struct Limits {
     /// Bytes this direction may still read.
     left: u64,
     throttle: Throttle,
+    stop: Option<StopSignal>,
 }
 
 impl Limits {
-    pub(crate) fn new(limit: Option<u64>, limiters: Vec<RateLimiter>) -> Self {
+    pub(crate) fn new(copier: &Copier) -> Self {
         Self {
-            left: limit.unwrap_or(u64::MAX),
-            throttle: Throttle::new(limiters),
+            left: copier.limit.unwrap_or(u64::MAX),
+            throttle: Throttle::new(copier.limiters.clone()),
+            stop: copier.stop.clone(),
         }
     }
 }
 
 impl ReadGate for Limits {
     fn poll_allowance(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<usize> {
+        // A stopped copy reads no more, like one that reached its limit.
+        if self.is_stopped() {
+            return Poll::Ready(0);
+        }
         let want = usize::try_from(self.left).map_or(want, |left| want.min(left));
         if want == 0 || self.throttle.is_unlimited() {
             return Poll::Ready(want);
@@ -67,5 +89,9 @@ impl ReadGate for Limits {
         if !self.throttle.is_unlimited() {
             self.throttle.settle(n);
         }
+    }
+
+    fn stop_signal(&self) -> Option<&StopSignal> {
+        self.stop.as_ref()
     }
 }

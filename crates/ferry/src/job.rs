@@ -63,7 +63,7 @@ impl CopyJob {
     pub(crate) fn new(copier: &Copier) -> Self {
         Self {
             engine: CopyBuffer::with_policy(copier.policy),
-            limits: Limits::new(copier.limit, copier.limiters.clone()),
+            limits: Limits::new(copier),
             watch: Watch::new(copier),
         }
     }

@@ -40,6 +40,7 @@ mod job;
 mod progress;
 mod rate;
 mod relay;
+mod stop;
 mod watch;
 #[cfg(target_os = "linux")]
 pub mod zero_copy;
@@ -54,3 +55,4 @@ pub use job::CopyJob;
 pub use progress::Progress;
 pub use rate::RateLimiter;
 pub use relay::{DirectionTransfer, Transfer};
+pub use stop::StopSignal;

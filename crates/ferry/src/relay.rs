@@ -60,7 +60,7 @@ impl Side {
     fn new(copier: &Copier) -> Self {
         Self {
             way: OneWay::new(CopyBuffer::with_policy(copier.policy)),
-            limits: Limits::new(copier.limit, copier.limiters.clone()),
+            limits: Limits::new(copier),
             finished: None,
         }
     }

@@ -1,9 +1,10 @@
 //! `Watch`: the clock over a running `Copier` copy.
 //!
-//! It reports progress, and owns the one timer a copy needs for its idle
-//! timeout, its linger and giving back idle buffers. The timer is armed
-//! lazily: activity only moves a deadline later, so the timer is re-armed
-//! when it fires early rather than on every byte.
+//! It reports progress, owns the one timer a copy needs for its idle
+//! timeout, its linger and giving back idle buffers, and has a stop signal
+//! wake the copy. The timer is armed lazily: activity only moves a deadline
+//! later, so the timer is re-armed when it fires early rather than on every
+//! byte.
 //!
 //! A deadline too far out for the clock (`Duration::MAX`, say) is no deadline:
 //! it could never pass, and adding it to an `Instant` would overflow.
@@ -16,6 +17,7 @@ use std::future::Future as _;
 use tokio::time::{Instant, Sleep};
 
 use crate::copier::Copier;
+use crate::stop::StopListener;
 use crate::{CopyError, Counts, Direction, DirectionTransfer, Step, Transfer};
 
 /// The furthest ahead a deadline is armed: about 30 years, as far as tokio
@@ -55,6 +57,9 @@ pub(crate) struct Watch {
     next_callback: Option<Instant>,
     /// Whether activity needs a timestamp: only when something is timed.
     timed: bool,
+    stop: Option<StopListener>,
+    /// Whether a poll has already ended after the stop was given.
+    stop_seen: bool,
 }
 
 impl Watch {
@@ -73,6 +78,8 @@ impl Watch {
             linger_from: None,
             published: Counts::default(),
             next_callback: Some(now),
+            stop: copier.stop.clone().map(StopListener::new),
+            stop_seen: false,
         }
     }
 
@@ -119,6 +126,23 @@ impl Watch {
         }
     }
 
+    /// Has the stop signal wake the task, which is about to wait.
+    ///
+    /// The copy's gates looked at the signal earlier in this poll; a stop
+    /// given since then would find no waker yet. So the waker is registered
+    /// first and the signal checked after, and the first poll to end after
+    /// a stop wakes the task once more so the gates see it. Only once: a
+    /// stopped copy may go on waiting for its writer, and must not spin.
+    fn listen(&mut self, cx: &mut Context<'_>) {
+        if let Some(stop) = &mut self.stop {
+            stop.register(cx.waker());
+            if stop.is_stopped() && !self.stop_seen {
+                self.stop_seen = true;
+                cx.waker().wake_by_ref();
+            }
+        }
+    }
+
     /// One direction has finished: the other may now run for the linger.
     fn start_linger(&mut self) {
         if self.copier.linger.is_some() && self.linger_from.is_none() {
@@ -154,7 +178,8 @@ impl Watch {
 
     /// The rest of a one-way copy's poll once the copy is pending: records
     /// the counts, gives the buffer back (`release`) after it has been idle,
-    /// and returns the error when the idle timeout runs out.
+    /// has a stop wake the task, and returns the error when the idle timeout
+    /// runs out.
     pub(crate) fn poll_one_way(
         &mut self,
         cx: &mut Context<'_>,
@@ -162,6 +187,7 @@ impl Watch {
         mut release: impl FnMut(),
     ) -> Poll<CopyError> {
         self.observe(&counts);
+        self.listen(cx);
         loop {
             match ready!(self.poll_alarm(cx)) {
                 Alarm::Release => release(),
@@ -175,7 +201,8 @@ impl Watch {
 
     /// The rest of a relay's poll once neither direction failed: done when
     /// both have `finished`, the linger starts when one has, buffers go back
-    /// (`release`) after idling, and the idle timeout or linger ends it.
+    /// (`release`) after idling, a stop wakes the task, and the idle timeout
+    /// or linger ends it.
     pub(crate) fn poll_relay(
         &mut self,
         cx: &mut Context<'_>,
@@ -192,6 +219,7 @@ impl Watch {
             (None, None) => {}
         }
         self.observe(&counts);
+        self.listen(cx);
         loop {
             match ready!(self.poll_alarm(cx)) {
                 Alarm::Release => release(),

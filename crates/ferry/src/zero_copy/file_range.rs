@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use super::step::Stop;
 use super::table::{first_zero_is_refusal, is_refusal, Route};
 use crate::gate::ReadGate;
-use crate::{DirectionCounts, Step};
+use crate::{DirectionCounts, Step, StopSignal};
 
 /// Bytes per trip to tokio's blocking pool. A call can block on the disk, so
 /// the calls run there; 16 MiB keeps the per-trip round trip (about 20 µs)
@@ -86,8 +86,8 @@ impl FileRange {
     /// A trip to the blocking pool makes calls of up to [`FILE_RANGE_CALL`]
     /// bytes, up to the gate's allowance, and publishes each call's bytes to
     /// [`counts`](Self::counts) as it returns. If the future driving this is
-    /// dropped (or the gate is stopped) mid-trip, the call running then still
-    /// completes and the trip makes no other.
+    /// dropped, or the gate's stop signal is given, mid-trip, the call
+    /// running then still completes and the trip makes no other.
     pub(crate) fn poll_move<G: ReadGate>(
         &mut self,
         cx: &mut Context<'_>,
@@ -140,8 +140,9 @@ impl FileRange {
             };
             coop.made_progress();
             let shared = Arc::clone(&self.shared);
+            let stop = gate.stop_signal().cloned();
             self.pending = Some(tokio::task::spawn_blocking(move || {
-                trip(&fds, &shared, want)
+                trip(&fds, &shared, stop.as_ref(), want)
             }));
         }
     }
@@ -156,10 +157,19 @@ impl Drop for FileRange {
 }
 
 /// Copies up to `want` bytes in calls of at most [`FILE_RANGE_CALL`],
-/// publishing each call's bytes, until the source's end or a halt.
-fn trip(fds: &(OwnedFd, OwnedFd), shared: &Shared, want: usize) -> io::Result<Trip> {
+/// publishing each call's bytes, until the source's end, a halt or a stop.
+///
+/// The stop is checked here, before each call, rather than when the copy is
+/// next polled: once it is given, only the call already running can land.
+fn trip(
+    fds: &(OwnedFd, OwnedFd),
+    shared: &Shared,
+    stop: Option<&StopSignal>,
+    want: usize,
+) -> io::Result<Trip> {
+    let stopped = || shared.halt.load(Ordering::SeqCst) || stop.is_some_and(StopSignal::is_stopped);
     let mut left = want;
-    while left > 0 && !shared.halt.load(Ordering::SeqCst) {
+    while left > 0 && !stopped() {
         match rustix::fs::copy_file_range(&fds.0, None, &fds.1, None, left.min(FILE_RANGE_CALL)) {
             Ok(0) => return Ok(Trip::Eof),
             Ok(n) => {

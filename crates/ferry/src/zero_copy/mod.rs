@@ -21,10 +21,11 @@
 //! whole process.
 //!
 //! The `Copier`'s byte limit, rate limits (a rate limit caps each syscall's
-//! length), progress, idle timeout, linger and [`CopyError`] counts work as
-//! on the buffered path. For a splice, `read` counts bytes into the pipe and
-//! `written` bytes out of it: after a failure their difference is what was
-//! left in the pipe.
+//! length), progress, idle timeout, linger, [stop signal](crate::StopSignal)
+//! and [`CopyError`] counts work as on the buffered path (a stopped
+//! `copy_file_range` first lets its call in flight land, and counts it). For
+//! a splice, `read` counts bytes into the pipe and `written` bytes out of it:
+//! after a failure their difference is what was left in the pipe.
 //!
 //! # What is faster here
 //!

@@ -49,7 +49,7 @@ impl ZeroCopyJob {
         };
         Ok(Self {
             mover,
-            limits: Limits::new(copier.limit, copier.limiters.clone()),
+            limits: Limits::new(copier),
             watch: Watch::new(copier),
         })
     }

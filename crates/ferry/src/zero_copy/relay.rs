@@ -32,7 +32,7 @@ impl Side {
     fn new(copier: &Copier, pipe_size: usize) -> io::Result<Self> {
         Ok(Self {
             way: SpliceWay::new(pipe_size)?,
-            limits: Limits::new(copier.limit, copier.limiters.clone()),
+            limits: Limits::new(copier),
             drained: false,
             finished: None,
         })

@@ -47,6 +47,12 @@ impl Sendfile {
         G: ReadGate,
     {
         loop {
+            // The gate is asked only once the sink is writable: check for a
+            // stop first. Nothing is held in between, so a stopped copy need
+            // not wait for a sink that takes nothing.
+            if gate.is_stopped() {
+                return Poll::Ready(Ok(()));
+            }
             if let Err(err) = ready!(sink.poll_write_ready(cx)) {
                 return Poll::Ready(Err(Stop::Failed(Step::Write, err)));
             }

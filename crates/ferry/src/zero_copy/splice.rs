@@ -93,6 +93,12 @@ impl SpliceWay {
             if self.eof {
                 return Poll::Ready(Ok(()));
             }
+            // The gate is asked only once the source is readable: check for
+            // a stop first, or an idle source would hold it up.
+            if gate.is_stopped() {
+                self.eof = true;
+                continue;
+            }
             if let Err(err) = ready!(source.poll_read_ready(cx)) {
                 return Poll::Ready(Err(Stop::Failed(Step::Read, err)));
             }
