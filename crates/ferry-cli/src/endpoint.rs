@@ -5,9 +5,12 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+
+use ferry::Bytes;
 
 use crate::address::Address;
 use crate::landed::LandedWriter;
@@ -27,8 +30,14 @@ pub enum Endpoint {
     Read(Box<dyn AsyncRead + Unpin + Send>, Option<u64>),
     /// A destination only: stdout, `null:`, or a file that is not a regular one.
     Write(Box<dyn AsyncWrite + Unpin + Send>),
-    /// stdin+stdout in a relay.
-    Duplex(Box<dyn Duplex>),
+    /// A two-way stream: stdin+stdout in a relay, or a socket copied
+    /// through memory (which is drained before it is closed).
+    Duplex {
+        /// The stream.
+        stream: Box<dyn Duplex>,
+        /// Whether it is a socket.
+        socket: bool,
+    },
     /// A file or a socket: the kernel can move its bytes without copying
     /// them through memory.
     Kernel(Kernel),
@@ -53,8 +62,14 @@ impl Endpoint {
         match self {
             Endpoint::Kernel(Kernel::FileIn(file, size)) => Endpoint::Read(Box::new(file), size),
             Endpoint::Kernel(Kernel::FileOut(writer)) => Endpoint::Write(Box::new(writer)),
-            Endpoint::Kernel(Kernel::Tcp(stream)) => Endpoint::Duplex(Box::new(stream)),
-            Endpoint::Kernel(Kernel::Unix(stream)) => Endpoint::Duplex(Box::new(stream)),
+            Endpoint::Kernel(Kernel::Tcp(stream)) => Endpoint::Duplex {
+                stream: Box::new(stream),
+                socket: true,
+            },
+            Endpoint::Kernel(Kernel::Unix(stream)) => Endpoint::Duplex {
+                stream: Box::new(stream),
+                socket: true,
+            },
             other => other,
         }
     }
@@ -73,7 +88,9 @@ impl std::fmt::Debug for Endpoint {
         match self {
             Endpoint::Read(_, size) => f.debug_tuple("Read").field(size).finish(),
             Endpoint::Write(_) => f.write_str("Write"),
-            Endpoint::Duplex(_) => f.write_str("Duplex"),
+            Endpoint::Duplex { socket, .. } => {
+                f.debug_struct("Duplex").field("socket", socket).finish()
+            }
             Endpoint::Kernel(kernel) => kernel.fmt(f),
         }
     }
@@ -97,6 +114,9 @@ pub struct OpenOptions {
     pub two_way: bool,
     /// Append to a destination file instead of truncating it.
     pub append: bool,
+    /// How long connecting may take (`--idle-timeout`: nothing moves while
+    /// a connection is pending).
+    pub connect_timeout: Option<Duration>,
 }
 
 /// Opens a non-listening address.
@@ -108,10 +128,10 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
     let fail =
         |error: io::Error| Failure::input(format!("cannot open {address}"), describe(&error));
     match (address, options.role) {
-        (Address::Stdio, _) if options.two_way => Ok(Endpoint::Duplex(Box::new(tokio::io::join(
-            stdin()?,
-            stdout()?,
-        )))),
+        (Address::Stdio, _) if options.two_way => Ok(Endpoint::Duplex {
+            stream: Box::new(tokio::io::join(stdin()?, stdout()?)),
+            socket: false,
+        }),
         (Address::Stdio, Role::Source) => Ok(Endpoint::Read(Box::new(stdin()?), None)),
         (Address::Stdio, Role::Destination) => Ok(Endpoint::Write(Box::new(stdout()?))),
         (Address::File(path), Role::Source) => {
@@ -127,8 +147,9 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
             }
         }
         (Address::File(path), Role::Destination) => {
+            // Without a transfer to end it, the file is cut at once.
             let (endpoint, file) = open_destination(address, path, options.append).await?;
-            file.start(&endpoint)?;
+            file.finish(0, true)?;
             Ok(endpoint)
         }
         (Address::Zero, Role::Source) => Ok(Endpoint::Read(Box::new(tokio::io::repeat(0)), None)),
@@ -142,13 +163,14 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
             "null: is a destination only; use zero: for a source",
         )),
         (Address::Tcp { host, port }, _) => {
-            let stream = TcpStream::connect((host.as_str(), *port))
+            let connecting = TcpStream::connect((host.as_str(), *port));
+            let stream = within(options.connect_timeout, connecting)
                 .await
                 .map_err(|error| connect_failure(address, &error))?;
             Ok(Endpoint::Kernel(Kernel::Tcp(stream)))
         }
         (Address::Unix(path), _) => {
-            let stream = UnixStream::connect(path)
+            let stream = within(options.connect_timeout, UnixStream::connect(path))
                 .await
                 .map_err(|error| connect_failure(address, &error))?;
             Ok(Endpoint::Kernel(Kernel::Unix(stream)))
@@ -157,6 +179,19 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
             format!("cannot open {address}"),
             "a listening address must be bound, not opened",
         )),
+    }
+}
+
+/// Runs `connecting`, failing with `TimedOut` after `limit` if one is given.
+async fn within<T>(
+    limit: Option<Duration>,
+    connecting: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, connecting)
+            .await
+            .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())),
+        None => connecting.await,
     }
 }
 
@@ -177,38 +212,46 @@ fn stdout() -> Result<LandedWriter, Failure> {
     LandedWriter::stdout().map_err(|_| closed())
 }
 
-/// A destination file ferry opened: truncated only when the transfer
-/// starts, and removed again if ferry created it and the transfer never
-/// started, so a failure to connect or listen leaves the disk as it was.
+/// A destination file ferry opened. It is written from its start and cut
+/// to the bytes written only when the transfer is over, so a transfer that
+/// never starts or moves nothing (a refused connection, bad input found
+/// late) leaves an existing file as it was, and removes one ferry created.
 #[derive(Debug)]
 pub struct DestinationFile {
     path: PathBuf,
+    file: std::fs::File,
     created: bool,
+    /// A regular file that is not appended to: cut to what was written.
     truncate: bool,
 }
 
 impl DestinationFile {
-    /// Truncates `endpoint` (this file) unless it is appended to or is not
-    /// a regular file.
+    /// Ends the file after a transfer that wrote `written` bytes and
+    /// succeeded or not: the file holds exactly those bytes, unless nothing
+    /// was written by a failed transfer.
     ///
     /// # Errors
     ///
-    /// A [`Failure::Input`] when the file cannot be truncated.
-    pub fn start(&self, endpoint: &Endpoint) -> Result<(), Failure> {
-        match endpoint {
-            Endpoint::Kernel(Kernel::FileOut(file)) if self.truncate => {
-                file.file().set_len(0).map_err(|error| {
-                    Failure::input(
-                        format!("cannot truncate {}", self.path.display()),
-                        describe(&error),
-                    )
-                })
-            }
-            _ => Ok(()),
+    /// A [`Failure::Transfer`] when the file cannot be cut to its length.
+    pub fn finish(self, written: u64, succeeded: bool) -> Result<(), Failure> {
+        if !succeeded && written == 0 {
+            self.abandon();
+            return Ok(());
         }
+        if !self.truncate {
+            return Ok(());
+        }
+        self.file.set_len(written).map_err(|error| {
+            Failure::Transfer(format!(
+                "cannot cut {} to the {} written: {}",
+                self.path.display(),
+                Bytes(written),
+                describe(&error)
+            ))
+        })
     }
 
-    /// Removes the file if ferry created it.
+    /// Removes the file if ferry created it; leaves it as it was otherwise.
     pub fn abandon(self) {
         if self.created {
             let _ = std::fs::remove_file(&self.path);
@@ -253,6 +296,7 @@ pub async fn open_destination(
         Err(error) => return Err(fail(error)),
     };
     let regular = file.metadata().map_err(fail)?.is_file();
+    let kept = file.try_clone().map_err(fail)?;
     let writer = LandedWriter::new(file);
     let endpoint = if regular {
         Endpoint::Kernel(Kernel::FileOut(writer))
@@ -261,6 +305,7 @@ pub async fn open_destination(
     };
     let file = DestinationFile {
         path: path.to_path_buf(),
+        file: kept,
         created,
         truncate: regular && !append,
     };
@@ -448,23 +493,67 @@ async fn remove_stale_socket(address: &Address, path: &Path) -> Result<(), Failu
             "the path exists and is not a socket",
         ));
     }
-    match UnixStream::connect(path).await {
-        Ok(_) => Err(Failure::input(
+    let in_use = || {
+        Failure::input(
             format!("cannot listen on {address}"),
             "address already in use (another process listens on it)",
-        )),
-        Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
-            tracing::info!(path = %path.display(), "removing stale socket file");
-            tokio::fs::remove_file(path).await.map_err(|error| {
-                Failure::input(
-                    format!("cannot remove stale socket {}", path.display()),
-                    describe(&error),
-                )
-            })
-        }
+        )
+    };
+    let remove = || async {
+        tracing::info!(path = %path.display(), "removing stale socket file");
+        tokio::fs::remove_file(path).await.map_err(|error| {
+            Failure::input(
+                format!("cannot remove stale socket {}", path.display()),
+                describe(&error),
+            )
+        })
+    };
+    match unix_listener_at(path) {
+        Some(true) => return Err(in_use()),
+        Some(false) => return remove().await,
+        None => {}
+    }
+    // Without /proc, connecting is the only test left (a live listener sees
+    // one empty connection).
+    match UnixStream::connect(path).await {
+        Ok(_) => Err(in_use()),
+        Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => remove().await,
         Err(error) => Err(Failure::input(
             format!("cannot listen on {address}"),
             describe(&error),
         )),
     }
+}
+
+/// Whether a process listens on the Unix socket file at `path`, read from
+/// `/proc/net/unix` rather than by connecting, which would hand a live
+/// listener a connection it takes for a client. `None` when the table
+/// cannot tell.
+fn unix_listener_at(path: &Path) -> Option<bool> {
+    /// `__SO_ACCEPTCON` in the Flags column: the socket listens.
+    const LISTENING: u32 = 1 << 16;
+    let table = std::fs::read_to_string("/proc/net/unix").ok()?;
+    let wanted = std::fs::canonicalize(path).ok()?;
+    let live = table.lines().skip(1).any(|line| {
+        // Num RefCount Protocol Flags Type St Inode Path
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(flags) = fields.get(3) else {
+            return false;
+        };
+        if fields.len() < 8
+            || !u32::from_str_radix(flags, 16).is_ok_and(|flags| flags & LISTENING != 0)
+        {
+            return false;
+        }
+        let listed = fields[7..].join(" ");
+        let listed = Path::new(&listed);
+        if listed.is_absolute() {
+            std::fs::canonicalize(listed).is_ok_and(|listed| listed == wanted)
+        } else {
+            // Bound by a relative path from some other directory: a name
+            // match counts as live, which at worst keeps a stale file.
+            listed.file_name() == wanted.file_name()
+        }
+    });
+    Some(live)
 }

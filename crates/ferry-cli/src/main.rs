@@ -4,9 +4,11 @@
 //! live in [`flags`], addresses in [`address`], opening them in [`endpoint`],
 //! the transfer in [`transfer`], the server in [`serve`], output in
 //! [`report`] and error messages in [`messages`]; [`landed`] writes files
-//! and stdout with exact counts, [`stdio`] tells a closed stdin or stdout.
+//! and stdout with exact counts, [`stdio`] tells a closed stdin or stdout,
+//! [`closing`] closes sockets without resetting them.
 
 pub mod address;
+pub mod closing;
 pub mod endpoint;
 pub mod flags;
 pub mod landed;

@@ -4,9 +4,10 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use ferry::{Bytes, Copier, Progress, RateLimiter};
+use ferry::{Bytes, Copier, Progress, RateLimiter, StopSignal};
 
 use crate::address::Address;
+use crate::closing;
 use crate::endpoint::{self, Endpoint, Listener, OpenOptions, Role};
 use crate::flags::{Cli, ZeroCopy};
 use crate::messages::{describe, Failure};
@@ -95,7 +96,8 @@ async fn execute(
     let mut signals = Signals::new()
         .map_err(|error| Failure::input("cannot install signal handlers", describe(&error)))?;
     let progress = Progress::new();
-    let copier = copier(cli, &progress);
+    let stop = StopSignal::new();
+    let copier = copier(cli, &progress).stop_on(stop.clone());
     // `- -` is plain stdin to stdout, not stdio relayed to itself.
     let two_way =
         src.is_two_way() && dst.is_two_way() && !(src == Address::Stdio && dst == Address::Stdio);
@@ -103,6 +105,7 @@ async fn execute(
         role,
         two_way,
         append: cli.copy.append,
+        connect_timeout: cli.copy.idle_timeout,
     };
 
     if cli.serve.serve {
@@ -115,7 +118,8 @@ async fn execute(
             dst,
             max_connections: cli.serve.max_connections as usize,
             grace: cli.copy.linger,
-            zero_copy: cli.copy.zero_copy.into(),
+            transfer: transfer_options(cli),
+            connect_timeout: cli.copy.idle_timeout,
         };
         let result = server.run(listener, &mut signals, tally.clone()).await;
         let counts = progress.snapshot();
@@ -154,11 +158,7 @@ async fn execute(
         (size, limit) => size.or(limit),
     };
     let ends = connect(&src, &dst, src_end, dst_end, open, &mut signals).await;
-    let started = ends.and_then(|(src_end, dst_end)| match &dst_file {
-        Some(file) => file.start(&dst_end).map(|()| (src_end, dst_end)),
-        None => Ok((src_end, dst_end)),
-    });
-    let (src_end, dst_end) = match started {
+    let (src_end, dst_end) = match ends {
         Ok(ends) => ends,
         Err(failure) => {
             if let Some(file) = dst_file {
@@ -168,48 +168,53 @@ async fn execute(
         }
     };
     let reporter = Reporter::start(&cli.output, &progress, two_way, size);
-    let interrupted = || {
+    // What moved by the time of a cut: the progress the copy published.
+    let cut = || {
         let counts = progress.snapshot();
-        let moved = Moved {
+        interrupted(Moved {
             forward: counts.a_to_b.written,
             backward: counts.b_to_a.written,
             route: None,
-        };
-        Err(transfer::Broken {
-            moved,
-            failure: Failure::Transfer(format!(
-                "interrupted after {}",
-                Bytes(moved.forward + moved.backward)
-            )),
         })
     };
-    let transfer = transfer::run(&copier, cli.copy.zero_copy.into(), src_end, dst_end);
+    let transfer = transfer::run(&copier, transfer_options(cli), src_end, dst_end);
     tokio::pin!(transfer);
     let outcome = tokio::select! {
         outcome = &mut transfer => outcome,
-        // A one-way copy stops at the first signal; a running relay may
-        // finish (for at most --linger), unless a second signal comes.
-        _ = signals.recv() => if !two_way {
-            interrupted()
-        } else {
-            tracing::info!("stopping: waiting for the relay to finish");
+        // A one-way copy stops reading at the first signal and writes out
+        // what it read, so its counts are exact; a running relay may finish
+        // (for at most --linger). A second signal cuts either at once.
+        _ = signals.recv() => {
             let grace = async {
-                match cli.copy.linger {
-                    Some(grace) => tokio::time::sleep(grace).await,
-                    None => std::future::pending().await,
+                match (two_way, cli.copy.linger) {
+                    (true, Some(grace)) => tokio::time::sleep(grace).await,
+                    _ => std::future::pending().await,
                 }
             };
+            if two_way {
+                tracing::info!("stopping: waiting for the relay to finish");
+            } else {
+                tracing::info!("stopping: writing out what was read");
+                stop.stop();
+            }
             tokio::select! {
-                outcome = &mut transfer => outcome,
-                _ = grace => interrupted(),
-                _ = signals.recv() => interrupted(),
+                outcome = &mut transfer => match outcome {
+                    Ok(moved) if !two_way => interrupted(moved),
+                    outcome => outcome,
+                },
+                _ = grace => cut(),
+                _ = signals.recv() => cut(),
             }
         }
     };
-    let (moved, result) = match outcome {
+    let (moved, mut result) = match outcome {
         Ok(moved) => (moved, Ok(())),
         Err(broken) => (broken.moved, Err(broken.failure)),
     };
+    if let Some(file) = dst_file {
+        let ended = file.finish(moved.forward, result.is_ok());
+        result = result.and(ended);
+    }
     tracing::info!(sent = %Bytes(moved.forward), received = %Bytes(moved.backward), "close");
     *reported = true;
     reporter.finish(&Summary {
@@ -226,6 +231,17 @@ async fn execute(
         }),
     });
     result
+}
+
+/// A transfer ended by a signal after `moved`.
+fn interrupted(moved: Moved) -> Result<Moved, transfer::Broken> {
+    Err(transfer::Broken {
+        moved,
+        failure: Failure::Transfer(format!(
+            "interrupted after {}",
+            Bytes(moved.forward + moved.backward)
+        )),
+    })
 }
 
 /// Completes the ends that were not opened yet: binds and accepts on a
@@ -280,6 +296,14 @@ async fn connect(
 
 fn message(failure: &Failure) -> String {
     failure.message().to_string()
+}
+
+/// How every transfer runs, from the flags.
+fn transfer_options(cli: &Cli) -> transfer::Options {
+    transfer::Options {
+        zero_copy: cli.copy.zero_copy.into(),
+        drain_for: cli.copy.linger.unwrap_or(closing::AT_MOST),
+    }
 }
 
 /// The copier every transfer uses, from the flags.

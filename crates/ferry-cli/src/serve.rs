@@ -11,7 +11,6 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::address::Address;
-use ferry::zero_copy::ZeroCopyMode;
 
 use crate::endpoint::{self, Endpoint, Listener, OpenOptions, Role};
 use crate::messages::{describe, Failure};
@@ -47,6 +46,23 @@ impl Signals {
     }
 }
 
+/// A relay in progress; one dropped before it ended was cut off by the
+/// shutdown, and is logged and counted as failed.
+struct Open {
+    id: u64,
+    tally: Arc<Tally>,
+    ended: bool,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.tally.failed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(id = self.id, error = "cut off by the shutdown", "close");
+        }
+    }
+}
+
 /// What the server needs to relay one connection.
 #[derive(Debug)]
 pub struct Server {
@@ -60,8 +76,10 @@ pub struct Server {
     pub max_connections: usize,
     /// How long running relays may finish after the first signal (unbounded if `None`).
     pub grace: Option<Duration>,
-    /// Whether relays may splice in the kernel.
-    pub zero_copy: ZeroCopyMode,
+    /// How each relay runs.
+    pub transfer: transfer::Options,
+    /// How long connecting to DST may take.
+    pub connect_timeout: Option<Duration>,
 }
 
 /// Connections handled by a server, for the summary.
@@ -113,9 +131,15 @@ impl Server {
                     tally.accepted.fetch_add(1, Ordering::Relaxed);
                     let (server, tally, id) = (server.clone(), tally.clone(), next_id);
                     relays.spawn(async move {
+                        let mut open = Open {
+                            id,
+                            tally,
+                            ended: false,
+                        };
                         if !server.relay(id, client, &peer).await {
-                            tally.failed.fetch_add(1, Ordering::Relaxed);
+                            open.tally.failed.fetch_add(1, Ordering::Relaxed);
                         }
+                        open.ended = true;
                         drop(permit);
                     });
                 }
@@ -128,6 +152,7 @@ impl Server {
         }
         // Stop accepting: close the socket so new connections are refused.
         drop(listener);
+        while relays.try_join_next().is_some() {}
         let running = relays.len();
         if running == 0 {
             return Ok(());
@@ -162,6 +187,7 @@ impl Server {
             role: Role::Destination,
             two_way: true,
             append: false,
+            connect_timeout: self.connect_timeout,
         };
         let dst = match endpoint::open(&self.dst, options).await {
             Ok(dst) => dst,
@@ -174,7 +200,7 @@ impl Server {
             Some(rate) => self.copier.clone().rate_limit(RateLimiter::new(rate)),
             None => self.copier.clone(),
         };
-        match transfer::run(&copier, self.zero_copy, client, dst).await {
+        match transfer::run(&copier, self.transfer, client, dst).await {
             Ok(moved) => {
                 tracing::info!(
                     id,

@@ -3,10 +3,12 @@
 
 use ferry::zero_copy::{Route, ZeroCopier, ZeroCopyMode, ZeroCopySink, ZeroCopySource};
 use std::io;
+use std::time::Duration;
 
 use ferry::{Bytes, Copier, CopyError, Counts, Direction, Step};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
+use crate::closing;
 use crate::endpoint::{Endpoint, Kernel};
 use crate::messages::{describe, Failure};
 
@@ -30,10 +32,21 @@ pub struct Broken {
     pub failure: Failure,
 }
 
+/// How a transfer runs, besides its [`Copier`].
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Whether the kernel may move the bytes.
+    pub zero_copy: ZeroCopyMode,
+    /// How long a socket ferry wrote to may be drained before it is closed
+    /// (see [`closing`]).
+    pub drain_for: Duration,
+}
+
 /// Copies SRC to DST, or relays both ways when both are two-way.
 ///
 /// After a one-way copy the destination's write half is shut down, so a
-/// socket peer sees EOF.
+/// socket peer sees EOF; a socket ferry wrote to is drained before it is
+/// closed, so closing it does not reset the connection.
 ///
 /// # Errors
 ///
@@ -41,22 +54,26 @@ pub struct Broken {
 /// SRC to DST (a write-only SRC) is a [`Failure::Input`].
 pub async fn run(
     copier: &Copier,
-    zero_copy: ZeroCopyMode,
+    options: Options,
     src: Endpoint,
     dst: Endpoint,
 ) -> Result<Moved, Broken> {
+    let drain_for = options.drain_for;
     match (src, dst) {
-        (Endpoint::Kernel(src), Endpoint::Kernel(dst)) if zero_copy != ZeroCopyMode::Never => {
-            kernel(copier, copier.zero_copy(zero_copy), src, dst).await
+        (Endpoint::Kernel(src), Endpoint::Kernel(dst))
+            if options.zero_copy != ZeroCopyMode::Never =>
+        {
+            let zero_copy = copier.zero_copy(options.zero_copy);
+            kernel(copier, zero_copy, drain_for, src, dst).await
         }
-        _ if zero_copy == ZeroCopyMode::Always => Err(Broken {
+        _ if options.zero_copy == ZeroCopyMode::Always => Err(Broken {
             moved: Moved::default(),
             failure: Failure::input(
                 "cannot use --zero-copy always here",
                 "SRC and DST must both be files or sockets",
             ),
         }),
-        (src, dst) => buffered(copier, src.erase(), dst.erase()).await,
+        (src, dst) => buffered(copier, drain_for, src.erase(), dst.erase()).await,
     }
 }
 
@@ -64,25 +81,35 @@ pub async fn run(
 async fn kernel(
     copier: &Copier,
     zero_copy: ZeroCopier<'_>,
+    drain_for: Duration,
     src: Kernel,
     dst: Kernel,
 ) -> Result<Moved, Broken> {
     use Kernel::{FileIn, FileOut, Tcp, Unix};
     match (src, dst) {
-        (Tcp(mut a), Tcp(mut b)) => kernel_relay(zero_copy, &mut a, &mut b).await,
-        (Tcp(mut a), Unix(mut b)) => kernel_relay(zero_copy, &mut a, &mut b).await,
-        (Unix(mut a), Tcp(mut b)) => kernel_relay(zero_copy, &mut a, &mut b).await,
-        (Unix(mut a), Unix(mut b)) => kernel_relay(zero_copy, &mut a, &mut b).await,
+        (Tcp(mut a), Tcp(mut b)) => kernel_relay(zero_copy, drain_for, &mut a, &mut b).await,
+        (Tcp(mut a), Unix(mut b)) => kernel_relay(zero_copy, drain_for, &mut a, &mut b).await,
+        (Unix(mut a), Tcp(mut b)) => kernel_relay(zero_copy, drain_for, &mut a, &mut b).await,
+        (Unix(mut a), Unix(mut b)) => kernel_relay(zero_copy, drain_for, &mut a, &mut b).await,
         (FileIn(mut src, _), FileOut(mut dst)) => {
             kernel_one_way(zero_copy, &mut src, &mut dst).await
         }
-        (FileIn(mut src, _), Tcp(mut dst)) => kernel_one_way(zero_copy, &mut src, &mut dst).await,
-        (FileIn(mut src, _), Unix(mut dst)) => kernel_one_way(zero_copy, &mut src, &mut dst).await,
+        (FileIn(mut src, _), Tcp(mut dst)) => {
+            let moved = kernel_one_way(zero_copy, &mut src, &mut dst).await?;
+            closing::drain(&mut dst, drain_for).await;
+            Ok(moved)
+        }
+        (FileIn(mut src, _), Unix(mut dst)) => {
+            let moved = kernel_one_way(zero_copy, &mut src, &mut dst).await?;
+            closing::drain(&mut dst, drain_for).await;
+            Ok(moved)
+        }
         (Tcp(mut src), FileOut(mut dst)) => kernel_one_way(zero_copy, &mut src, &mut dst).await,
         (Unix(mut src), FileOut(mut dst)) => kernel_one_way(zero_copy, &mut src, &mut dst).await,
         (src, dst) => {
             buffered(
                 copier,
+                drain_for,
                 Endpoint::Kernel(src).erase(),
                 Endpoint::Kernel(dst).erase(),
             )
@@ -93,6 +120,7 @@ async fn kernel(
 
 async fn kernel_relay<A, B>(
     zero_copy: ZeroCopier<'_>,
+    drain_for: Duration,
     a: &mut A,
     b: &mut B,
 ) -> Result<Moved, Broken>
@@ -104,6 +132,7 @@ where
         .bidirectional(a, b)
         .await
         .map_err(|error| broken(&error))?;
+    tokio::join!(closing::drain(a, drain_for), closing::drain(b, drain_for));
     Ok(Moved {
         forward: relayed.transfer.a_to_b.bytes,
         backward: relayed.transfer.b_to_a.bytes,
@@ -136,31 +165,59 @@ where
 }
 
 /// Copies through memory with the [`Copier`]: any readers and writers.
-async fn buffered(copier: &Copier, src: Endpoint, dst: Endpoint) -> Result<Moved, Broken> {
+async fn buffered(
+    copier: &Copier,
+    drain_for: Duration,
+    src: Endpoint,
+    dst: Endpoint,
+) -> Result<Moved, Broken> {
+    use Endpoint::{Duplex, Read, Write};
     match (src, dst) {
-        (Endpoint::Duplex(mut a), Endpoint::Duplex(mut b)) => {
-            match copier.bidirectional(&mut *a, &mut *b).await {
-                Ok(transfer) => Ok(Moved {
-                    forward: transfer.a_to_b.bytes,
-                    backward: transfer.b_to_a.bytes,
-                    route: None,
-                }),
-                Err(error) => Err(broken(&error)),
-            }
+        (
+            Duplex {
+                stream: mut a,
+                socket: a_socket,
+            },
+            Duplex {
+                stream: mut b,
+                socket: b_socket,
+            },
+        ) => {
+            let transfer = copier
+                .bidirectional(&mut *a, &mut *b)
+                .await
+                .map_err(|error| broken(&error))?;
+            tokio::join!(
+                drain_socket(&mut *a, a_socket, drain_for),
+                drain_socket(&mut *b, b_socket, drain_for)
+            );
+            Ok(Moved {
+                forward: transfer.a_to_b.bytes,
+                backward: transfer.b_to_a.bytes,
+                route: None,
+            })
         }
-        (Endpoint::Read(mut reader, _), Endpoint::Write(mut writer)) => {
+        (Read(mut reader, _), Write(mut writer)) => {
             one_way(copier, &mut *reader, &mut *writer).await
         }
-        (Endpoint::Read(mut reader, _), Endpoint::Duplex(mut writer)) => {
-            one_way(copier, &mut *reader, &mut *writer).await
+        (Read(mut reader, _), Duplex { mut stream, socket }) => {
+            let moved = one_way(copier, &mut *reader, &mut *stream).await?;
+            drain_socket(&mut *stream, socket, drain_for).await;
+            Ok(moved)
         }
-        (Endpoint::Duplex(mut reader), Endpoint::Write(mut writer)) => {
-            one_way(copier, &mut *reader, &mut *writer).await
+        (Duplex { mut stream, .. }, Write(mut writer)) => {
+            one_way(copier, &mut *stream, &mut *writer).await
         }
         _ => Err(Broken {
             moved: Moved::default(),
             failure: Failure::input("bad addresses", "SRC must be readable and DST writable"),
         }),
+    }
+}
+
+async fn drain_socket(stream: &mut dyn crate::endpoint::Duplex, socket: bool, drain_for: Duration) {
+    if socket {
+        closing::drain(stream, drain_for).await;
     }
 }
 

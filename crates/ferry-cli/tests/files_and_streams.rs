@@ -224,3 +224,15 @@ fn stdout_pipe_closed_by_the_reader_is_a_failure() {
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("broken pipe"), "{stderr}");
 }
+
+#[test]
+fn a_kernel_refusal_leaves_the_destination_as_it_was() {
+    let dir = TempDir::new("refusal");
+    std::fs::write(dir.path("keep"), b"precious").unwrap();
+    let done = run(&["/proc/version", &dir.path("keep"), "--zero-copy", "always"]);
+    assert_eq!(done.code, Some(2), "{}", done.stderr);
+    assert_eq!(std::fs::read(dir.path("keep")).unwrap(), b"precious");
+    let done = run(&["/proc/version", &dir.path("new"), "--zero-copy", "always"]);
+    assert_eq!(done.code, Some(2), "{}", done.stderr);
+    assert!(!std::path::Path::new(&dir.path("new")).exists());
+}

@@ -263,12 +263,20 @@ fn linger_bounds_the_shutdown_wait() {
         "--serve",
         "--linger",
         "300ms",
+        "--stats",
     ]);
     let _running = connect(ferry.port());
     ferry.wait_for_line(" open");
     ferry.signal("INT");
     let done = ferry.wait(Duration::from_secs(5));
     assert_eq!(done.code, Some(1), "{}", done.stderr);
+    // The relay cut off by the shutdown is logged and counted.
+    assert!(
+        done.stderr.contains("cut off by the shutdown"),
+        "{}",
+        done.stderr
+    );
+    assert!(done.stderr.contains("1 failed"), "{}", done.stderr);
 }
 
 #[test]
@@ -404,6 +412,123 @@ fn sigint_lets_a_single_relay_finish() {
     assert_eq!(exchange(&mut running, b" after"), xor(b"before after"));
     let done = ferry.wait(DEADLINE);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
+}
+
+#[test]
+fn sigint_stops_a_file_copy_with_exactly_the_reported_bytes_in_the_file() {
+    let dir = TempDir::new("sigint-file");
+    std::fs::write(dir.path("in"), random_bytes(8 << 20, 9)).unwrap();
+    std::fs::write(dir.path("out"), random_bytes(16 << 20, 10)).unwrap();
+    for mode in ["auto", "never"] {
+        let mut ferry = Ferry::spawn(&[
+            &dir.path("in"),
+            &dir.path("out"),
+            "-L",
+            "2M",
+            "--json",
+            "--zero-copy",
+            mode,
+        ]);
+        thread::sleep(Duration::from_millis(500));
+        assert!(ferry.is_running());
+        ferry.signal("INT");
+        let done = ferry.wait(Duration::from_secs(5));
+        assert_eq!(done.code, Some(1), "{}", done.stderr);
+        let line = done.stderr.lines().find(|l| l.starts_with('{')).unwrap();
+        let report: serde_json::Value = serde_json::from_str(line).unwrap();
+        let reported = report["src_to_dst"]["bytes"].as_u64().unwrap();
+        assert!(reported > 0 && reported < 8 << 20, "{mode}: {reported}");
+        // The old, longer content past the copied bytes is gone too.
+        let out = std::fs::read(dir.path("out")).unwrap();
+        let input = std::fs::read(dir.path("in")).unwrap();
+        assert_eq!(out.len() as u64, reported, "{mode}");
+        assert!(out == input[..out.len()], "{mode}: content differs");
+    }
+}
+
+#[test]
+fn a_server_that_greets_first_still_gets_every_byte() {
+    // Closing a socket with the greeting unread would reset the connection
+    // and drop what ferry had not yet sent.
+    let (count, counted) = std::sync::mpsc::channel();
+    let port = backend(move |mut stream| {
+        stream.write_all(b"220 ready\r\n").unwrap();
+        thread::sleep(Duration::from_millis(500));
+        let mut received = Vec::new();
+        let _ = stream.read_to_end(&mut received);
+        let _ = count.send(received.len());
+    });
+    let dir = TempDir::new("greeting");
+    let data = random_bytes(16 << 20, 11);
+    std::fs::write(dir.path("in"), &data).unwrap();
+    for mode in ["auto", "never"] {
+        let done = run(&[
+            &dir.path("in"),
+            &format!("tcp:127.0.0.1:{port}"),
+            "--zero-copy",
+            mode,
+        ]);
+        assert_eq!(done.code, Some(0), "{}", done.stderr);
+        let received = counted.recv_timeout(DEADLINE).unwrap();
+        assert_eq!(received, data.len(), "{mode}");
+    }
+}
+
+#[test]
+fn a_relay_limit_delivers_every_byte_it_counts() {
+    // Both peers keep sending after the limit; closing on their unread bytes
+    // would reset the connections and lose what ferry counted as sent.
+    let backend = backend(|mut stream| {
+        let sender = stream.try_clone().unwrap();
+        let writing = thread::spawn(move || {
+            let mut sender = sender;
+            let _ = sender.write_all(&vec![7; 4 << 20]);
+        });
+        let mut sink = Vec::new();
+        let _ = stream.read_to_end(&mut sink);
+        let _ = writing.join();
+    });
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        &format!("tcp:127.0.0.1:{backend}"),
+        "-n",
+        "1M",
+        "--json",
+    ]);
+    let mut client = connect(ferry.port());
+    let sender = client.try_clone().unwrap();
+    let writing = thread::spawn(move || {
+        let mut sender = sender;
+        let _ = sender.write_all(&vec![9; 4 << 20]);
+    });
+    let mut received = Vec::new();
+    client.read_to_end(&mut received).unwrap();
+    let done = ferry.wait(DEADLINE);
+    let _ = writing.join();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(received.len(), 1 << 20);
+    let line = done.stderr.lines().find(|l| l.starts_with('{')).unwrap();
+    let report: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(report["dst_to_src"]["bytes"], 1 << 20);
+    assert_eq!(report["src_to_dst"]["bytes"], 1 << 20);
+}
+
+#[test]
+fn a_second_unix_listener_does_not_take_the_first_ones_client() {
+    let dir = TempDir::new("unix-twice");
+    let socket = dir.path("sock");
+    let first = Ferry::spawn(&["-v", &format!("unix-listen:{socket}"), &dir.path("out")]);
+    first.wait_for_line("listening");
+    let done = run(&[&format!("unix-listen:{socket}"), "null:"]);
+    assert_eq!(done.code, Some(2), "{}", done.stderr);
+    let data = random_bytes(1 << 20, 12);
+    std::fs::write(dir.path("in"), &data).unwrap();
+    let sent = run(&[&dir.path("in"), &format!("unix:{socket}")]);
+    assert_eq!(sent.code, Some(0), "{}", sent.stderr);
+    let done = first.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(std::fs::read(dir.path("out")).unwrap(), data);
 }
 
 #[test]
