@@ -300,12 +300,15 @@ impl ZeroCopier<'_> {
             .map_err(|err| failed(Step::Write, err))?;
         let route = self.route(&*source, &*sink);
         let refusal = if route.is_zero_copy() {
-            let mut job = ZeroCopyJob::new(self.copier, route, self.pipe_size)
-                .map_err(|err| failed(Step::Read, err))?;
-            match poll_fn(|cx| job.poll_run(cx, &*source, &*sink)).await {
-                Ending::Done(bytes) => return Ok(Copied { bytes, route }),
-                Ending::Failed(err) => return Err(err),
-                Ending::Refused(err) => err,
+            match ZeroCopyJob::new(self.copier, route, self.pipe_size) {
+                Ok(mut job) => match poll_fn(|cx| job.poll_run(cx, &*source, &*sink)).await {
+                    Ending::Done(bytes) => return Ok(Copied { bytes, route }),
+                    Ending::Failed(err) => return Err(err),
+                    Ending::Refused(err) => err,
+                },
+                // No pipe to splice through (out of fds or of pipe memory):
+                // memory can still carry the bytes.
+                Err(err) => err,
             }
         } else {
             unavailable(self.mode)
@@ -327,7 +330,8 @@ impl ZeroCopier<'_> {
     /// has finished, as [`Copier::bidirectional`] does.
     ///
     /// Falls back to [`Copier::bidirectional`] when splice is unavailable,
-    /// or is refused before either direction moved a byte.
+    /// when its pipes cannot be made (out of file descriptors or of pipe
+    /// memory), or when it is refused before either direction moved a byte.
     ///
     /// # Errors
     ///
@@ -381,12 +385,14 @@ impl ZeroCopier<'_> {
             Route::Buffered
         };
         let refusal = if route == Route::Splice {
-            let mut relay = SpliceRelay::new(self.copier, self.pipe_size)
-                .map_err(|err| failed(Step::Read, err))?;
-            match poll_fn(|cx| relay.poll_relay(cx, &mut *a, &mut *b)).await {
-                Ending::Done(transfer) => return Ok(Relayed { transfer, route }),
-                Ending::Failed(err) => return Err(err),
-                Ending::Refused(err) => err,
+            match SpliceRelay::new(self.copier, self.pipe_size) {
+                Ok(mut relay) => match poll_fn(|cx| relay.poll_relay(cx, &mut *a, &mut *b)).await {
+                    Ending::Done(transfer) => return Ok(Relayed { transfer, route }),
+                    Ending::Failed(err) => return Err(err),
+                    Ending::Refused(err) => err,
+                },
+                // No pipes (out of fds or of pipe memory): relay through memory.
+                Err(err) => err,
             }
         } else {
             unavailable(self.mode)
