@@ -79,11 +79,13 @@ pub struct CopyFlags {
     #[arg(short = 'b', long, value_name = "SIZE", allow_hyphen_values = true, value_parser = parse_buffer_size)]
     pub buffer_size: Option<usize>,
 
-    /// Limit the rate to SIZE per second (with --serve: for the whole server).
+    /// Limit the rate to RATE bytes per second, both directions of a relay
+    /// together (with --serve: for the whole server).
     #[arg(short = 'L', long, value_name = "RATE", allow_hyphen_values = true, value_parser = units::parse_rate)]
     pub rate_limit: Option<u64>,
 
-    /// With --serve, limit each connection to RATE (both limits apply).
+    /// With --serve, limit each connection to RATE, both directions together
+    /// (both limits apply).
     #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = units::parse_rate)]
     pub rate_limit_per_connection: Option<u64>,
 

@@ -51,6 +51,7 @@ fn main() -> ExitCode {
         ));
     };
     init_logging(&cli.output);
+    raise_fd_limit();
     if let Err(failure) = run::check(&cli, &src, &dst) {
         report::print_early_failure(&cli.output, failure.message());
         return fail(failure);
@@ -86,6 +87,20 @@ fn print_generated(what: &str, text: std::io::Result<Vec<u8>>) -> ExitCode {
 fn fail(failure: Failure) -> ExitCode {
     failure.print();
     failure.exit_code()
+}
+
+/// Lifts the soft limit on open files to the hard one, as servers do: a
+/// spliced relay holds six fds (two sockets, two pipes), so the usual soft
+/// limit of 1024 would cap `--serve` far below `--max-connections`.
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(error) = setrlimit(Resource::Nofile, limit) {
+            tracing::debug!(%error, "cannot raise the open-file limit");
+        }
+    }
 }
 
 /// Logs go to stderr: warnings (failed connections) by default, per-connection

@@ -58,10 +58,19 @@ pub fn describe(error: &io::Error) -> String {
         io::ErrorKind::TimedOut => "timed out".to_string(),
         _ => error.to_string(),
     };
-    // Strip " (os error N)" that std appends to raw OS errors.
-    match text.find(" (os error") {
-        Some(at) => text[..at].to_string(),
-        None => text,
+    // Strip " (os error N)" that std appends to raw OS errors, and start in
+    // lower case like every other message ("no space left on device").
+    let text = match text.find(" (os error") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    // A sentence's first letter, not an acronym's ("EOF").
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => {
+            first.to_lowercase().chain(text.chars().skip(1)).collect()
+        }
+        _ => text.to_string(),
     }
 }
 

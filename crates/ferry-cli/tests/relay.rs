@@ -280,6 +280,21 @@ fn linger_bounds_the_shutdown_wait() {
 }
 
 #[test]
+fn serve_without_fds_for_pipes_relays_through_memory() {
+    let backend = backend(xor_after_eof);
+    // Room for the listener and one relay's sockets, not for splice pipes.
+    let ferry = Ferry::spawn_shell(&format!(
+        "ulimit -n 14 && exec \"$0\" -v tcp-listen:0 tcp:127.0.0.1:{backend} --serve"
+    ));
+    let port = ferry.port();
+    for seed in 0..3 {
+        let data = random_bytes(100_000, 20 + seed);
+        let reply = exchange(&mut connect(port), &data);
+        assert_eq!(reply, xor(&data), "client {seed}");
+    }
+}
+
+#[test]
 fn socat_interop() {
     if !have("socat") {
         eprintln!("note: socat is not installed; skipping the interop test");

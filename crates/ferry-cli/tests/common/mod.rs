@@ -40,8 +40,24 @@ impl Ferry {
 
     /// Starts `ferry ARGS`, feeding `input` on stdin (then closing it) when given.
     pub fn spawn_with_stdin(args: &[&str], input: Option<Vec<u8>>) -> Ferry {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
-            .args(args)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
+        command.args(args);
+        Ferry::spawn_command(command, input)
+    }
+
+    /// Starts `sh -c SCRIPT` with `$0` set to the ferry binary, for limits
+    /// and redirections (`ulimit -n 14; exec "$0" ...`).
+    pub fn spawn_shell(script: &str) -> Ferry {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_ferry"));
+        Ferry::spawn_command(command, None)
+    }
+
+    fn spawn_command(mut command: Command, input: Option<Vec<u8>>) -> Ferry {
+        let mut child = command
             .stdin(if input.is_some() {
                 Stdio::piped()
             } else {
