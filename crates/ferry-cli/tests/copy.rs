@@ -11,14 +11,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn json(stderr: &str) -> serde_json::Value {
-    let line = stderr
-        .lines()
-        .find(|line| line.starts_with('{'))
-        .unwrap_or_else(|| panic!("no JSON on stderr:\n{stderr}"));
-    serde_json::from_str(line).expect("valid JSON")
-}
-
 #[test]
 fn file_to_file_copies_every_byte() {
     let dir = TempDir::new("f2f");
@@ -65,7 +57,7 @@ fn stdin_to_stdout_and_files() {
 fn zero_to_null_stops_at_the_limit_and_reports_json() {
     let done = run(&["zero:", "null:", "--limit", "10M", "--json"]);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
-    let report = json(&done.stderr);
+    let report = done.json();
     assert_eq!(report["src_to_dst"]["bytes"], 10 << 20);
     assert_eq!(report["dst_to_src"]["bytes"], 0);
     assert_eq!(report["bytes"], 10 << 20);
@@ -98,7 +90,7 @@ fn rate_limit_holds_within_ten_percent() {
     let done = run(&["zero:", "null:", "-n", "2M", "-L", "1M", "--json"]);
     let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(done.code, Some(0), "{}", done.stderr);
-    assert_eq!(json(&done.stderr)["bytes"], 2 << 20);
+    assert_eq!(done.json()["bytes"], 2 << 20);
     assert!(
         (1.8..2.3).contains(&elapsed),
         "2 MiB at 1 MiB/s took {elapsed:.2} s"
@@ -211,7 +203,7 @@ fn peer_reset_exits_1_with_counts_in_json() {
     });
     let done = run(&["zero:", &format!("tcp:127.0.0.1:{port}"), "--json"]);
     assert_eq!(done.code, Some(1), "{}", done.stderr);
-    let report = json(&done.stderr);
+    let report = done.json();
     assert!(report["src_to_dst"]["bytes"].as_u64().unwrap() >= 256 << 10);
     let error = report["error"].as_str().expect("an error");
     assert!(error.contains("write to DST failed after"), "{error}");

@@ -178,12 +178,7 @@ fn json_reports_bad_input_found_after_parsing() {
     let nobody = free_port();
     let done = run(&["zero:", &format!("tcp:127.0.0.1:{nobody}"), "--json"]);
     assert_eq!(done.code, Some(2), "{}", done.stderr);
-    let line = done
-        .stderr
-        .lines()
-        .find(|line| line.starts_with('{'))
-        .unwrap_or_else(|| panic!("no JSON:\n{}", done.stderr));
-    let report: serde_json::Value = serde_json::from_str(line).unwrap();
+    let report = done.json();
     assert_eq!(report["bytes"], 0);
     assert!(
         report["error"]

@@ -140,8 +140,7 @@ fn dev_stdin_and_dev_stdout_work_like_dash() {
 fn a_full_device_fails_with_the_bytes_that_landed() {
     let done = run(&["zero:", "/dev/full", "-n", "1M", "--json"]);
     assert_eq!(done.code, Some(1), "{}", done.stderr);
-    let line = done.stderr.lines().find(|l| l.starts_with('{')).unwrap();
-    let report: serde_json::Value = serde_json::from_str(line).unwrap();
+    let report = done.json();
     assert_eq!(report["src_to_dst"]["bytes"], 0, "{report}");
     assert!(
         done.stderr.contains("write to DST failed after 0 B"),

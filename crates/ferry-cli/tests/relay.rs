@@ -31,8 +31,7 @@ fn relay_keeps_client_half_close() {
     assert_eq!(reply, xor(&data));
     let done = ferry.wait(DEADLINE);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
-    let line = done.stderr.lines().find(|l| l.starts_with('{')).unwrap();
-    let report: serde_json::Value = serde_json::from_str(line).unwrap();
+    let report = done.json();
     assert_eq!(report["src_to_dst"]["bytes"], data.len());
     assert_eq!(report["dst_to_src"]["bytes"], data.len());
 }
@@ -449,8 +448,7 @@ fn sigint_stops_a_file_copy_with_exactly_the_reported_bytes_in_the_file() {
         ferry.signal("INT");
         let done = ferry.wait(Duration::from_secs(5));
         assert_eq!(done.code, Some(1), "{}", done.stderr);
-        let line = done.stderr.lines().find(|l| l.starts_with('{')).unwrap();
-        let report: serde_json::Value = serde_json::from_str(line).unwrap();
+        let report = done.json();
         let reported = report["src_to_dst"]["bytes"].as_u64().unwrap();
         assert!(reported > 0 && reported < 8 << 20, "{mode}: {reported}");
         // The old, longer content past the copied bytes is gone too.
@@ -523,8 +521,7 @@ fn a_relay_limit_delivers_every_byte_it_counts() {
     let _ = writing.join();
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(received.len(), 1 << 20);
-    let line = done.stderr.lines().find(|l| l.starts_with('{')).unwrap();
-    let report: serde_json::Value = serde_json::from_str(line).unwrap();
+    let report = done.json();
     assert_eq!(report["dst_to_src"]["bytes"], 1 << 20);
     assert_eq!(report["src_to_dst"]["bytes"], 1 << 20);
 }
@@ -559,7 +556,6 @@ fn sigint_stops_a_one_way_copy_at_once_with_counts() {
         "{}",
         done.stderr
     );
-    let line = done.stderr.lines().find(|l| l.starts_with('{')).unwrap();
-    let report: serde_json::Value = serde_json::from_str(line).unwrap();
+    let report = done.json();
     assert!(report["src_to_dst"]["bytes"].as_u64().unwrap() > 0);
 }

@@ -5,15 +5,6 @@ mod common;
 
 use common::*;
 
-fn report(done: &Finished) -> serde_json::Value {
-    let line = done
-        .stderr
-        .lines()
-        .find(|line| line.starts_with('{'))
-        .unwrap_or_else(|| panic!("no JSON in {:?}", done.stderr));
-    serde_json::from_str(line).unwrap()
-}
-
 #[test]
 fn file_to_file_uses_copy_file_range_unless_told_not_to() {
     let dir = TempDir::new("zero-copy-files");
@@ -27,7 +18,7 @@ fn file_to_file_uses_copy_file_range_unless_told_not_to() {
         let out = dir.path(&format!("out-{mode}"));
         let done = run(&[&dir.path("in"), &out, "--json", "--zero-copy", mode]);
         assert_eq!(done.code, Some(0), "{mode}: {}", done.stderr);
-        let report = report(&done);
+        let report = done.json();
         assert_eq!(report["path"], path, "{mode}");
         assert_eq!(report["bytes"], data.len());
         assert!(
@@ -50,7 +41,7 @@ fn file_to_tcp_uses_sendfile() {
     });
     let done = run(&[&dir.path("in"), &format!("tcp:127.0.0.1:{port}"), "--json"]);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
-    assert_eq!(report(&done)["path"], "sendfile");
+    assert_eq!(done.json()["path"], "sendfile");
     assert!(received.recv_timeout(DEADLINE).unwrap() == data);
 }
 
@@ -70,7 +61,7 @@ fn tcp_relay_splices_both_directions() {
     assert!(reply.iter().zip(&data).all(|(r, d)| *r == d ^ 0x5a) && reply.len() == data.len());
     let done = ferry.wait(DEADLINE);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
-    let report = report(&done);
+    let report = done.json();
     assert_eq!(report["path"], "splice");
     assert_eq!(report["src_to_dst"]["bytes"], data.len());
     assert_eq!(report["dst_to_src"]["bytes"], data.len());

@@ -188,6 +188,18 @@ impl Drop for Ferry {
     }
 }
 
+impl Finished {
+    /// The `--json` object ferry printed on stderr.
+    pub fn json(&self) -> serde_json::Value {
+        let line = self
+            .stderr
+            .lines()
+            .find(|line| line.starts_with('{'))
+            .unwrap_or_else(|| panic!("no JSON on stderr:\n{}", self.stderr));
+        serde_json::from_str(line).expect("valid JSON")
+    }
+}
+
 /// Runs `ferry ARGS` to completion (at most [`DEADLINE`]).
 pub fn run(args: &[&str]) -> Finished {
     Ferry::spawn(args).wait(DEADLINE)
