@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Throughput on loopback of iperf3 direct, through `ferry --serve` (splice,
-# the default), through `ferry --serve --zero-copy never` (buffered) and
-# through `socat ... fork`, in the same run: RUNS runs of DURATION seconds each,
+# Throughput on loopback of iperf3 direct, through `ferry --serve` (the
+# default: 1 MiB buffers), through `ferry --serve --zero-copy always` (splice)
+# and through `socat ... fork`, in the same run: RUNS runs of DURATION seconds each,
 # interleaved so that all three see the same machine; medians and ratios.
 #
 #   scripts/iperf-relay.sh            # 3 runs x 5 s
@@ -19,7 +19,7 @@ BASE_PORT=${BASE_PORT:-15201}
 IPERF_PORT=$BASE_PORT
 FERRY_PORT=$((BASE_PORT + 1))
 SOCAT_PORT=$((BASE_PORT + 2))
-BUFFERED_PORT=$((BASE_PORT + 3))
+SPLICE_PORT=$((BASE_PORT + 3))
 
 for tool in iperf3 socat python3; do
   command -v "$tool" >/dev/null || { echo "iperf-relay: $tool is not installed (apt-get install -y iperf3 socat)" >&2; exit 2; }
@@ -42,7 +42,7 @@ iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT" >/dev/null 2>&1 &
 pids+=($!)
 "$FERRY" -q "tcp-listen:127.0.0.1:$FERRY_PORT" "tcp:127.0.0.1:$IPERF_PORT" --serve &
 pids+=($!)
-"$FERRY" -q "tcp-listen:127.0.0.1:$BUFFERED_PORT" "tcp:127.0.0.1:$IPERF_PORT" --serve --zero-copy never &
+"$FERRY" -q "tcp-listen:127.0.0.1:$SPLICE_PORT" "tcp:127.0.0.1:$IPERF_PORT" --serve --zero-copy always &
 pids+=($!)
 # socat reports each reset at the end of an iperf3 test; that is not news.
 socat "TCP-LISTEN:$SOCAT_PORT,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$IPERF_PORT" 2>/dev/null &
@@ -51,7 +51,7 @@ pids+=($!)
 # Wait until all three listen (without connecting: ferry's one accept is not
 # wasted, and iperf3 sees no stray connection).
 for _ in $(seq 100); do
-  listening=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -cE ":($IPERF_PORT|$FERRY_PORT|$SOCAT_PORT|$BUFFERED_PORT)\$" || true)
+  listening=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -cE ":($IPERF_PORT|$FERRY_PORT|$SOCAT_PORT|$SPLICE_PORT)\$" || true)
   [[ "$listening" -ge 4 ]] && break
   sleep 0.1
 done
@@ -62,13 +62,13 @@ measure() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8)'
 }
 
-declare -A results=([direct]="" [ferry]="" [buffered]="" [socat]="")
+declare -A results=([direct]="" [ferry]="" [splice]="" [socat]="")
 for run in $(seq "$RUNS"); do
-  for name in direct ferry buffered socat; do
+  for name in direct ferry splice socat; do
     case $name in
       direct) port=$IPERF_PORT ;;
       ferry) port=$FERRY_PORT ;;
-      buffered) port=$BUFFERED_PORT ;;
+      splice) port=$SPLICE_PORT ;;
       socat) port=$SOCAT_PORT ;;
     esac
     rate=$(measure "$port")
@@ -77,11 +77,11 @@ for run in $(seq "$RUNS"); do
   done
 done
 
-python3 - "${results[direct]}" "${results[ferry]}" "${results[buffered]}" "${results[socat]}" <<'PY'
+python3 - "${results[direct]}" "${results[ferry]}" "${results[splice]}" "${results[socat]}" <<'PY'
 import statistics, sys
-direct, ferry, buffered, socat = (statistics.median(map(float, arg.split())) for arg in sys.argv[1:])
+direct, ferry, splice, socat = (statistics.median(map(float, arg.split())) for arg in sys.argv[1:])
 print(f"median direct {direct / 1e9:.2f} GB/s, ferry --serve {ferry / 1e9:.2f} GB/s, "
-      f"ferry --zero-copy never {buffered / 1e9:.2f} GB/s, socat fork {socat / 1e9:.2f} GB/s")
+      f"ferry --zero-copy always {splice / 1e9:.2f} GB/s, socat fork {socat / 1e9:.2f} GB/s")
 print(f"ferry / direct = {ferry / direct:.2f}x, ferry / socat = {ferry / socat:.2f}x, "
-      f"buffered / direct = {buffered / direct:.2f}x, buffered / socat = {buffered / socat:.2f}x")
+      f"splice / direct = {splice / direct:.2f}x, splice / socat = {splice / socat:.2f}x")
 PY

@@ -56,6 +56,13 @@ pub enum Kernel {
     Unix(UnixStream),
 }
 
+impl Kernel {
+    /// Whether this is a TCP or Unix-socket connection.
+    pub fn is_socket(&self) -> bool {
+        matches!(self, Kernel::Tcp(_) | Kernel::Unix(_))
+    }
+}
+
 impl Endpoint {
     /// The endpoint as a plain reader, writer or stream, for the buffered copy.
     pub fn erase(self) -> Endpoint {

@@ -107,9 +107,10 @@ pub struct CopyFlags {
     pub append: bool,
 
     /// Move bytes in the kernel (splice, sendfile, copy_file_range) when both
-    /// ends are files or sockets: auto falls back to copying through memory
-    /// when the kernel refuses, never always copies through memory, always
-    /// fails instead of falling back.
+    /// ends are files or sockets: auto does where it is faster (a file at
+    /// either end) and falls back to memory when the kernel refuses, never
+    /// always copies through memory, always also splices socket-to-socket
+    /// relays and fails instead of falling back.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = ZeroCopy::Auto)]
     pub zero_copy: ZeroCopy,
 }
@@ -117,11 +118,12 @@ pub struct CopyFlags {
 /// The `--zero-copy` modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ZeroCopy {
-    /// The kernel path where it works, copying through memory elsewhere.
+    /// The kernel path where it is faster (a file at either end), memory
+    /// elsewhere and when the kernel refuses.
     Auto,
     /// Always copy through memory.
     Never,
-    /// The kernel path or an error.
+    /// The kernel path (splice for two sockets too) or an error.
     Always,
 }
 
