@@ -91,11 +91,6 @@ impl LandedWriter {
             }
         }
     }
-
-    /// The file written to.
-    pub fn file(&self) -> &File {
-        &self.file
-    }
 }
 
 impl AsFd for LandedWriter {

@@ -130,7 +130,10 @@ async fn execute(
             two_way: true,
             connections: Some(tally.accepted.load(Ordering::Relaxed)),
             failed_connections: Some(tally.failed.load(Ordering::Relaxed)),
-            error: result.as_ref().err().map(message),
+            error: result
+                .as_ref()
+                .err()
+                .map(|failure| failure.message().to_string()),
             path: None,
         });
         return result;
@@ -223,7 +226,10 @@ async fn execute(
         two_way,
         connections: None,
         failed_connections: None,
-        error: result.as_ref().err().map(message),
+        error: result
+            .as_ref()
+            .err()
+            .map(|failure| failure.message().to_string()),
         path: result.is_ok().then(|| {
             moved
                 .route
@@ -292,10 +298,6 @@ async fn connect(
         ends = ends => ends,
         _ = signals.recv() => Err(Failure::Transfer("interrupted before any byte moved".to_string())),
     }
-}
-
-fn message(failure: &Failure) -> String {
-    failure.message().to_string()
 }
 
 /// The most a busy copy's adaptive buffer grows to. The library stops at

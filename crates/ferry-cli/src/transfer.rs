@@ -110,14 +110,10 @@ async fn kernel(
             kernel_one_way(zero_copy, &mut src, &mut dst).await
         }
         (FileIn(mut src, _), Tcp(mut dst)) => {
-            let moved = kernel_one_way(zero_copy, &mut src, &mut dst).await?;
-            closing::drain(&mut dst, drain_for).await;
-            Ok(moved)
+            kernel_to_socket(zero_copy, drain_for, &mut src, &mut dst).await
         }
         (FileIn(mut src, _), Unix(mut dst)) => {
-            let moved = kernel_one_way(zero_copy, &mut src, &mut dst).await?;
-            closing::drain(&mut dst, drain_for).await;
-            Ok(moved)
+            kernel_to_socket(zero_copy, drain_for, &mut src, &mut dst).await
         }
         (Tcp(mut src), FileOut(mut dst)) => kernel_one_way(zero_copy, &mut src, &mut dst).await,
         (Unix(mut src), FileOut(mut dst)) => kernel_one_way(zero_copy, &mut src, &mut dst).await,
@@ -177,6 +173,22 @@ where
         },
     )
     .await
+}
+
+/// A one-way kernel copy into a socket, drained before it is closed.
+async fn kernel_to_socket<S, D>(
+    zero_copy: ZeroCopier<'_>,
+    drain_for: Duration,
+    src: &mut S,
+    dst: &mut D,
+) -> Result<Moved, Broken>
+where
+    S: ZeroCopySource + AsyncRead + Unpin,
+    D: ZeroCopySink + AsyncRead + AsyncWrite + Unpin,
+{
+    let moved = kernel_one_way(zero_copy, src, dst).await?;
+    closing::drain(dst, drain_for).await;
+    Ok(moved)
 }
 
 /// Copies through memory with the [`Copier`]: any readers and writers.
