@@ -114,6 +114,11 @@ impl Address {
         matches!(self, Address::TcpListen { .. } | Address::UnixListen(_))
     }
 
+    /// True for addresses that connect to a listening peer.
+    pub fn is_connecting(&self) -> bool {
+        matches!(self, Address::Tcp { .. } | Address::Unix(_))
+    }
+
     /// True for addresses that carry bytes both ways: sockets and `-`.
     pub fn is_two_way(&self) -> bool {
         !matches!(self, Address::File(_) | Address::Zero | Address::Null)

@@ -152,7 +152,7 @@ pub struct ServeFlags {
 }
 
 /// Flags that decide what goes to stderr.
-#[derive(Debug, ClapArgs)]
+#[derive(Clone, Debug, ClapArgs)]
 #[command(next_help_heading = "Output")]
 pub struct OutputFlags {
     /// Show progress on stderr: a bar on a terminal, otherwise a line a

@@ -1,22 +1,25 @@
 //! `ferry`: copy and relay bytes between stdio, files, TCP and Unix sockets.
 //!
-//! A thin binary over the `ferry` library: this file wires the pieces; flags
-//! live in [`flags`], addresses in [`address`], opening them in [`endpoint`],
-//! the transfer in [`transfer`], the server in [`serve`], output in
-//! [`report`] and error messages in [`messages`]; [`landed`] writes files
-//! and stdout with exact counts, [`stdio`] tells a closed stdin or stdout,
-//! [`closing`] closes sockets without resetting them.
+//! A thin binary over the `ferry` library: this file wires the pieces. The
+//! flags are defined in [`flags`] and turned, with the addresses
+//! ([`address`], [`units`]), into one checked [`plan`]; [`run`] opens the
+//! [`endpoint`]s and makes the [`transfer`] or runs the server ([`serve`]),
+//! stopping on [`signals`]; [`report`] prints progress and summaries,
+//! [`messages`] every failure; [`closing`] closes sockets without resetting
+//! them.
+
+#![forbid(unsafe_code)]
 
 pub mod address;
 pub mod closing;
 pub mod endpoint;
 pub mod flags;
-pub mod landed;
 pub mod messages;
+pub mod plan;
 pub mod report;
 pub mod run;
 pub mod serve;
-pub mod stdio;
+pub mod signals;
 pub mod transfer;
 pub mod units;
 
@@ -27,6 +30,7 @@ use clap::{CommandFactory, Parser};
 
 use crate::flags::{Cli, Command};
 use crate::messages::{describe, Failure};
+use crate::plan::Plan;
 
 fn main() -> ExitCode {
     let cli = Cli::try_parse().unwrap_or_else(|error| messages::clap_exit(error));
@@ -44,18 +48,16 @@ fn main() -> ExitCode {
         }
         None => {}
     }
-    let (Some(src), Some(dst)) = (cli.src.clone(), cli.dst.clone()) else {
-        return fail(Failure::input(
-            "missing addresses",
-            "expected ferry [OPTIONS] SRC DST",
-        ));
-    };
     init_logging(&cli.output);
     raise_fd_limit();
-    if let Err(failure) = run::check(&cli, &src, &dst) {
-        report::print_early_failure(&cli.output, failure.message());
-        return fail(failure);
-    }
+    let output = cli.output.clone();
+    let plan = match Plan::new(cli) {
+        Ok(plan) => plan,
+        Err(failure) => {
+            report::print_early_failure(&output, failure.message());
+            return fail(failure);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -63,7 +65,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(Failure::input("cannot start the runtime", describe(&error))),
     };
-    let result = runtime.block_on(run::run(cli, src, dst));
+    let result = runtime.block_on(run::run(plan));
     // Do not wait for blocked stdin reads: they never return on their own.
     runtime.shutdown_background();
     match result {

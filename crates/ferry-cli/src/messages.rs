@@ -1,10 +1,15 @@
-//! Errors, printed one way: `ferry: <what was wrong>: <why>`, and their exit codes.
+//! Every message `ferry` prints about a failure, printed one way:
+//! `ferry: <what was wrong>: <why>`, and the exit code that goes with it.
 
 use std::fmt;
 use std::io;
 use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
+use ferry::{CopyError, Counts, Direction, Step};
+
+use crate::address::Address;
+use crate::units::Bytes;
 
 /// Why `ferry` stopped short, and so which exit code it returns.
 #[derive(Debug)]
@@ -41,6 +46,124 @@ impl Failure {
     pub fn print(&self) {
         eprintln!("ferry: {}", self.message());
     }
+}
+
+/// SRC or DST is missing.
+pub fn missing_addresses() -> Failure {
+    Failure::input("missing addresses", "expected ferry [OPTIONS] SRC DST")
+}
+
+/// `null:` given as SRC.
+pub fn null_is_a_destination() -> Failure {
+    Failure::input(
+        "bad address \"null:\"",
+        "null: is a destination only; use zero: for a source",
+    )
+}
+
+/// `zero:` given as DST.
+pub fn zero_is_a_source() -> Failure {
+    Failure::input(
+        "bad address \"zero:\"",
+        "zero: is a source only; use null: to discard",
+    )
+}
+
+/// `--zero-copy always` where the kernel cannot copy (`context` says where).
+pub fn zero_copy_always_refused(context: impl fmt::Display) -> Failure {
+    Failure::input(
+        format!("cannot use --zero-copy always {context}"),
+        "the kernel copies only between files and sockets",
+    )
+}
+
+/// An address that could not be opened.
+pub fn cannot_open(address: &Address, error: &io::Error) -> Failure {
+    Failure::input(format!("cannot open {address}"), describe(error))
+}
+
+/// A standard stream the shell closed (`verb` is "read from" or "write to").
+pub fn stdio_closed(verb: &str, stream: &str) -> Failure {
+    Failure::input(format!("cannot {verb} -"), format!("{stream} is closed"))
+}
+
+/// Accepting on a listening address failed.
+pub fn cannot_accept(address: &str, error: &io::Error) -> Failure {
+    Failure::input(format!("cannot accept on {address}"), describe(error))
+}
+
+/// The signal handlers could not be installed.
+pub fn no_signal_handlers(error: &io::Error) -> Failure {
+    Failure::input("cannot install signal handlers", describe(error))
+}
+
+/// A signal came before both ends were there.
+pub fn interrupted_before_start() -> Failure {
+    Failure::Transfer("interrupted before any byte moved".to_string())
+}
+
+/// A signal ended the transfer after `bytes` in all.
+pub fn interrupted(bytes: u64) -> Failure {
+    Failure::Transfer(format!("interrupted after {}", Bytes(bytes)))
+}
+
+/// The server stopped with `running` relays cut off.
+pub fn relays_cut(running: usize) -> Failure {
+    Failure::Transfer(format!("stopped with {running} relays still running"))
+}
+
+/// SRC cannot be read or DST cannot be written.
+pub fn wrong_way() -> Failure {
+    Failure::input("bad addresses", "SRC must be readable and DST writable")
+}
+
+/// Shutting DST down after a one-way copy of `bytes` failed.
+pub fn shutdown_failed(error: &io::Error, bytes: u64) -> Failure {
+    Failure::Transfer(format!(
+        "shutting down DST failed after {}: {}",
+        Bytes(bytes),
+        describe(error)
+    ))
+}
+
+/// A failed copy in SRC/DST terms, e.g.
+/// `write to DST failed after 12.4 MiB: connection reset by peer`.
+pub fn copy_failed(error: &CopyError) -> Failure {
+    let counts = error.counts();
+    // `--zero-copy always` and a pair the kernel will not copy: nothing moved.
+    if error.kind() == io::ErrorKind::Unsupported && counts == Counts::default() {
+        return Failure::input(
+            "cannot use --zero-copy always here",
+            describe(error.io_error()),
+        );
+    }
+    let (forward, backward) = (counts.a_to_b.written, counts.b_to_a.written);
+    let (from, to) = match error.direction() {
+        Some(Direction::BToA) => ("DST", "SRC"),
+        _ => ("SRC", "DST"),
+    };
+    let what = match error.step() {
+        Step::Read => format!("read from {from} failed"),
+        Step::Write => format!("write to {to} failed"),
+        Step::Flush => format!("flush of {to} failed"),
+        Step::Shutdown => format!("shutdown of {to} failed"),
+        Step::IdleTimeout => "idle timeout: no byte moved".to_string(),
+        Step::LingerTimeout => format!("linger timeout: {from} to {to} did not finish in time"),
+    };
+    let reached = if backward > 0 || error.direction() == Some(Direction::BToA) {
+        format!(
+            "after {} SRC to DST, {} DST to SRC",
+            Bytes(forward),
+            Bytes(backward)
+        )
+    } else {
+        format!("after {}", Bytes(forward))
+    };
+    let why = match error.step() {
+        Step::IdleTimeout | Step::LingerTimeout => "timed out".to_string(),
+        _ => describe(error.io_error()),
+    };
+    Failure::Transfer(format!("{what} {reached}: {why}"))
 }
 
 /// An I/O error as a person reads it: `connection refused`, not

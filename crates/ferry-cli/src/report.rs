@@ -4,11 +4,12 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use ferry::{Bytes, Progress};
+use ferry::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinHandle;
 
 use crate::flags::OutputFlags;
+use crate::units::Bytes;
 
 /// What moved, and how it ended: the content of `--stats` and `--json`.
 #[derive(Clone, Debug, Default)]

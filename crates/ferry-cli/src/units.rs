@@ -1,11 +1,33 @@
-//! Sizes, rates and durations as the user writes them on the command line.
+//! Sizes, rates and durations as the user writes them on the command line,
+//! and byte counts as ferry prints them.
 //!
 //! Sizes are plain bytes or a number with a suffix: `K`/`M`/`G`/`T` (also
 //! `KiB`..`TiB`) are powers of 1024, as `head -c`, `dd` and `pv` read them;
 //! `KB`/`MB`/`GB`/`TB` are powers of 1000. Rates are sizes per second, with an
 //! optional `/s`. Durations are humantime-style: `500ms`, `30s`, `2m`, `1h`.
 
+use std::fmt;
 use std::time::Duration;
+
+/// A byte count for people, in powers of 1024: `512 B`, `12.4 MiB`.
+#[derive(Clone, Copy, Debug)]
+pub struct Bytes(pub u64);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        if self.0 < 1024 {
+            return write!(f, "{} B", self.0);
+        }
+        let mut value = self.0 as f64 / 1024.0;
+        let mut unit = 0;
+        while value >= 1024.0 && unit + 1 < UNITS.len() {
+            value /= 1024.0;
+            unit += 1;
+        }
+        write!(f, "{value:.1} {}", UNITS[unit])
+    }
+}
 
 /// Parses a size such as `4096`, `512K`, `1G`, `1.5M` or `10MB`.
 ///

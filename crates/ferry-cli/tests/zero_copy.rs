@@ -1,6 +1,8 @@
 //! `--zero-copy`: which path the bytes took, byte-exact either way, and
 //! `always` refused where the kernel cannot help.
 
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::*;

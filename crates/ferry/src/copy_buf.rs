@@ -4,14 +4,11 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use tokio::io::{AsyncBufRead, AsyncWrite};
 
-use crate::buffer::Drain;
-use crate::coop;
-use crate::error::Step;
-use crate::gate::{ReadGate, Ungated};
+use crate::engine::{LentCopy, PollMove, Ungated};
 
 /// Future returned by [`copy_buf`].
 ///
@@ -29,7 +26,7 @@ use crate::gate::{ReadGate, Ungated};
 pub struct CopyBuf<'a, R: ?Sized, W: ?Sized> {
     reader: &'a mut R,
     writer: &'a mut W,
-    drain: Drain,
+    engine: LentCopy,
 }
 
 /// Copies all of a buffered `reader` into `writer` without a buffer of its
@@ -72,7 +69,7 @@ where
     CopyBuf {
         reader,
         writer,
-        drain: Drain::default(),
+        engine: LentCopy::default(),
     }
 }
 
@@ -85,88 +82,23 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
         let me = self.get_mut();
-        poll_copy_buf_gated(
+        let moved = me.engine.poll_move(
             cx,
             Pin::new(&mut *me.reader),
             Pin::new(&mut *me.writer),
-            &mut me.drain,
             &mut Ungated,
-        )
-        .map_err(|(_, err)| err)
+        );
+        moved.map(|done| match done {
+            Ok(()) => Ok(me.engine.written()),
+            Err(fault) => Err(fault.into_io_error()),
+        })
     }
-}
-
-/// The loop behind [`copy_buf`]: writes straight out of `reader`'s buffer, as
-/// much of each chunk as `gate` allows, and says which step failed.
-pub(crate) fn poll_copy_buf_gated<R, W, G>(
-    cx: &mut Context<'_>,
-    mut reader: Pin<&mut R>,
-    mut writer: Pin<&mut W>,
-    drain: &mut Drain,
-    gate: &mut G,
-) -> Poll<Result<u64, (Step, io::Error)>>
-where
-    R: AsyncBufRead + ?Sized,
-    W: AsyncWrite + ?Sized,
-    G: ReadGate,
-{
-    loop {
-        // The gate is asked only once the reader has a chunk: check for a
-        // stop first, or a reader with nothing to give would hold it up.
-        if gate.is_stopped() {
-            ready!(drain.poll_finish(cx, writer.as_mut())).map_err(|err| (Step::Flush, err))?;
-            return Poll::Ready(Ok(drain.written));
-        }
-        let step = coop::poll_fill_buf(cx, reader.as_mut(), |cx, chunk| {
-            if chunk.is_empty() {
-                return Chunk::Eof;
-            }
-            let allowed = match gate.poll_allowance(cx, chunk.len()) {
-                Poll::Ready(0) => return Chunk::Eof,
-                Poll::Ready(allowed) => allowed,
-                Poll::Pending => return Chunk::Gated,
-            };
-            let written = drain.poll_write(cx, writer.as_mut(), &chunk[..allowed]);
-            gate.consume(match written {
-                Poll::Ready(Ok(n)) => n,
-                _ => 0,
-            });
-            Chunk::Written(written)
-        });
-        match step.map_err(|err| (Step::Read, err)) {
-            Poll::Ready(Ok(Chunk::Written(Poll::Ready(written)))) => reader
-                .as_mut()
-                .consume(written.map_err(|err| (Step::Write, err))?),
-            // The writer stalled; the chunk stays in the reader's buffer.
-            Poll::Ready(Ok(Chunk::Written(Poll::Pending))) => return Poll::Pending,
-            Poll::Ready(Ok(Chunk::Eof)) => {
-                ready!(drain.poll_finish(cx, writer.as_mut())).map_err(|err| (Step::Flush, err))?;
-                return Poll::Ready(Ok(drain.written));
-            }
-            Poll::Ready(Err(failed)) => return Poll::Ready(Err(failed)),
-            // Flush when the reader (or its gate) stalls: the reader's peer
-            // may be waiting for the bytes we already wrote.
-            Poll::Ready(Ok(Chunk::Gated)) | Poll::Pending => {
-                ready!(drain.poll_flush_owed(cx, writer.as_mut()))
-                    .map_err(|err| (Step::Flush, err))?;
-                return Poll::Pending;
-            }
-        }
-    }
-}
-
-/// What became of one chunk of the reader's buffer.
-enum Chunk {
-    Eof,
-    /// The gate holds the copy back for now.
-    Gated,
-    Written(Poll<io::Result<usize>>),
 }
 
 impl<R: ?Sized, W: ?Sized> fmt::Debug for CopyBuf<'_, R, W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CopyBuf")
-            .field("drain", &self.drain)
+            .field("engine", &self.engine)
             .finish_non_exhaustive()
     }
 }

@@ -1,9 +1,12 @@
-//! `CopyError`: a failed copy, with where it failed and how far it got.
+//! `CopyError`: a failed copy, with where it failed and how far it got, and
+//! `Counts`, what both directions moved.
 
 use std::error::Error;
 use std::fmt;
 use std::io;
 use std::time::Duration;
+
+use crate::{DirectionCounts, Step};
 
 /// Which way bytes were moving.
 ///
@@ -28,46 +31,6 @@ impl Direction {
             Direction::BToA => ("b", "a"),
         }
     }
-}
-
-/// The step of a copy that failed.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let mut reader: &[u8] = b"abc";
-/// let err = ferry::Copier::new().copy(&mut reader, &mut std::io::Cursor::new(&mut [0u8; 0][..])).await.unwrap_err();
-/// assert_eq!(err.step(), ferry::Step::Write);
-/// # }
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Step {
-    /// Reading from the source.
-    Read,
-    /// Writing to the destination.
-    Write,
-    /// Flushing the destination.
-    Flush,
-    /// Shutting down the destination's write half after EOF.
-    Shutdown,
-    /// No byte moved, in either direction, for the idle timeout.
-    IdleTimeout,
-    /// One direction outlived the linger allowed after the other finished.
-    LingerTimeout,
-}
-
-/// Bytes read and written in one direction.
-///
-/// ```
-/// let counts = ferry::DirectionCounts { read: 10, written: 8 };
-/// assert_eq!(counts.read - counts.written, 2);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct DirectionCounts {
-    /// Bytes read from the source.
-    pub read: u64,
-    /// Bytes the destination accepted.
-    pub written: u64,
 }
 
 /// Bytes read and written in each direction.
@@ -120,7 +83,15 @@ impl Counts {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(ferry::Counts::default().total_written(), 0);
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ferry::CopyError> {
+    /// let mut a = tokio::io::join(&b"ping"[..], tokio::io::sink());
+    /// let mut b = tokio::io::join(&b"pong!"[..], tokio::io::sink());
+    /// let progress = ferry::Progress::new();
+    /// ferry::Copier::new().progress(progress.clone()).bidirectional(&mut a, &mut b).await?;
+    /// assert_eq!(progress.snapshot().total_written(), 9);
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn total_written(&self) -> u64 {
         self.a_to_b.written + self.b_to_a.written
@@ -213,6 +184,14 @@ impl CopyError {
             counts,
             one_way: false,
         }
+    }
+
+    /// The same failure, after `moved` more bytes went from a to b before
+    /// the copy that failed began (the zero-copy route that preceded it).
+    pub(crate) fn after(mut self, moved: u64) -> Self {
+        self.counts.a_to_b.read += moved;
+        self.counts.a_to_b.written += moved;
+        self
     }
 
     /// The direction that failed; `None` for an idle timeout, which is about both.
@@ -390,15 +369,7 @@ impl From<CopyError> for io::Error {
 }
 
 /// A byte count for people, in powers of 1024: `512 B`, `12.4 MiB`.
-///
-/// # Examples
-///
-/// ```
-/// assert_eq!(ferry::Bytes(13_002_342).to_string(), "12.4 MiB");
-/// assert_eq!(ferry::Bytes(512).to_string(), "512 B");
-/// ```
-#[derive(Clone, Copy, Debug)]
-pub struct Bytes(pub u64);
+struct Bytes(u64);
 
 impl fmt::Display for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -28,31 +28,31 @@
 //! # }
 //! ```
 
-mod bidirectional;
-mod buffer;
-mod coop;
+#![forbid(unsafe_code)]
+
 mod copier;
 mod copy;
+mod copy_bidirectional;
 mod copy_buf;
+mod engine;
 mod error;
-mod gate;
-mod job;
-mod progress;
-mod rate;
-mod relay;
-mod stop;
-mod watch;
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
+mod landed;
+#[cfg(unix)]
 pub mod zero_copy;
 
-pub use bidirectional::{copy_bidirectional, copy_bidirectional_with_sizes, CopyBidirectional};
-pub use buffer::{BufferPolicy, CopyBuffer, DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};
-pub use copier::{Copier, DEFAULT_RELEASE_AFTER};
+pub use copier::{
+    Copier, CopyJob, DirectionTransfer, Progress, RateLimiter, StopSignal, Transfer,
+    DEFAULT_RELEASE_AFTER,
+};
 pub use copy::{copy, Copy};
+pub use copy_bidirectional::{
+    copy_bidirectional, copy_bidirectional_with_sizes, CopyBidirectional,
+};
 pub use copy_buf::{copy_buf, CopyBuf};
-pub use error::{Bytes, CopyError, Counts, Direction, DirectionCounts, Step};
-pub use job::CopyJob;
-pub use progress::Progress;
-pub use rate::RateLimiter;
-pub use relay::{DirectionTransfer, Transfer};
-pub use stop::StopSignal;
+pub use engine::{
+    BufferPolicy, CopyBuffer, DirectionCounts, Step, DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE,
+};
+pub use error::{CopyError, Counts, Direction};
+#[cfg(unix)]
+pub use landed::LandedWriter;

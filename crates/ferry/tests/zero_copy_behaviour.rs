@@ -2,6 +2,8 @@
 //! the mode switch, the Copier's limits, progress and timeouts, failures
 //! mid-splice, and not spinning while idle.
 
+#![cfg(target_os = "linux")]
+
 mod zero_copy_support;
 
 use std::future::{poll_fn, Future};

@@ -3,6 +3,8 @@
 //! would make it spin. Alone in its own test binary, because it measures the
 //! CPU time of the whole process.
 
+#![cfg(target_os = "linux")]
+
 mod zero_copy_support;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! Every pair of ends the zero-copy table serves, at every interesting
 //! size, checked by exact count, content hash and the route taken.
 
+#![cfg(target_os = "linux")]
+
 mod zero_copy_support;
 
 use ferry::zero_copy::{Route, ZeroCopyMode};

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::io;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,10 +13,10 @@ use rustix::io::Errno;
 use tokio::task::coop::poll_proceed;
 use tokio::task::JoinHandle;
 
-use super::step::Stop;
-use super::table::{first_zero_is_refusal, is_refusal, Route};
-use crate::gate::ReadGate;
-use crate::{DirectionCounts, Step, StopSignal};
+use super::end::{ZeroCopySink, ZeroCopySource};
+use super::table::{first_zero, judge, Route};
+use crate::engine::{Fault, Mover, PollMove, ReadGate};
+use crate::{DirectionCounts, Step};
 
 /// Bytes per trip to tokio's blocking pool. A call can block on the disk, so
 /// the calls run there; 16 MiB keeps the per-trip round trip (about 20 µs)
@@ -48,8 +48,8 @@ struct Shared {
 enum Trip {
     /// A call returned 0: the source's end.
     Eof,
-    /// The allowance was spent, or the copy asked to halt.
-    Ended,
+    /// The allowance was spent, or the copy was halted or stopped.
+    Spent,
 }
 
 #[derive(Debug, Default)]
@@ -61,10 +61,10 @@ pub(crate) struct FileRange {
     settled: u64,
 }
 
-impl FileRange {
+impl Mover for FileRange {
     /// Bytes landed in the sink, including those of a trip still in flight:
     /// the counts lag the sink by at most the one call running right now.
-    pub(crate) fn counts(&self) -> DirectionCounts {
+    fn counts(&self) -> DirectionCounts {
         let landed = self.shared.landed.load(Ordering::SeqCst);
         DirectionCounts {
             read: landed,
@@ -75,12 +75,18 @@ impl FileRange {
     /// Tells a trip in flight to make no call after its current one.
     ///
     /// Once this has returned, at most one more call (at most
-    /// [`FILE_RANGE_CALL`] bytes) can land that [`counts`](Self::counts)
+    /// [`FILE_RANGE_CALL`] bytes) can land that [`counts`](Mover::counts)
     /// does not yet include.
-    pub(crate) fn halt(&self) {
+    fn halt(&self) {
         self.shared.halt.store(true, Ordering::SeqCst);
     }
+}
 
+impl<S, D> PollMove<S, D> for FileRange
+where
+    S: ZeroCopySource + ?Sized,
+    D: ZeroCopySink + ?Sized,
+{
     /// Copies until EOF or until `gate` allows no more.
     ///
     /// A trip to the blocking pool makes calls of up to [`FILE_RANGE_CALL`]
@@ -88,13 +94,14 @@ impl FileRange {
     /// [`counts`](Self::counts) as it returns. If the future driving this is
     /// dropped, or the gate's stop signal is given, mid-trip, the call
     /// running then still completes and the trip makes no other.
-    pub(crate) fn poll_move<G: ReadGate>(
+    fn poll_move<G: ReadGate>(
         &mut self,
         cx: &mut Context<'_>,
-        source: BorrowedFd<'_>,
-        sink: BorrowedFd<'_>,
+        source: Pin<&mut S>,
+        sink: Pin<&mut D>,
         gate: &mut G,
-    ) -> Poll<Result<(), Stop>> {
+    ) -> Poll<Result<(), Fault>> {
+        let (source, sink) = (source.as_fd(), sink.as_fd());
         loop {
             if let Some(task) = &mut self.pending {
                 let result = ready!(Pin::new(task).poll(cx))
@@ -105,17 +112,15 @@ impl FileRange {
                 gate.consume((landed - self.settled) as usize);
                 self.settled = landed;
                 match result {
-                    Ok(Trip::Ended) => continue,
-                    Ok(Trip::Eof) if landed == 0 && first_zero_is_refusal(Route::CopyFileRange) => {
-                        return Poll::Ready(Err(Stop::Refused(io::Error::other(
-                            "copy_file_range returned 0 on its first call",
-                        ))));
+                    Ok(Trip::Spent) => continue,
+                    Ok(Trip::Eof) => match first_zero(Route::CopyFileRange, landed) {
+                        Some(refused) => return Poll::Ready(Err(refused)),
+                        None => return Poll::Ready(Ok(())),
+                    },
+                    Err(err) => {
+                        let fault = judge(Route::CopyFileRange, Step::Write, err, landed);
+                        return Poll::Ready(Err(fault));
                     }
-                    Ok(Trip::Eof) => return Poll::Ready(Ok(())),
-                    Err(err) if landed == 0 && is_refusal(Route::CopyFileRange, &err) => {
-                        return Poll::Ready(Err(Stop::Refused(err)));
-                    }
-                    Err(err) => return Poll::Ready(Err(Stop::Failed(Step::Write, err))),
                 }
             }
             let coop = ready!(poll_proceed(cx));
@@ -133,16 +138,16 @@ impl FileRange {
                         Ok(pair) => Arc::clone(self.fds.insert(Arc::new(pair))),
                         Err(err) => {
                             gate.consume(0);
-                            return Poll::Ready(Err(Stop::Failed(Step::Read, err)));
+                            return Poll::Ready(Err(Fault::Failed(Step::Read, err)));
                         }
                     }
                 }
             };
             coop.made_progress();
             let shared = Arc::clone(&self.shared);
-            let stop = gate.stop_signal().cloned();
+            let stop = gate.stop_flag();
             self.pending = Some(tokio::task::spawn_blocking(move || {
-                trip(&fds, &shared, stop.as_ref(), want)
+                trip(&fds, &shared, stop.as_deref(), want)
             }));
         }
     }
@@ -152,7 +157,7 @@ impl Drop for FileRange {
     fn drop(&mut self) {
         // The trip in flight owns its fds and runs on; end it soon, so a
         // dropped copy does not keep writing up to 16 MiB nobody counts.
-        self.halt();
+        Mover::halt(self);
     }
 }
 
@@ -164,10 +169,12 @@ impl Drop for FileRange {
 fn trip(
     fds: &(OwnedFd, OwnedFd),
     shared: &Shared,
-    stop: Option<&StopSignal>,
+    stop: Option<&AtomicBool>,
     want: usize,
 ) -> io::Result<Trip> {
-    let stopped = || shared.halt.load(Ordering::SeqCst) || stop.is_some_and(StopSignal::is_stopped);
+    let stopped = || {
+        shared.halt.load(Ordering::SeqCst) || stop.is_some_and(|stop| stop.load(Ordering::SeqCst))
+    };
     let mut left = want;
     while left > 0 && !stopped() {
         match rustix::fs::copy_file_range(&fds.0, None, &fds.1, None, left.min(FILE_RANGE_CALL)) {
@@ -180,5 +187,5 @@ fn trip(
             Err(err) => return Err(err.into()),
         }
     }
-    Ok(Trip::Ended)
+    Ok(Trip::Spent)
 }

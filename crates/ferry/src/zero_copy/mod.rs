@@ -1,24 +1,26 @@
-//! Linux zero-copy paths: `copy_file_range`, `sendfile` and `splice`, with
-//! automatic fallback to the buffered engine.
+//! Zero-copy paths: `copy_file_range`, `sendfile` and `splice` (Linux),
+//! chosen per pair of ends, with the buffered engine wherever the kernel
+//! cannot or should not carry the bytes.
 //!
 //! [`Copier::zero_copy`] gives a [`ZeroCopier`], whose
 //! [`copy`](ZeroCopier::copy) and [`bidirectional`](ZeroCopier::bidirectional)
-//! take ends that are kernel objects ([`ZeroCopySource`], [`ZeroCopySink`]):
-//! tokio's `TcpStream`, `UnixStream`, `unix::pipe::{Sender, Receiver}`,
-//! `fs::File`, and `std::fs::File`. The route is chosen per pair of ends:
-//!
-//! | source          | sink                   | route |
-//! |-----------------|------------------------|-------|
-//! | file            | file                   | [`Route::CopyFileRange`] (on tokio's blocking pool, 1 MiB per call, 16 MiB per trip) |
-//! | file            | socket or pipe         | [`Route::Sendfile`] |
-//! | socket or pipe  | socket, pipe or file   | [`Route::Splice`] through a pipe per direction |
+//! take ends that are kernel objects ([`ZeroCopySource`], [`ZeroCopySink`],
+//! [`ZeroCopyStream`]): tokio's `TcpStream`, `UnixStream`,
+//! `unix::pipe::{Sender, Receiver}`, `fs::File`, `std::fs::File` and
+//! [`LandedWriter`](crate::LandedWriter), or trait objects of any of them.
+//! The [`Route`] is chosen per pair of ends: `copy_file_range` from file to
+//! file, `sendfile` from a file to a socket or pipe, `splice` where a pipe
+//! or a file is an end, and memory between two sockets (where, with the
+//! engine's buffers, it is as fast) and for everything else. Off Linux every
+//! route is memory.
 //!
 //! When the kernel refuses a pair before any byte has moved (`EINVAL`,
 //! `ENOSYS`, `EXDEV`, `EOPNOTSUPP`, `EPERM`, `EBADF` on `O_APPEND`, or
 //! `copy_file_range` answering 0 at once as procfs and overlayfs do) the copy
 //! runs on the buffered engine instead, and the result says so. A syscall
-//! found missing (`ENOSYS`, or `EPERM` from seccomp) is remembered for the
-//! whole process.
+//! found missing (`ENOSYS`, or `EPERM` that a probe shows comes from a
+//! seccomp filter rather than from one file) is remembered for the whole
+//! process. The decision table is one file, `table.rs`.
 //!
 //! The `Copier`'s byte limit, rate limits (a rate limit caps each syscall's
 //! length), progress, idle timeout, linger, [stop signal](crate::StopSignal)
@@ -26,23 +28,6 @@
 //! `copy_file_range` first lets its call in flight land, and counts it). For
 //! a splice, `read` counts bytes into the pipe and `written` bytes out of it:
 //! after a failure their difference is what was left in the pipe.
-//!
-//! # What is faster here
-//!
-//! Measured on a shared, busy 2-vCPU machine (`cargo bench -p ferry --bench
-//! zero_copy`, one run, ratios within it):
-//!
-//! | pair | ferry route | throughput | CPU per GB |
-//! |------|-------------|------------|------------|
-//! | file → file, 1 GiB cached | `copy_file_range` | 0.95× `std::io::copy`, 9.6× `tokio::io::copy` | 1.26× std, 0.07× tokio |
-//! | file → loopback TCP | `sendfile` | 1.00× a plain sendfile loop, 9.6× `tokio::io::copy` | 1.05× plain, 0.14× tokio |
-//! | TCP → TCP relay | `splice`, 1 MiB pipes | 1.30× `Copier::bidirectional` | 0.51× |
-//!
-//! On an idle machine BASELINES.md found splice no faster than a 256 KiB
-//! user-space relay over loopback (loopback TCP is the limit); its lasting
-//! gain is CPU per byte. No route lost to its alternative in the bench, so
-//! [`ZeroCopyMode::Auto`] takes the kernel route for every pair the table
-//! serves.
 //!
 //! # Examples
 //!
@@ -69,35 +54,52 @@
 //! # }
 //! ```
 
-mod fd;
+mod end;
+#[cfg(target_os = "linux")]
 mod file_range;
-mod one_way;
+#[cfg(target_os = "linux")]
 mod pipe;
-mod relay;
+#[cfg(target_os = "linux")]
 mod sendfile;
+#[cfg(target_os = "linux")]
 mod splice;
-mod step;
 mod table;
 
 use std::future::poll_fn;
 use std::io;
+use std::pin::Pin;
 
-use tokio::io::{AsyncRead, AsyncWrite};
-
-pub use fd::{FdKind, ZeroCopySink, ZeroCopySource};
-pub use pipe::DEFAULT_PIPE_SIZE;
+pub use end::{FdKind, Prepare, ZeroCopySink, ZeroCopySource, ZeroCopyStream};
 pub use table::Route;
 
+use crate::copier::{Job, Outcome, Relay};
+use crate::engine::PollMove;
 use crate::{Copier, CopyError, Counts, Direction, Step, Transfer};
-use one_way::{Ending, ZeroCopyJob};
-use relay::SpliceRelay;
+
+/// The pipe size a splice copy asks for: 1 MiB, the largest an unprivileged
+/// process gets by default (`/proc/sys/fs/pipe-max-size`).
+///
+/// # Examples
+///
+/// ```
+/// use ferry::zero_copy::{ZeroCopyMode, DEFAULT_PIPE_SIZE};
+///
+/// let copier = ferry::Copier::new();
+/// // Smaller pipes for a server with many idle spliced relays.
+/// let zero_copy = copier.zero_copy(ZeroCopyMode::Always).pipe_size(DEFAULT_PIPE_SIZE / 16);
+/// ```
+pub const DEFAULT_PIPE_SIZE: usize = 1 << 20;
 
 /// Whether a [`ZeroCopier`] may, must or must not use the kernel routes.
 ///
 /// # Examples
 ///
 /// ```
-/// assert_eq!(ferry::zero_copy::ZeroCopyMode::default(), ferry::zero_copy::ZeroCopyMode::Auto);
+/// use ferry::zero_copy::ZeroCopyMode;
+///
+/// // Compare the kernel routes with memory on your own pair of ends.
+/// let copier = ferry::Copier::new();
+/// let (kernel, memory) = (copier.zero_copy(ZeroCopyMode::Auto), copier.zero_copy(ZeroCopyMode::Never));
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ZeroCopyMode {
@@ -219,18 +221,27 @@ impl ZeroCopier<'_> {
     /// ```
     /// use ferry::zero_copy::{Route, ZeroCopyMode};
     ///
-    /// let from = std::fs::File::open("/dev/null").unwrap();
-    /// let to = std::fs::File::options().write(true).open("/dev/null").unwrap();
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let file = std::fs::File::open("/proc/self/stat")?;
+    /// let (socket, _peer) = tokio::net::UnixStream::pair()?;
+    /// let (pipe, _reader) = tokio::net::unix::pipe::pipe()?;
     /// let copier = ferry::Copier::new();
-    /// assert_eq!(copier.zero_copy(ZeroCopyMode::Auto).route(&from, &to), Route::CopyFileRange);
-    /// assert_eq!(copier.zero_copy(ZeroCopyMode::Never).route(&from, &to), Route::Buffered);
+    /// let auto = copier.zero_copy(ZeroCopyMode::Auto);
+    /// assert_eq!(auto.route(&file, &pipe), Route::Sendfile);
+    /// // Two sockets go through memory unless splice is asked for.
+    /// assert_eq!(auto.route(&socket, &socket), Route::Buffered);
+    /// assert_eq!(copier.zero_copy(ZeroCopyMode::Always).route(&socket, &socket), Route::Splice);
+    /// assert_eq!(copier.zero_copy(ZeroCopyMode::Never).route(&file, &pipe), Route::Buffered);
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn route<S, D>(&self, source: &S, sink: &D) -> Route
     where
         S: ZeroCopySource + ?Sized,
         D: ZeroCopySink + ?Sized,
     {
-        let route = table::route_for(source.source_kind(), sink.sink_kind(), self.mode);
+        let route = table::route(source.source_kind(), sink.sink_kind(), self.mode);
         if table::sink_refuses(route, sink.as_fd()) {
             Route::Buffered
         } else {
@@ -239,8 +250,8 @@ impl ZeroCopier<'_> {
     }
 
     /// Copies all of `source` into `sink` (up to the copier's limit) on the
-    /// route the table picks, falling back to the buffered engine when the
-    /// kernel refuses before a byte moved.
+    /// route the table picks, going on through memory when the kernel
+    /// refuses the pair (see [`Route`] for when it may).
     ///
     /// Files are used from their current offsets, and the offsets move on
     /// as with `read`/`write`. A `tokio::fs::File` has its pending writes
@@ -299,39 +310,84 @@ impl ZeroCopier<'_> {
             .await
             .map_err(|err| failed(Step::Write, err))?;
         let route = self.route(&*source, &*sink);
-        let refusal = if route.is_zero_copy() {
-            match ZeroCopyJob::new(self.copier, route, self.pipe_size) {
-                Ok(mut job) => match poll_fn(|cx| job.poll_run(cx, &*source, &*sink)).await {
-                    Ending::Done(bytes) => return Ok(Copied { bytes, route }),
-                    Ending::Failed(err) => return Err(err),
-                    Ending::Refused(err) => err,
-                },
-                // No pipe to splice through (out of fds or of pipe memory):
-                // memory can still carry the bytes.
-                Err(err) => err,
-            }
-        } else {
-            unavailable(self.mode)
+        let (refusal, moved) = match self.kernel_copy(route, source, sink).await {
+            (Outcome::Done(bytes), _) => return Ok(Copied { bytes, route }),
+            (Outcome::Failed(err), _) => return Err(err),
+            (Outcome::Refused(refusal), moved) => (refusal, moved),
         };
-        if self.mode == ZeroCopyMode::Always {
-            return Err(failed(Step::Read, unsupported(refusal)));
-        }
+        self.may_fall_back(refusal, moved, true)?;
+        let failed = |step, err| failed(step, err).after(moved);
         let mut reader = source.reader().map_err(|err| failed(Step::Read, err))?;
         let mut writer = sink.writer().map_err(|err| failed(Step::Write, err))?;
-        let bytes = self.copier.copy(&mut reader, &mut writer).await?;
+        let rest = self
+            .copier
+            .less(moved)
+            .copy(&mut reader, &mut writer)
+            .await
+            .map_err(|err| err.after(moved))?;
         Ok(Copied {
-            bytes,
-            route: Route::Buffered,
+            bytes: moved + rest,
+            route: if moved > 0 { route } else { Route::Buffered },
         })
     }
 
-    /// Copies both ways between two streams, splicing each direction through
-    /// its own pipe, and shutting down each write half once the other side
-    /// has finished, as [`Copier::bidirectional`] does.
+    /// Runs a one-way copy on `route`'s syscall; a refusal comes with the
+    /// bytes that moved (and landed) before it.
+    async fn kernel_copy<S, D>(
+        &self,
+        route: Route,
+        source: &mut S,
+        sink: &mut D,
+    ) -> (Outcome<u64>, u64)
+    where
+        S: ZeroCopySource + ?Sized,
+        D: ZeroCopySink + ?Sized,
+    {
+        #[cfg(target_os = "linux")]
+        match route {
+            Route::CopyFileRange => {
+                return self
+                    .run(file_range::FileRange::default(), source, sink)
+                    .await
+            }
+            Route::Sendfile => return self.run(sendfile::Sendfile::default(), source, sink).await,
+            Route::Splice => {
+                return match splice::SpliceWay::new(self.pipe_size) {
+                    Ok(way) => self.run(way, source, sink).await,
+                    // No pipe to splice through (out of fds or of pipe
+                    // memory): memory can still carry the bytes.
+                    Err(err) => (Outcome::Refused(err), 0),
+                };
+            }
+            Route::Buffered => {}
+        }
+        let _ = (route, source, sink);
+        (Outcome::Refused(unavailable(self.mode)), 0)
+    }
+
+    /// Runs `mover` as a one-way job from `source` to `sink`.
+    async fn run<M, S, D>(&self, mover: M, source: &mut S, sink: &mut D) -> (Outcome<u64>, u64)
+    where
+        M: PollMove<S, D>,
+        S: ZeroCopySource + ?Sized,
+        D: ZeroCopySink + ?Sized,
+    {
+        let mut job = Job::new(mover, self.copier);
+        let outcome =
+            poll_fn(|cx| job.poll_run(cx, Pin::new(&mut *source), Pin::new(&mut *sink))).await;
+        (outcome, job.counts().a_to_b.written)
+    }
+
+    /// Copies both ways between two streams, shutting down each write half
+    /// once the other side has finished, as [`Copier::bidirectional`] does;
+    /// where the table says splice, each direction goes through a pipe of
+    /// its own.
     ///
-    /// Falls back to [`Copier::bidirectional`] when splice is unavailable,
-    /// when its pipes cannot be made (out of file descriptors or of pipe
-    /// memory), or when it is refused before either direction moved a byte.
+    /// Runs [`Copier::bidirectional`] instead when the table says memory
+    /// (two sockets under [`ZeroCopyMode::Auto`]), when splice is
+    /// unavailable, when its pipes cannot be made (out of file descriptors
+    /// or of pipe memory), or when it is refused before either direction
+    /// moved a byte.
     ///
     /// # Errors
     ///
@@ -371,40 +427,71 @@ impl ZeroCopier<'_> {
     /// ```
     pub async fn bidirectional<A, B>(self, a: &mut A, b: &mut B) -> Result<Relayed, CopyError>
     where
-        A: ZeroCopySource + ZeroCopySink + AsyncRead + AsyncWrite + Unpin + ?Sized,
-        B: ZeroCopySource + ZeroCopySink + AsyncRead + AsyncWrite + Unpin + ?Sized,
+        A: ZeroCopyStream + ?Sized,
+        B: ZeroCopyStream + ?Sized,
     {
-        let failed =
-            |step, err| CopyError::new(Direction::AToB, step, err, Counts::default(), false);
-        let kinds = [a.source_kind(), b.source_kind()];
-        let streams = kinds.iter().all(|kind| *kind == FdKind::Stream);
-        let route = if streams {
-            table::route_for(FdKind::Stream, FdKind::Stream, self.mode)
-        } else {
-            // Two-way copies between files are not a thing the table serves.
-            Route::Buffered
+        let route = table::relay_route(a.source_kind(), b.source_kind(), self.mode);
+        let refusal = match self.kernel_relay(route, a, b).await {
+            Outcome::Done(transfer) => return Ok(Relayed { transfer, route }),
+            Outcome::Failed(err) => return Err(err),
+            Outcome::Refused(refusal) => refusal,
         };
-        let refusal = if route == Route::Splice {
-            match SpliceRelay::new(self.copier, self.pipe_size) {
-                Ok(mut relay) => match poll_fn(|cx| relay.poll_relay(cx, &mut *a, &mut *b)).await {
-                    Ending::Done(transfer) => return Ok(Relayed { transfer, route }),
-                    Ending::Failed(err) => return Err(err),
-                    Ending::Refused(err) => err,
-                },
-                // No pipes (out of fds or of pipe memory): relay through memory.
-                Err(err) => err,
-            }
-        } else {
-            unavailable(self.mode)
-        };
-        if self.mode == ZeroCopyMode::Always {
-            return Err(failed(Step::Read, unsupported(refusal)));
-        }
+        self.may_fall_back(refusal, 0, false)?;
         let transfer = self.copier.bidirectional(a, b).await?;
         Ok(Relayed {
             transfer,
             route: Route::Buffered,
         })
+    }
+
+    /// Runs a relay on `route`, each direction splicing through a pipe of its own.
+    async fn kernel_relay<A, B>(&self, route: Route, a: &mut A, b: &mut B) -> Outcome<Transfer>
+    where
+        A: ZeroCopyStream + ?Sized,
+        B: ZeroCopyStream + ?Sized,
+    {
+        #[cfg(target_os = "linux")]
+        if route == Route::Splice {
+            let pipes = splice::SpliceWay::new(self.pipe_size)
+                .and_then(|a_to_b| Ok((a_to_b, splice::SpliceWay::new(self.pipe_size)?)));
+            return match pipes {
+                Ok((a_to_b, b_to_a)) => {
+                    let mut relay = Relay::new(a_to_b, b_to_a, self.copier);
+                    poll_fn(|cx| relay.poll_relay(cx, Pin::new(&mut *a), Pin::new(&mut *b))).await
+                }
+                // No pipes (out of fds or of pipe memory): relay through memory.
+                Err(err) => Outcome::Refused(err),
+            };
+        }
+        let _ = (route, a, b);
+        Outcome::Refused(unavailable(self.mode))
+    }
+
+    /// Whether the copy may go on through memory after the kernel route was
+    /// refused (or never tried): always, except in [`ZeroCopyMode::Always`],
+    /// which fails instead with `ErrorKind::Unsupported` and the `moved`
+    /// bytes in its counts.
+    fn may_fall_back(
+        &self,
+        refusal: io::Error,
+        moved: u64,
+        one_way: bool,
+    ) -> Result<(), CopyError> {
+        if self.mode != ZeroCopyMode::Always {
+            return Ok(());
+        }
+        let unsupported = io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("zero-copy route unavailable: {refusal}"),
+        );
+        Err(CopyError::new(
+            Direction::AToB,
+            Step::Read,
+            unsupported,
+            Counts::default(),
+            one_way,
+        )
+        .after(moved))
     }
 }
 
@@ -416,10 +503,11 @@ fn unavailable(mode: ZeroCopyMode) -> io::Error {
     })
 }
 
-/// The error `Always` fails with when the kernel route was refused.
-fn unsupported(cause: io::Error) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Unsupported,
-        format!("zero-copy route unavailable: {cause}"),
+/// Whether `err` only says "not now": readiness was cleared, try again later.
+#[cfg(target_os = "linux")]
+fn would_block(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
     )
 }

@@ -8,17 +8,6 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::pipe::{fcntl_getpipe_size, fcntl_setpipe_size, pipe_with, PipeFlags};
 
-/// The pipe size a splice copy asks for: 1 MiB, the largest an unprivileged
-/// process gets by default (`/proc/sys/fs/pipe-max-size`). On this kind of
-/// machine a 1 MiB pipe relays 1.8× faster than the 64 KiB default.
-///
-/// # Examples
-///
-/// ```
-/// assert_eq!(ferry::zero_copy::DEFAULT_PIPE_SIZE, 1 << 20);
-/// ```
-pub const DEFAULT_PIPE_SIZE: usize = 1 << 20;
-
 #[derive(Debug)]
 pub(crate) struct SplicePipe {
     read: OwnedFd,

@@ -1,14 +1,15 @@
 //! `Sendfile`: file to socket or pipe with `sendfile(2)`.
 
 use std::io;
+use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use tokio::task::coop::poll_proceed;
 
-use super::fd::{ZeroCopySink, ZeroCopySource};
-use super::step::{is_retry, Stop};
-use super::table::{is_refusal, Route};
-use crate::gate::ReadGate;
+use super::end::{ZeroCopySink, ZeroCopySource};
+use super::table::{judge, Route};
+use super::would_block;
+use crate::engine::{Fault, Mover, PollMove, ReadGate};
 use crate::{DirectionCounts, Step};
 
 /// Bytes asked of one `sendfile` call. A non-blocking socket takes what fits
@@ -21,31 +22,33 @@ pub(crate) struct Sendfile {
     sent: u64,
 }
 
-impl Sendfile {
-    pub(crate) fn counts(&self) -> DirectionCounts {
+impl Mover for Sendfile {
+    fn counts(&self) -> DirectionCounts {
         DirectionCounts {
             read: self.sent,
             written: self.sent,
         }
     }
+}
 
+impl<S, D> PollMove<S, D> for Sendfile
+where
+    S: ZeroCopySource + ?Sized,
+    D: ZeroCopySink + ?Sized,
+{
     /// Sends until the file's EOF or until `gate` allows no more.
     ///
     /// The socket's readiness comes from tokio's reactor; the file read is
     /// done by the kernel in the same call and is quick when the file is in
     /// the page cache (the case this path is for).
-    pub(crate) fn poll_move<S, D, G>(
+    fn poll_move<G: ReadGate>(
         &mut self,
         cx: &mut Context<'_>,
-        source: &S,
-        sink: &D,
+        source: Pin<&mut S>,
+        sink: Pin<&mut D>,
         gate: &mut G,
-    ) -> Poll<Result<(), Stop>>
-    where
-        S: ZeroCopySource + ?Sized,
-        D: ZeroCopySink + ?Sized,
-        G: ReadGate,
-    {
+    ) -> Poll<Result<(), Fault>> {
+        let (source, sink) = (&*source, &*sink);
         loop {
             // The gate is asked only once the sink is writable: check for a
             // stop first. Nothing is held in between, so a stopped copy need
@@ -54,7 +57,7 @@ impl Sendfile {
                 return Poll::Ready(Ok(()));
             }
             if let Err(err) = ready!(sink.poll_write_ready(cx)) {
-                return Poll::Ready(Err(Stop::Failed(Step::Write, err)));
+                return Poll::Ready(Err(Fault::Failed(Step::Write, err)));
             }
             let coop = ready!(poll_proceed(cx));
             let want = ready!(gate.poll_allowance(cx, SENDFILE_CHUNK));
@@ -75,13 +78,10 @@ impl Sendfile {
                     self.sent += n as u64;
                 }
                 // Readiness is cleared: the next poll_write_ready waits.
-                Err(err) if is_retry(&err) => gate.consume(0),
+                Err(err) if would_block(&err) => gate.consume(0),
                 Err(err) => {
                     gate.consume(0);
-                    if self.sent == 0 && is_refusal(Route::Sendfile, &err) {
-                        return Poll::Ready(Err(Stop::Refused(err)));
-                    }
-                    return Poll::Ready(Err(Stop::Failed(Step::Write, err)));
+                    return Poll::Ready(Err(judge(Route::Sendfile, Step::Write, err, self.sent)));
                 }
             }
         }

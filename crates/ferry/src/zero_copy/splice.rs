@@ -1,16 +1,17 @@
 //! `SpliceWay`: one direction of a splice copy, source to pipe to sink.
 
 use std::io;
+use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use rustix::pipe::{splice, SpliceFlags};
 use tokio::task::coop::poll_proceed;
 
-use super::fd::{ZeroCopySink, ZeroCopySource};
+use super::end::{ZeroCopySink, ZeroCopySource};
 use super::pipe::SplicePipe;
-use super::step::{is_retry, Stop};
-use super::table::{is_refusal, Route};
-use crate::gate::ReadGate;
+use super::table::{judge, Route};
+use super::would_block;
+use crate::engine::{Fault, Mover, PollMove, ReadGate};
 use crate::{DirectionCounts, Step};
 
 /// One direction: its own pipe, and the bytes that went into the pipe
@@ -35,39 +36,43 @@ impl SpliceWay {
             eof: false,
         })
     }
+}
 
-    pub(crate) fn counts(&self) -> DirectionCounts {
+impl Mover for SpliceWay {
+    fn counts(&self) -> DirectionCounts {
         DirectionCounts {
             read: self.read,
             written: self.written,
         }
     }
+}
 
+impl<S, D> PollMove<S, D> for SpliceWay
+where
+    S: ZeroCopySource + ?Sized,
+    D: ZeroCopySink + ?Sized,
+{
     /// Moves bytes until the source's EOF (or the gate's limit) with the
-    /// pipe drained.
+    /// pipe emptied.
     ///
     /// The pipe is filled only when empty and then drained fully. Filling a
     /// pipe that has bytes could fail with `EAGAIN` because the *pipe* is
     /// full, and `try_io` would then clear the *socket's* readiness while
     /// the socket still has data: the copy would hang. With an empty pipe,
     /// `EAGAIN` can only come from the socket.
-    pub(crate) fn poll_move<S, D, G>(
+    fn poll_move<G: ReadGate>(
         &mut self,
         cx: &mut Context<'_>,
-        source: &S,
-        sink: &D,
+        source: Pin<&mut S>,
+        sink: Pin<&mut D>,
         gate: &mut G,
-    ) -> Poll<Result<(), Stop>>
-    where
-        S: ZeroCopySource + ?Sized,
-        D: ZeroCopySink + ?Sized,
-        G: ReadGate,
-    {
+    ) -> Poll<Result<(), Fault>> {
+        let (source, sink) = (&*source, &*sink);
         let flags = SpliceFlags::MOVE | SpliceFlags::NONBLOCK;
         loop {
             if self.in_pipe > 0 {
                 if let Err(err) = ready!(sink.poll_write_ready(cx)) {
-                    return Poll::Ready(Err(Stop::Failed(Step::Write, err)));
+                    return Poll::Ready(Err(Fault::Failed(Step::Write, err)));
                 }
                 let coop = ready!(poll_proceed(cx));
                 let (from, to, len) = (self.pipe.read_end(), sink.as_fd(), self.in_pipe);
@@ -77,16 +82,18 @@ impl SpliceWay {
                 match result {
                     Ok(0) => {
                         let err = io::Error::new(io::ErrorKind::WriteZero, "splice wrote 0 bytes");
-                        return Poll::Ready(Err(Stop::Failed(Step::Write, err)));
+                        return Poll::Ready(Err(Fault::Failed(Step::Write, err)));
                     }
                     Ok(n) => {
                         coop.made_progress();
                         self.in_pipe -= n;
                         self.written += n as u64;
                     }
-                    Err(err) if is_retry(&err) => {}
+                    Err(err) if would_block(&err) => {}
                     // The bytes still in the pipe show as read - written.
-                    Err(err) => return Poll::Ready(Err(Stop::Failed(Step::Write, err))),
+                    Err(err) => {
+                        return Poll::Ready(Err(judge(Route::Splice, Step::Write, err, self.read)))
+                    }
                 }
                 continue;
             }
@@ -100,7 +107,7 @@ impl SpliceWay {
                 continue;
             }
             if let Err(err) = ready!(source.poll_read_ready(cx)) {
-                return Poll::Ready(Err(Stop::Failed(Step::Read, err)));
+                return Poll::Ready(Err(Fault::Failed(Step::Read, err)));
             }
             let coop = ready!(poll_proceed(cx));
             // A rate limit caps each splice to what it allows now.
@@ -121,13 +128,10 @@ impl SpliceWay {
                     self.in_pipe = n;
                     self.read += n as u64;
                 }
-                Err(err) if is_retry(&err) => gate.consume(0),
+                Err(err) if would_block(&err) => gate.consume(0),
                 Err(err) => {
                     gate.consume(0);
-                    if self.read == 0 && is_refusal(Route::Splice, &err) {
-                        return Poll::Ready(Err(Stop::Refused(err)));
-                    }
-                    return Poll::Ready(Err(Stop::Failed(Step::Read, err)));
+                    return Poll::Ready(Err(judge(Route::Splice, Step::Read, err, self.read)));
                 }
             }
         }

@@ -40,7 +40,9 @@ impl Progress {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(ferry::Progress::new().snapshot(), ferry::Counts::default());
+    /// // One handle for every copy of a server, read by a reporting task.
+    /// let progress = ferry::Progress::new();
+    /// let copier = ferry::Copier::new().progress(progress.clone());
     /// ```
     pub fn new() -> Self {
         Self::default()

@@ -1,5 +1,15 @@
 //! `Copier`: the builder for copies with limits, progress, timeouts and
-//! errors that keep their counts.
+//! errors that keep their counts, and everything its copies run on: the
+//! read gate, the rate limiter, the watch, the one-way job and the relay.
+
+mod gate;
+mod job;
+mod progress;
+mod rate;
+mod relay;
+mod stop;
+mod transfer;
+mod watch;
 
 use std::fmt;
 use std::future::poll_fn;
@@ -9,18 +19,20 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite};
 
-use crate::buffer::Drain;
-use crate::copy_buf::poll_copy_buf_gated;
-use crate::gate::Limits;
-use crate::job::CopyJob;
-use crate::relay::Relay;
-use crate::watch::Watch;
+use crate::engine::LentCopy;
 #[cfg(doc)]
 use crate::DEFAULT_MAX_BUF_SIZE;
-use crate::{
-    BufferPolicy, CopyError, Counts, Direction, DirectionCounts, Progress, RateLimiter, StopSignal,
-    Transfer,
-};
+use crate::{BufferPolicy, CopyBuffer, CopyError, Counts};
+use gate::LimitSettings;
+use watch::{ProgressCallback, WatchSettings};
+
+pub use job::CopyJob;
+pub(crate) use job::{Job, Outcome};
+pub use progress::Progress;
+pub use rate::RateLimiter;
+pub(crate) use relay::Relay;
+pub use stop::StopSignal;
+pub use transfer::{DirectionTransfer, Transfer};
 
 /// How long a direction may sit idle before its buffer is given back.
 pub const DEFAULT_RELEASE_AFTER: Duration = Duration::from_secs(1);
@@ -59,21 +71,11 @@ pub const DEFAULT_RELEASE_AFTER: Duration = Duration::from_secs(1);
 /// ```
 #[derive(Clone)]
 pub struct Copier {
-    pub(crate) policy: BufferPolicy,
-    pub(crate) limit: Option<u64>,
-    pub(crate) limiters: Vec<RateLimiter>,
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) linger: Option<Duration>,
-    pub(crate) release_after: Option<Duration>,
-    pub(crate) progress: Option<Progress>,
-    pub(crate) on_progress: Option<ProgressCallback>,
-    pub(crate) stop: Option<StopSignal>,
-}
-
-#[derive(Clone)]
-pub(crate) struct ProgressCallback {
-    pub(crate) every: Duration,
-    pub(crate) report: Arc<dyn Fn(Counts) + Send + Sync>,
+    policy: BufferPolicy,
+    /// What each direction's gate enforces.
+    limits: LimitSettings,
+    /// What each copy's watch times and reports.
+    watch: WatchSettings,
 }
 
 impl Copier {
@@ -87,14 +89,11 @@ impl Copier {
     pub fn new() -> Self {
         Self {
             policy: BufferPolicy::default(),
-            limit: None,
-            limiters: Vec::new(),
-            idle_timeout: None,
-            linger: None,
-            release_after: Some(DEFAULT_RELEASE_AFTER),
-            progress: None,
-            on_progress: None,
-            stop: None,
+            limits: LimitSettings::default(),
+            watch: WatchSettings {
+                release_after: Some(DEFAULT_RELEASE_AFTER),
+                ..WatchSettings::default()
+            },
         }
     }
 
@@ -149,7 +148,7 @@ impl Copier {
     /// # }
     /// ```
     pub fn limit(mut self, bytes: u64) -> Self {
-        self.limit = Some(bytes);
+        self.limits.limit = Some(bytes);
         self
     }
 
@@ -166,7 +165,7 @@ impl Copier {
     /// let per_connection = copier.clone().rate_limit(ferry::RateLimiter::new(10 << 20));
     /// ```
     pub fn rate_limit(mut self, limiter: RateLimiter) -> Self {
-        self.limiters.push(limiter);
+        self.limits.limiters.push(limiter);
         self
     }
 
@@ -182,7 +181,7 @@ impl Copier {
     /// let copier = ferry::Copier::new().idle_timeout(std::time::Duration::from_secs(30));
     /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = Some(timeout);
+        self.watch.idle_timeout = Some(timeout);
         self
     }
 
@@ -198,7 +197,7 @@ impl Copier {
     /// let copier = ferry::Copier::new().linger(std::time::Duration::from_secs(5));
     /// ```
     pub fn linger(mut self, linger: Duration) -> Self {
-        self.linger = Some(linger);
+        self.watch.linger = Some(linger);
         self
     }
 
@@ -212,7 +211,7 @@ impl Copier {
     /// let copier = ferry::Copier::new().release_idle_buffers(None);
     /// ```
     pub fn release_idle_buffers(mut self, after: Option<Duration>) -> Self {
-        self.release_after = after;
+        self.watch.release_after = after;
         self
     }
 
@@ -225,7 +224,7 @@ impl Copier {
     /// let copier = ferry::Copier::new().progress(progress.clone());
     /// ```
     pub fn progress(mut self, progress: Progress) -> Self {
-        self.progress = Some(progress);
+        self.watch.progress = Some(progress);
         self
     }
 
@@ -246,7 +245,7 @@ impl Copier {
         every: Duration,
         report: impl Fn(Counts) + Send + Sync + 'static,
     ) -> Self {
-        self.on_progress = Some(ProgressCallback {
+        self.watch.on_progress = Some(ProgressCallback {
             every,
             report: Arc::new(report),
         });
@@ -275,8 +274,19 @@ impl Copier {
     /// # }
     /// ```
     pub fn stop_on(mut self, signal: StopSignal) -> Self {
-        self.stop = Some(signal);
+        self.limits.stop = Some(signal.clone());
+        self.watch.stop = Some(signal);
         self
+    }
+
+    /// This copier with `moved` bytes fewer to go: for a copy that carries
+    /// on, through memory, one that another route began.
+    pub(crate) fn less(&self, moved: u64) -> Copier {
+        let mut copier = self.clone();
+        if let Some(limit) = &mut copier.limits.limit {
+            *limit = limit.saturating_sub(moved);
+        }
+        copier
     }
 
     /// A resumable one-way copy with this copier's settings; see [`CopyJob`].
@@ -344,37 +354,10 @@ impl Copier {
         R: AsyncBufRead + Unpin + ?Sized,
         W: AsyncWrite + Unpin + ?Sized,
     {
-        let mut drain = Drain::default();
-        let mut limits = Limits::new(self);
-        let mut watch = Watch::new(self);
-        poll_fn(|cx| {
-            let result = poll_copy_buf_gated(
-                cx,
-                Pin::new(&mut *reader),
-                Pin::new(&mut *writer),
-                &mut drain,
-                &mut limits,
-            );
-            let moved = DirectionCounts {
-                read: drain.written,
-                written: drain.written,
-            };
-            let counts = Counts {
-                a_to_b: moved,
-                ..Counts::default()
-            };
-            match result {
-                std::task::Poll::Ready(done) => {
-                    watch.finish(&counts);
-                    std::task::Poll::Ready(done.map_err(|(step, err)| {
-                        CopyError::new(Direction::AToB, step, err, counts, true)
-                    }))
-                }
-                // A `BufRead` owns its buffer: there is nothing to release.
-                std::task::Poll::Pending => watch.poll_one_way(cx, counts, || {}).map(Err),
-            }
-        })
-        .await
+        let mut job = Job::new(LentCopy::default(), self);
+        poll_fn(|cx| job.poll_run(cx, Pin::new(&mut *reader), Pin::new(&mut *writer)))
+            .await
+            .into_result()
     }
 
     /// Copies both ways between `a` and `b` until both directions reach EOF,
@@ -417,8 +400,11 @@ impl Copier {
         A: AsyncRead + AsyncWrite + Unpin + ?Sized,
         B: AsyncRead + AsyncWrite + Unpin + ?Sized,
     {
-        let mut relay = Relay::new(self);
-        poll_fn(|cx| relay.poll_relay(cx, Pin::new(&mut *a), Pin::new(&mut *b))).await
+        let engine = || CopyBuffer::with_policy(self.policy);
+        let mut relay = Relay::new(engine(), engine(), self);
+        poll_fn(|cx| relay.poll_relay(cx, Pin::new(&mut *a), Pin::new(&mut *b)))
+            .await
+            .into_result()
     }
 }
 
@@ -432,17 +418,8 @@ impl fmt::Debug for Copier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Copier")
             .field("policy", &self.policy)
-            .field("limit", &self.limit)
-            .field("rate_limits", &self.limiters)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("linger", &self.linger)
-            .field("release_after", &self.release_after)
-            .field("progress", &self.progress.is_some())
-            .field(
-                "on_progress",
-                &self.on_progress.as_ref().map(|callback| callback.every),
-            )
-            .field("stop", &self.stop)
+            .field("limits", &self.limits)
+            .field("watch", &self.watch)
             .finish()
     }
 }

@@ -1,4 +1,5 @@
-//! `StopSignal`: a graceful stop shared by any number of running copies.
+//! `StopSignal`: a graceful stop shared by any number of running copies,
+//! and `StopListener`, one copy's registration to be woken by it.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,13 +52,9 @@ use std::task::Waker;
 /// ```
 #[derive(Clone, Default)]
 pub struct StopSignal {
-    inner: Arc<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
-    stopped: AtomicBool,
-    waiters: Mutex<Waiters>,
+    /// Its own allocation, so work off the task can hold just the flag.
+    stopped: Arc<AtomicBool>,
+    waiters: Arc<Mutex<Waiters>>,
 }
 
 /// The tasks to wake on a stop: one slot per running copy, reused.
@@ -73,7 +70,8 @@ impl StopSignal {
     /// # Examples
     ///
     /// ```
-    /// assert!(!ferry::StopSignal::new().is_stopped());
+    /// let stop = ferry::StopSignal::new();
+    /// let copier = ferry::Copier::new().stop_on(stop.clone());
     /// ```
     pub fn new() -> Self {
         Self::default()
@@ -92,7 +90,7 @@ impl StopSignal {
     /// assert!(for_the_server.is_stopped());
     /// ```
     pub fn stop(&self) {
-        if self.inner.stopped.swap(true, Ordering::SeqCst) {
+        if self.stopped.swap(true, Ordering::SeqCst) {
             return;
         }
         let wakers: Vec<Waker> = self
@@ -118,15 +116,17 @@ impl StopSignal {
     /// assert!(stop.is_stopped());
     /// ```
     pub fn is_stopped(&self) -> bool {
-        self.inner.stopped.load(Ordering::SeqCst)
+        self.stopped.load(Ordering::SeqCst)
     }
 
     fn lock(&self) -> MutexGuard<'_, Waiters> {
         // The slots are consistent after every statement; a panic elsewhere cannot break them.
-        self.inner
-            .waiters
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The flag [`stop`](Self::stop) sets, for a blocking task to check.
+    pub(crate) fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stopped)
     }
 }
 

@@ -1,4 +1,4 @@
-//! `CopyBuffer`: the copy engine, the one state machine every front end drives.
+//! `CopyBuffer`: the buffered copy loop, the state machine every front end drives.
 
 use std::fmt;
 use std::io;
@@ -7,19 +7,12 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::coop;
-use crate::error::Step;
-use crate::gate::{ReadGate, Ungated};
-
-/// The size every buffer starts at: 8 KiB, the same as tokio's.
-pub const DEFAULT_BUF_SIZE: usize = 8 * 1024;
-
-/// The largest buffer ferry's default policy grows to: 256 KiB.
-///
-/// Measured on a 2-vCPU machine, a loopback TCP relay runs about 1.8× as fast
-/// with 256 KiB buffers as with 8 KiB, and 2.2× with 1 MiB; 256 KiB takes
-/// most of that gain for a quarter of the memory per busy direction.
-pub const DEFAULT_MAX_BUF_SIZE: usize = 256 * 1024;
+use super::output::Output;
+use super::{
+    budget, BufferPolicy, DirectionCounts, Fault, Mover, PollMove, ReadGate, Step, Ungated,
+};
+#[cfg(doc)]
+use super::{DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};
 
 /// The copy engine: a heap buffer plus the state of one copy from a reader to a writer.
 ///
@@ -81,56 +74,7 @@ pub struct CopyBuffer {
     grow: bool,
     read_done: bool,
     read: u64,
-    drain: Drain,
-}
-
-/// How a [`CopyBuffer`] sizes its buffer.
-///
-/// ```
-/// use ferry::{BufferPolicy, CopyBuffer};
-///
-/// let fixed = CopyBuffer::with_policy(BufferPolicy::Fixed(64 * 1024));
-/// assert_eq!(fixed.capacity(), 64 * 1024);
-/// assert_eq!(BufferPolicy::default(), BufferPolicy::Adaptive { initial: 8192, max: 256 * 1024 });
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BufferPolicy {
-    /// Always this many bytes.
-    Fixed(usize),
-    /// Start at `initial` bytes and double, up to `max`, each time one read
-    /// fills the whole buffer (the reader has more ready than fits).
-    Adaptive {
-        /// The size of the first buffer.
-        initial: usize,
-        /// The largest size it grows to.
-        max: usize,
-    },
-}
-
-impl Default for BufferPolicy {
-    /// Adaptive from [`DEFAULT_BUF_SIZE`] to [`DEFAULT_MAX_BUF_SIZE`].
-    fn default() -> Self {
-        BufferPolicy::Adaptive {
-            initial: DEFAULT_BUF_SIZE,
-            max: DEFAULT_MAX_BUF_SIZE,
-        }
-    }
-}
-
-impl BufferPolicy {
-    fn initial(self) -> usize {
-        match self {
-            BufferPolicy::Fixed(size) => size,
-            BufferPolicy::Adaptive { initial, .. } => initial,
-        }
-    }
-
-    fn max(self) -> usize {
-        match self {
-            BufferPolicy::Fixed(size) => size,
-            BufferPolicy::Adaptive { initial, max } => max.max(initial),
-        }
-    }
+    output: Output,
 }
 
 impl CopyBuffer {
@@ -139,16 +83,25 @@ impl CopyBuffer {
     /// each time one read fills all of it.
     ///
     /// Small transfers never grow past 8 KiB; bulk transfers reach 256 KiB
-    /// within a few reads, which on loopback sockets copies 1.4× to 2.3× as
-    /// fast as a fixed 8 KiB buffer (see README). A grown buffer is kept
-    /// until the copy ends or [`release`](Self::release) is called; use
+    /// within a few reads, which saves system calls on sockets (see README
+    /// for measurements). A grown buffer is kept until the copy ends or
+    /// [`release`](Self::release) is called; use
     /// [`with_capacity`](Self::with_capacity) for a fixed size.
     ///
     /// # Examples
     ///
     /// ```
-    /// let engine = ferry::CopyBuffer::new();
-    /// assert_eq!(engine.capacity(), ferry::DEFAULT_BUF_SIZE);
+    /// use std::future::poll_fn;
+    /// use std::pin::Pin;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (mut reader, mut writer) = (&[7u8; 100_000][..], Vec::new());
+    /// let mut engine = ferry::CopyBuffer::new();
+    /// poll_fn(|cx| engine.poll_copy(cx, Pin::new(&mut reader), Pin::new(&mut writer))).await?;
+    /// assert_eq!(writer.len(), 100_000);
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn new() -> Self {
         Self::with_policy(BufferPolicy::default())
@@ -199,7 +152,7 @@ impl CopyBuffer {
             grow: false,
             read_done: false,
             read: 0,
-            drain: Drain::default(),
+            output: Output::default(),
         }
     }
 
@@ -254,7 +207,19 @@ impl CopyBuffer {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(ferry::CopyBuffer::new().bytes_read(), 0);
+    /// use std::future::poll_fn;
+    /// use std::pin::Pin;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // A writer with room for two bytes: the copy fails on the third.
+    /// let (mut reader, mut room) = (&b"hello"[..], [0u8; 2]);
+    /// let mut writer = std::io::Cursor::new(&mut room[..]);
+    /// let mut engine = ferry::CopyBuffer::new();
+    /// let copy = poll_fn(|cx| engine.poll_copy(cx, Pin::new(&mut reader), Pin::new(&mut writer)));
+    /// assert_eq!(copy.await.unwrap_err().kind(), std::io::ErrorKind::WriteZero);
+    /// assert_eq!(engine.bytes_read(), 5);
+    /// # }
     /// ```
     pub fn bytes_read(&self) -> u64 {
         self.read
@@ -265,10 +230,22 @@ impl CopyBuffer {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(ferry::CopyBuffer::new().bytes_written(), 0);
+    /// use std::future::poll_fn;
+    /// use std::pin::Pin;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // A writer with room for two bytes: the copy fails on the third.
+    /// let (mut reader, mut room) = (&b"hello"[..], [0u8; 2]);
+    /// let mut writer = std::io::Cursor::new(&mut room[..]);
+    /// let mut engine = ferry::CopyBuffer::new();
+    /// let copy = poll_fn(|cx| engine.poll_copy(cx, Pin::new(&mut reader), Pin::new(&mut writer)));
+    /// assert_eq!(copy.await.unwrap_err().kind(), std::io::ErrorKind::WriteZero);
+    /// assert_eq!(engine.bytes_written(), 2);
+    /// # }
     /// ```
     pub fn bytes_written(&self) -> u64 {
-        self.drain.written
+        self.output.written
     }
 
     /// Bytes read but not yet written: `bytes_read() - bytes_written()`.
@@ -276,7 +253,20 @@ impl CopyBuffer {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(ferry::CopyBuffer::new().buffered(), 0);
+    /// use std::future::poll_fn;
+    /// use std::pin::Pin;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // A writer with room for two bytes: the copy fails on the third.
+    /// let (mut reader, mut room) = (&b"hello"[..], [0u8; 2]);
+    /// let mut writer = std::io::Cursor::new(&mut room[..]);
+    /// let mut engine = ferry::CopyBuffer::new();
+    /// let copy = poll_fn(|cx| engine.poll_copy(cx, Pin::new(&mut reader), Pin::new(&mut writer)));
+    /// assert_eq!(copy.await.unwrap_err().kind(), std::io::ErrorKind::WriteZero);
+    /// // What the writer could not take is still there, for another writer.
+    /// assert_eq!(engine.buffered(), 3);
+    /// # }
     /// ```
     pub fn buffered(&self) -> usize {
         self.cap - self.pos
@@ -287,7 +277,20 @@ impl CopyBuffer {
     /// # Examples
     ///
     /// ```
-    /// assert!(!ferry::CopyBuffer::new().is_read_done());
+    /// use std::future::poll_fn;
+    /// use std::pin::Pin;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // A writer with room for two bytes: the copy fails on the third.
+    /// let (mut reader, mut room) = (&b"hello"[..], [0u8; 2]);
+    /// let mut writer = std::io::Cursor::new(&mut room[..]);
+    /// let mut engine = ferry::CopyBuffer::new();
+    /// let copy = poll_fn(|cx| engine.poll_copy(cx, Pin::new(&mut reader), Pin::new(&mut writer)));
+    /// assert_eq!(copy.await.unwrap_err().kind(), std::io::ErrorKind::WriteZero);
+    /// // The reader's end was never reached: the engine stopped at the error.
+    /// assert!(!engine.is_read_done());
+    /// # }
     /// ```
     pub fn is_read_done(&self) -> bool {
         self.read_done
@@ -389,7 +392,7 @@ impl CopyBuffer {
                     Poll::Pending if self.pos == self.cap => {
                         // Flush when the reader stalls: its peer may be
                         // waiting for the bytes we already wrote.
-                        ready!(self.drain.poll_flush_owed(cx, writer.as_mut()))
+                        ready!(self.output.poll_flush_owed(cx, writer.as_mut()))
                             .map_err(|err| (Step::Flush, err))?;
                         return Poll::Pending;
                     }
@@ -400,7 +403,7 @@ impl CopyBuffer {
 
             while self.pos < self.cap {
                 let chunk = &self.buf[self.pos..self.cap];
-                match self.drain.poll_write(cx, writer.as_mut(), chunk) {
+                match self.output.poll_write(cx, writer.as_mut(), chunk) {
                     Poll::Ready(written) => {
                         self.pos += written.map_err(|err| (Step::Write, err))?
                     }
@@ -421,9 +424,9 @@ impl CopyBuffer {
             }
 
             if self.read_done {
-                ready!(self.drain.poll_finish(cx, writer.as_mut()))
+                ready!(self.output.poll_finish(cx, writer.as_mut()))
                     .map_err(|err| (Step::Flush, err))?;
-                return Poll::Ready(Ok(self.drain.written));
+                return Poll::Ready(Ok(self.output.written));
             }
         }
     }
@@ -453,7 +456,7 @@ impl CopyBuffer {
             return self.poll_first_fill(cx, reader, gate, allowed);
         }
         let room = &mut self.buf[self.cap..self.cap + allowed];
-        let n = ready!(settle(gate, coop::poll_read(cx, reader, room)))?;
+        let n = ready!(settle(gate, budget::poll_read(cx, reader, room)))?;
         if n == 0 {
             self.read_done = true;
         } else if n == self.size {
@@ -480,7 +483,7 @@ impl CopyBuffer {
     {
         const PROBE: usize = 1024;
         let mut probe = [0u8; PROBE];
-        let probe_read = coop::poll_read(cx, reader, &mut probe[..allowed.min(PROBE)]);
+        let probe_read = budget::poll_read(cx, reader, &mut probe[..allowed.min(PROBE)]);
         let n = ready!(settle(gate, probe_read))?;
         if n == 0 {
             self.read_done = true;
@@ -525,67 +528,40 @@ impl fmt::Debug for CopyBuffer {
             .field("allocated", &self.buf.len())
             .field("buffered", &self.buffered())
             .field("read", &self.read)
-            .field("written", &self.drain.written)
+            .field("written", &self.output.written)
             .field("read_done", &self.read_done)
-            .field("need_flush", &self.drain.need_flush)
+            .field("need_flush", &self.output.need_flush)
             .finish()
     }
 }
 
-/// The writer's side of the engine: what it has accepted and whether it owes a flush.
-///
-/// Shared by [`CopyBuffer`] and [`CopyBuf`](crate::CopyBuf) so that both
-/// write, flush on stall and finish the same way.
-#[derive(Debug, Default)]
-pub(crate) struct Drain {
-    pub(crate) written: u64,
-    need_flush: bool,
-}
-
-impl Drain {
-    /// Writes some of `chunk` and records it; returns how many bytes went out.
-    pub(crate) fn poll_write<W>(
-        &mut self,
-        cx: &mut Context<'_>,
-        writer: Pin<&mut W>,
-        chunk: &[u8],
-    ) -> Poll<io::Result<usize>>
-    where
-        W: AsyncWrite + ?Sized,
-    {
-        let n = ready!(coop::poll_write(cx, writer, chunk))?;
-        self.written += n as u64;
-        self.need_flush = true;
-        Poll::Ready(Ok(n))
-    }
-
-    /// Flushes if anything was written since the last flush.
-    pub(crate) fn poll_flush_owed<W>(
-        &mut self,
-        cx: &mut Context<'_>,
-        writer: Pin<&mut W>,
-    ) -> Poll<io::Result<()>>
-    where
-        W: AsyncWrite + ?Sized,
-    {
-        if self.need_flush {
-            self.poll_finish(cx, writer)
-        } else {
-            Poll::Ready(Ok(()))
+impl Mover for CopyBuffer {
+    fn counts(&self) -> DirectionCounts {
+        DirectionCounts {
+            read: self.read,
+            written: self.output.written,
         }
     }
 
-    /// Flushes unconditionally: the last step of every copy.
-    pub(crate) fn poll_finish<W>(
+    fn release(&mut self) {
+        CopyBuffer::release(self);
+    }
+}
+
+impl<R, W> PollMove<R, W> for CopyBuffer
+where
+    R: AsyncRead + ?Sized,
+    W: AsyncWrite + ?Sized,
+{
+    fn poll_move<G: ReadGate>(
         &mut self,
         cx: &mut Context<'_>,
+        reader: Pin<&mut R>,
         writer: Pin<&mut W>,
-    ) -> Poll<io::Result<()>>
-    where
-        W: AsyncWrite + ?Sized,
-    {
-        ready!(coop::poll_flush(cx, writer))?;
-        self.need_flush = false;
-        Poll::Ready(Ok(()))
+        gate: &mut G,
+    ) -> Poll<Result<(), Fault>> {
+        self.poll_copy_gated(cx, reader, writer, gate)
+            .map_ok(drop)
+            .map_err(|(step, err)| Fault::Failed(step, err))
     }
 }

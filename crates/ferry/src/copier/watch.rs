@@ -9,16 +9,52 @@
 //! A deadline too far out for the clock (`Duration::MAX`, say) is no deadline:
 //! it could never pass, and adding it to an `Instant` would overflow.
 
+use std::future::Future as _;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use std::future::Future as _;
 use tokio::time::{Instant, Sleep};
 
-use crate::copier::Copier;
-use crate::stop::StopListener;
-use crate::{CopyError, Counts, Direction, DirectionTransfer, Step, Transfer};
+use super::progress::Progress;
+use super::stop::{StopListener, StopSignal};
+use super::transfer::{DirectionTransfer, Transfer};
+use crate::{CopyError, Counts, Direction, DirectionCounts, Step};
+
+/// What the watch times and reports, as the builder set it.
+#[derive(Clone, Default)]
+pub(crate) struct WatchSettings {
+    pub(super) idle_timeout: Option<Duration>,
+    pub(super) linger: Option<Duration>,
+    pub(super) release_after: Option<Duration>,
+    pub(super) progress: Option<Progress>,
+    pub(super) on_progress: Option<ProgressCallback>,
+    pub(super) stop: Option<StopSignal>,
+}
+
+/// A callback for the counts, and how often it may be called.
+#[derive(Clone)]
+pub(crate) struct ProgressCallback {
+    pub(super) every: Duration,
+    pub(super) report: Arc<dyn Fn(Counts) + Send + Sync>,
+}
+
+impl std::fmt::Debug for WatchSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchSettings")
+            .field("idle_timeout", &self.idle_timeout)
+            .field("linger", &self.linger)
+            .field("release_after", &self.release_after)
+            .field("progress", &self.progress.is_some())
+            .field(
+                "on_progress",
+                &self.on_progress.as_ref().map(|callback| callback.every),
+            )
+            .field("stop", &self.stop)
+            .finish()
+    }
+}
 
 /// The furthest ahead a deadline is armed: about 30 years, as far as tokio
 /// itself arms a timer (`sleep(Duration::MAX)`). tokio's timer adds to the
@@ -45,7 +81,7 @@ enum Alarm {
 
 #[derive(Debug)]
 pub(crate) struct Watch {
-    copier: Copier,
+    settings: WatchSettings,
     sleep: Option<Pin<Box<Sleep>>>,
     armed: Option<Instant>,
     last_activity: Instant,
@@ -63,13 +99,13 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
-    pub(crate) fn new(copier: &Copier) -> Self {
+    pub(crate) fn new(settings: &WatchSettings) -> Self {
         let now = Instant::now();
         Self {
-            timed: copier.idle_timeout.is_some()
-                || copier.release_after.is_some()
-                || copier.on_progress.is_some(),
-            copier: copier.clone(),
+            timed: settings.idle_timeout.is_some()
+                || settings.release_after.is_some()
+                || settings.on_progress.is_some(),
+            settings: settings.clone(),
             sleep: None,
             armed: None,
             last_activity: now,
@@ -78,7 +114,7 @@ impl Watch {
             linger_from: None,
             published: Counts::default(),
             next_callback: Some(now),
-            stop: copier.stop.clone().map(StopListener::new),
+            stop: settings.stop.clone().map(StopListener::new),
             stop_seen: false,
         }
     }
@@ -92,13 +128,13 @@ impl Watch {
         }
         self.last_total = total;
         self.released = false;
-        if let Some(progress) = &self.copier.progress {
+        if let Some(progress) = &self.settings.progress {
             for direction in [Direction::AToB, Direction::BToA] {
                 let now = counts.direction(direction);
                 let before = self.published.direction_mut(direction);
                 progress.add(
                     direction,
-                    crate::DirectionCounts {
+                    DirectionCounts {
                         read: now.read - before.read,
                         written: now.written - before.written,
                     },
@@ -109,7 +145,7 @@ impl Watch {
         if self.timed {
             let now = Instant::now();
             self.last_activity = now;
-            if let Some(callback) = &self.copier.on_progress {
+            if let Some(callback) = &self.settings.on_progress {
                 if self.next_callback.is_some_and(|next| now >= next) {
                     self.next_callback = now.checked_add(callback.every);
                     (callback.report)(*counts);
@@ -121,7 +157,7 @@ impl Watch {
     /// Reports the final counts to the progress callback.
     pub(crate) fn finish(&mut self, counts: &Counts) {
         self.observe(counts);
-        if let Some(callback) = &self.copier.on_progress {
+        if let Some(callback) = &self.settings.on_progress {
             (callback.report)(*counts);
         }
     }
@@ -145,7 +181,7 @@ impl Watch {
 
     /// One direction has finished: the other may now run for the linger.
     fn start_linger(&mut self) {
-        if self.copier.linger.is_some() && self.linger_from.is_none() {
+        if self.settings.linger.is_some() && self.linger_from.is_none() {
             self.linger_from = Some(Instant::now());
         }
     }
@@ -153,22 +189,22 @@ impl Watch {
     /// The idle timeout or linger that expired, for the error message.
     fn limit(&self, step: Step) -> Duration {
         match step {
-            Step::LingerTimeout => self.copier.linger.unwrap_or_default(),
-            _ => self.copier.idle_timeout.unwrap_or_default(),
+            Step::LingerTimeout => self.settings.linger.unwrap_or_default(),
+            _ => self.settings.idle_timeout.unwrap_or_default(),
         }
     }
 
     fn deadlines(&self) -> [Option<(Instant, Alarm)>; 3] {
         [
-            self.copier
+            self.settings
                 .idle_timeout
                 .and_then(|timeout| deadline(self.last_activity, timeout))
                 .map(|at| (at, Alarm::Expired(Step::IdleTimeout))),
             self.linger_from
-                .zip(self.copier.linger)
+                .zip(self.settings.linger)
                 .and_then(|(from, linger)| deadline(from, linger))
                 .map(|at| (at, Alarm::Expired(Step::LingerTimeout))),
-            self.copier
+            self.settings
                 .release_after
                 .filter(|_| !self.released)
                 .and_then(|after| deadline(self.last_activity, after))

@@ -15,7 +15,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use ferry::zero_copy::{FdKind, ZeroCopySink};
 use tokio::io::AsyncWrite;
 use tokio::task::JoinHandle;
 
@@ -31,6 +30,24 @@ type Landing = JoinHandle<(Vec<u8>, io::Result<usize>)>;
 /// A write that returned `Pending` is already in flight: like tokio's
 /// sockets, it expects to be called again with the same bytes (ferry's
 /// engine always does), and then reports how many of them landed.
+///
+/// # Examples
+///
+/// ```
+/// use tokio::io::AsyncWriteExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let path = std::env::temp_dir().join(format!("ferry-landed-doc-{}", std::process::id()));
+/// let mut file = ferry::LandedWriter::new(std::fs::File::create(&path)?);
+/// let mut reader: &[u8] = b"every byte counted";
+/// let copied = ferry::copy(&mut reader, &mut file).await?;
+/// file.shutdown().await?;
+/// assert_eq!(std::fs::read(&path)?.len() as u64, copied);
+/// std::fs::remove_file(&path)?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct LandedWriter {
     file: Arc<File>,
@@ -47,6 +64,13 @@ enum State {
 
 impl LandedWriter {
     /// Writes to `file` (a regular file, a FIFO, a character device...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let null = std::fs::OpenOptions::new().write(true).open("/dev/null").unwrap();
+    /// let writer = ferry::LandedWriter::new(null);
+    /// ```
     pub fn new(file: File) -> LandedWriter {
         LandedWriter {
             file: Arc::new(file),
@@ -60,6 +84,17 @@ impl LandedWriter {
     /// # Errors
     ///
     /// When fd 1 cannot be duplicated (it is closed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mut stdout = ferry::LandedWriter::stdout()?;
+    /// ferry::copy(&mut &b""[..], &mut stdout).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn stdout() -> io::Result<LandedWriter> {
         let fd = io::stdout().as_fd().try_clone_to_owned()?;
         Ok(LandedWriter::new(File::from(fd)))
@@ -78,7 +113,7 @@ impl LandedWriter {
 
     /// Waits for the write in flight; a failure it had is returned here
     /// (its bytes were never counted), a success is kept for `poll_write`.
-    fn poll_settle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_settle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.poll_land(cx));
         match std::mem::replace(&mut self.state, State::Idle(Vec::new())) {
             State::Landed(buffer, Err(error)) => {
@@ -150,32 +185,6 @@ fn write_once(mut file: &File, bytes: &[u8]) -> io::Result<usize> {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             result => return result,
         }
-    }
-}
-
-impl ZeroCopySink for LandedWriter {
-    type Writer<'a> = &'a mut LandedWriter;
-
-    fn sink_kind(&self) -> FdKind {
-        FdKind::File
-    }
-
-    fn poll_write_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn try_write_io(&self, op: &mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize> {
-        op()
-    }
-
-    async fn prepare_write(&mut self) -> io::Result<()> {
-        // A buffered write still in flight must land before the kernel
-        // writes at the shared offset.
-        std::future::poll_fn(|cx| self.poll_settle(cx)).await
-    }
-
-    fn writer(&mut self) -> io::Result<Self::Writer<'_>> {
-        Ok(self)
     }
 }
 

@@ -1,0 +1,173 @@
+//! Listening addresses: binding, accepting, and the Unix socket file.
+
+use std::io;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+
+use tokio::net::{TcpListener, UnixListener, UnixStream};
+
+use super::open::lookup_failure;
+use super::Endpoint;
+use crate::address::Address;
+use crate::messages::{describe, Failure};
+
+/// A bound listening socket.
+#[derive(Debug)]
+pub enum Listener {
+    /// `tcp-listen:`.
+    Tcp(TcpListener),
+    /// `unix-listen:`; the socket file is removed when this is dropped.
+    Unix(UnixListener, SocketFile),
+}
+
+/// A Unix socket file this process created, removed on drop.
+#[derive(Debug)]
+pub struct SocketFile(PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl Listener {
+    /// Binds a listening address.
+    ///
+    /// For `unix-listen:`, an existing socket file is removed first only when
+    /// nothing listens on it (a stale file left by a dead process).
+    ///
+    /// # Errors
+    ///
+    /// A [`Failure::Input`]: address in use, permission denied, and so on.
+    pub async fn bind(address: &Address) -> Result<Listener, Failure> {
+        let fail = |error: io::Error| {
+            let what = format!("cannot listen on {address}");
+            lookup_failure(address, &what, &error)
+                .unwrap_or_else(|| Failure::input(what, describe(&error)))
+        };
+        match address {
+            Address::TcpListen { host, port } => {
+                let listener = TcpListener::bind((host.as_str(), *port))
+                    .await
+                    .map_err(fail)?;
+                Ok(Listener::Tcp(listener))
+            }
+            Address::UnixListen(path) => {
+                remove_stale_socket(address, path).await?;
+                let listener = UnixListener::bind(path).map_err(fail)?;
+                Ok(Listener::Unix(listener, SocketFile(path.clone())))
+            }
+            _ => Err(Failure::input(
+                format!("cannot listen on {address}"),
+                "expected tcp-listen: or unix-listen:",
+            )),
+        }
+    }
+
+    /// Waits for the next connection; returns it with the peer's address.
+    ///
+    /// # Errors
+    ///
+    /// What `accept` returned.
+    pub async fn accept(&self) -> io::Result<(Endpoint, String)> {
+        match self {
+            Listener::Tcp(listener) => {
+                let (stream, peer) = listener.accept().await?;
+                Ok((Endpoint::Stream(Box::new(stream)), peer.to_string()))
+            }
+            Listener::Unix(listener, SocketFile(path)) => {
+                let (stream, _) = listener.accept().await?;
+                Ok((
+                    Endpoint::Stream(Box::new(stream)),
+                    format!("unix:{}", path.display()),
+                ))
+            }
+        }
+    }
+
+    /// The bound address, as an address string (shows the port the system chose for port 0).
+    pub fn local_address(&self) -> String {
+        match self {
+            Listener::Tcp(listener) => match listener.local_addr() {
+                Ok(local) => format!("tcp-listen:{local}"),
+                Err(_) => "tcp-listen:?".to_string(),
+            },
+            Listener::Unix(_, SocketFile(path)) => format!("unix-listen:{}", path.display()),
+        }
+    }
+}
+
+async fn remove_stale_socket(address: &Address, path: &Path) -> Result<(), Failure> {
+    let Ok(metadata) = tokio::fs::symlink_metadata(path).await else {
+        return Ok(());
+    };
+    if !metadata.file_type().is_socket() {
+        return Err(Failure::input(
+            format!("cannot listen on {address}"),
+            "the path exists and is not a socket",
+        ));
+    }
+    let in_use = || {
+        Failure::input(
+            format!("cannot listen on {address}"),
+            "address already in use (another process listens on it)",
+        )
+    };
+    let remove = || async {
+        tracing::info!(path = %path.display(), "removing stale socket file");
+        tokio::fs::remove_file(path).await.map_err(|error| {
+            Failure::input(
+                format!("cannot remove stale socket {}", path.display()),
+                describe(&error),
+            )
+        })
+    };
+    match unix_listener_at(path) {
+        Some(true) => return Err(in_use()),
+        Some(false) => return remove().await,
+        None => {}
+    }
+    // Without /proc, connecting is the only test left (a live listener sees
+    // one empty connection).
+    match UnixStream::connect(path).await {
+        Ok(_) => Err(in_use()),
+        Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => remove().await,
+        Err(error) => Err(Failure::input(
+            format!("cannot listen on {address}"),
+            describe(&error),
+        )),
+    }
+}
+
+/// Whether a process listens on the Unix socket file at `path`, read from
+/// `/proc/net/unix` rather than by connecting, which would hand a live
+/// listener a connection it takes for a client. `None` when the table
+/// cannot tell.
+fn unix_listener_at(path: &Path) -> Option<bool> {
+    /// `__SO_ACCEPTCON` in the Flags column: the socket listens.
+    const LISTENING: u32 = 1 << 16;
+    let table = std::fs::read_to_string("/proc/net/unix").ok()?;
+    let wanted = std::fs::canonicalize(path).ok()?;
+    let live = table.lines().skip(1).any(|line| {
+        // Num RefCount Protocol Flags Type St Inode Path
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(flags) = fields.get(3) else {
+            return false;
+        };
+        if fields.len() < 8
+            || !u32::from_str_radix(flags, 16).is_ok_and(|flags| flags & LISTENING != 0)
+        {
+            return false;
+        }
+        let listed = fields[7..].join(" ");
+        let listed = Path::new(&listed);
+        if listed.is_absolute() {
+            std::fs::canonicalize(listed).is_ok_and(|listed| listed == wanted)
+        } else {
+            // Bound by a relative path from some other directory: a name
+            // match counts as live, which at worst keeps a stale file.
+            listed.file_name() == wanted.file_name()
+        }
+    });
+    Some(live)
+}

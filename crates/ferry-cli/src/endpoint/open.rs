@@ -1,0 +1,135 @@
+//! Opening a non-listening address: files, the standard streams, `zero:`,
+//! `null:`, and connecting sockets.
+
+use std::io;
+use std::os::unix::fs::FileTypeExt;
+use std::time::Duration;
+
+use tokio::net::{TcpStream, UnixStream};
+
+use super::destination::{open_destination, refuse_directory};
+use super::stdio::{self, Null, Zero};
+use super::Endpoint;
+use crate::address::Address;
+use crate::messages::{self, describe, Failure};
+
+/// Which end of the copy an address is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// SRC: read from it (and, in a relay, write back to it).
+    Source,
+    /// DST: write to it (and, in a relay, read back from it).
+    Destination,
+}
+
+/// How to open a non-listening address.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenOptions {
+    /// SRC or DST.
+    pub role: Role,
+    /// Whether the copy is a relay (so `-` is stdin+stdout).
+    pub two_way: bool,
+    /// Append to a destination file instead of truncating it.
+    pub append: bool,
+    /// How long connecting may take (`--idle-timeout`: nothing moves while
+    /// a connection is pending).
+    pub connect_timeout: Option<Duration>,
+}
+
+/// Opens a non-listening address.
+///
+/// # Errors
+///
+/// A [`Failure::Input`] naming the address and the reason: nothing has moved yet.
+pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, Failure> {
+    let fail = |error: io::Error| messages::cannot_open(address, &error);
+    match (address, options.role) {
+        (Address::Stdio, _) if options.two_way => Ok(Endpoint::Stream(Box::new(stdio::both()?))),
+        (Address::Stdio, Role::Source) => Ok(Endpoint::Source(Box::new(stdio::stdin()?), None)),
+        (Address::Stdio, Role::Destination) => Ok(Endpoint::Sink(Box::new(stdio::stdout()?))),
+        (Address::File(path), Role::Source) => {
+            let file = tokio::fs::File::open(path).await.map_err(fail)?;
+            let metadata = file.metadata().await.map_err(fail)?;
+            refuse_directory(address, metadata.file_type())?;
+            // Only a regular file has a size; a FIFO or a device is read
+            // like a stream (the library sees it is not a regular file).
+            let size = metadata.is_file().then_some(metadata.len());
+            Ok(Endpoint::Source(Box::new(file), size))
+        }
+        (Address::File(path), Role::Destination) => {
+            // Without a transfer to end it, the file is cut at once.
+            let (endpoint, file) = open_destination(address, path, options.append).await?;
+            file.finish(0, true)?;
+            Ok(endpoint)
+        }
+        (Address::Zero, Role::Source) => Ok(Endpoint::Source(
+            Box::new(Zero::open().map_err(fail)?),
+            None,
+        )),
+        (Address::Zero, Role::Destination) => Err(messages::zero_is_a_source()),
+        (Address::Null, Role::Destination) => {
+            Ok(Endpoint::Sink(Box::new(Null::open().map_err(fail)?)))
+        }
+        (Address::Null, Role::Source) => Err(messages::null_is_a_destination()),
+        (Address::Tcp { host, port }, _) => {
+            let connecting = TcpStream::connect((host.as_str(), *port));
+            let stream = within(options.connect_timeout, connecting)
+                .await
+                .map_err(|error| connect_failure(address, &error))?;
+            Ok(Endpoint::Stream(Box::new(stream)))
+        }
+        (Address::Unix(path), _) => {
+            let stream = within(options.connect_timeout, UnixStream::connect(path))
+                .await
+                .map_err(|error| connect_failure(address, &error))?;
+            Ok(Endpoint::Stream(Box::new(stream)))
+        }
+        (Address::TcpListen { .. } | Address::UnixListen(_), _) => Err(Failure::input(
+            format!("cannot open {address}"),
+            "a listening address must be bound, not opened",
+        )),
+    }
+}
+
+/// Runs `connecting`, failing with `TimedOut` after `limit` if one is given.
+async fn within<T>(
+    limit: Option<Duration>,
+    connecting: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, connecting)
+            .await
+            .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())),
+        None => connecting.await,
+    }
+}
+
+fn connect_failure(address: &Address, error: &io::Error) -> Failure {
+    let what = format!("cannot connect to {address}");
+    if let Some(failure) = lookup_failure(address, &what, error) {
+        return failure;
+    }
+    // connect(2) answers "refused" for a path that is not a socket at all.
+    if let (Address::Unix(path), io::ErrorKind::ConnectionRefused) = (address, error.kind()) {
+        if std::fs::metadata(path).is_ok_and(|metadata| !metadata.file_type().is_socket()) {
+            return Failure::input(what, "not a socket");
+        }
+    }
+    Failure::input(what, describe(error))
+}
+
+/// Name resolution failures come back as uncategorized errors whose text
+/// says so; show them as such.
+pub(super) fn lookup_failure(address: &Address, what: &str, error: &io::Error) -> Option<Failure> {
+    match address {
+        Address::Tcp { host, .. } | Address::TcpListen { host, .. }
+            if error.to_string().contains("lookup") =>
+        {
+            Some(Failure::input(
+                what,
+                format!("cannot resolve host {host:?}"),
+            ))
+        }
+        _ => None,
+    }
+}

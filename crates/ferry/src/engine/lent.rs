@@ -1,0 +1,104 @@
+//! `LentCopy`: the copy loop for a reader that lends its own buffer
+//! (`AsyncBufRead`): it writes straight out of that buffer and keeps none.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use tokio::io::{AsyncBufRead, AsyncWrite};
+
+use super::output::Output;
+use super::{budget, DirectionCounts, Fault, Mover, PollMove, ReadGate, Step};
+
+/// What the loop over a lending reader keeps between polls: only the
+/// writer's side, since every byte it counts has been written.
+#[derive(Debug, Default)]
+pub(crate) struct LentCopy {
+    output: Output,
+}
+
+impl LentCopy {
+    /// Bytes written so far.
+    pub(crate) fn written(&self) -> u64 {
+        self.output.written
+    }
+}
+
+/// What became of one chunk of the reader's buffer.
+enum Chunk {
+    Eof,
+    /// The gate holds the copy back for now.
+    Gated,
+    Written(Poll<io::Result<usize>>),
+}
+
+impl Mover for LentCopy {
+    fn counts(&self) -> DirectionCounts {
+        DirectionCounts {
+            read: self.output.written,
+            written: self.output.written,
+        }
+    }
+}
+
+impl<R, W> PollMove<R, W> for LentCopy
+where
+    R: AsyncBufRead + ?Sized,
+    W: AsyncWrite + ?Sized,
+{
+    /// Writes straight out of `reader`'s buffer, as much of each chunk as
+    /// `gate` allows, and consumes what the writer took.
+    fn poll_move<G: ReadGate>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut reader: Pin<&mut R>,
+        mut writer: Pin<&mut W>,
+        gate: &mut G,
+    ) -> Poll<Result<(), Fault>> {
+        let output = &mut self.output;
+        let failed = |step| move |err| Fault::Failed(step, err);
+        loop {
+            // The gate is asked only once the reader has a chunk: check for a
+            // stop first, or a reader with nothing to give would hold it up.
+            if gate.is_stopped() {
+                ready!(output.poll_finish(cx, writer.as_mut())).map_err(failed(Step::Flush))?;
+                return Poll::Ready(Ok(()));
+            }
+            let step = budget::poll_fill_buf(cx, reader.as_mut(), |cx, chunk| {
+                if chunk.is_empty() {
+                    return Chunk::Eof;
+                }
+                let allowed = match gate.poll_allowance(cx, chunk.len()) {
+                    Poll::Ready(0) => return Chunk::Eof,
+                    Poll::Ready(allowed) => allowed,
+                    Poll::Pending => return Chunk::Gated,
+                };
+                let written = output.poll_write(cx, writer.as_mut(), &chunk[..allowed]);
+                gate.consume(match written {
+                    Poll::Ready(Ok(n)) => n,
+                    _ => 0,
+                });
+                Chunk::Written(written)
+            });
+            match step.map_err(failed(Step::Read)) {
+                Poll::Ready(Ok(Chunk::Written(Poll::Ready(written)))) => reader
+                    .as_mut()
+                    .consume(written.map_err(failed(Step::Write))?),
+                // The writer stalled; the chunk stays in the reader's buffer.
+                Poll::Ready(Ok(Chunk::Written(Poll::Pending))) => return Poll::Pending,
+                Poll::Ready(Ok(Chunk::Eof)) => {
+                    ready!(output.poll_finish(cx, writer.as_mut())).map_err(failed(Step::Flush))?;
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Ready(Err(fault)) => return Poll::Ready(Err(fault)),
+                // Flush when the reader (or its gate) stalls: the reader's peer
+                // may be waiting for the bytes we already wrote.
+                Poll::Ready(Ok(Chunk::Gated)) | Poll::Pending => {
+                    ready!(output.poll_flush_owed(cx, writer.as_mut()))
+                        .map_err(failed(Step::Flush))?;
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! The copy engine: the one loop that moves bytes from a reader to a writer,
+//! and everything that loop needs. It imports nothing from the rest of the
+//! crate; every front end (the tokio twins, the `Copier`, the zero-copy
+//! paths) drives it or plugs into it through [`Mover`].
+
+pub(crate) mod budget;
+mod buffer;
+mod counts;
+mod gate;
+mod lent;
+mod mover;
+mod one_way;
+mod output;
+mod policy;
+mod step;
+
+pub use buffer::CopyBuffer;
+pub use counts::DirectionCounts;
+pub use policy::{BufferPolicy, DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};
+pub use step::Step;
+
+pub(crate) use gate::{ReadGate, Ungated};
+pub(crate) use lent::LentCopy;
+pub(crate) use mover::{Fault, Mover, PollMove};
+pub(crate) use one_way::OneWay;

@@ -1,0 +1,68 @@
+//! `Output`: the writer's side of the engine: what the writer has accepted
+//! and whether it owes a flush.
+//!
+//! Shared by [`CopyBuffer`](super::CopyBuffer) and
+//! [`LentCopy`](super::LentCopy) so that both write, flush on stall and
+//! finish the same way.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use tokio::io::AsyncWrite;
+
+use super::budget;
+
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    pub(crate) written: u64,
+    pub(crate) need_flush: bool,
+}
+
+impl Output {
+    /// Writes some of `chunk` and records it; returns how many bytes went out.
+    pub(crate) fn poll_write<W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        writer: Pin<&mut W>,
+        chunk: &[u8],
+    ) -> Poll<io::Result<usize>>
+    where
+        W: AsyncWrite + ?Sized,
+    {
+        let n = ready!(budget::poll_write(cx, writer, chunk))?;
+        self.written += n as u64;
+        self.need_flush = true;
+        Poll::Ready(Ok(n))
+    }
+
+    /// Flushes if anything was written since the last flush.
+    pub(crate) fn poll_flush_owed<W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        writer: Pin<&mut W>,
+    ) -> Poll<io::Result<()>>
+    where
+        W: AsyncWrite + ?Sized,
+    {
+        if self.need_flush {
+            self.poll_finish(cx, writer)
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Flushes unconditionally: the last step of every copy.
+    pub(crate) fn poll_finish<W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        writer: Pin<&mut W>,
+    ) -> Poll<io::Result<()>>
+    where
+        W: AsyncWrite + ?Sized,
+    {
+        ready!(budget::poll_flush(cx, writer))?;
+        self.need_flush = false;
+        Poll::Ready(Ok(()))
+    }
+}
