@@ -84,15 +84,12 @@ impl Prepared {
                 format!("{imp} does not apply to {}", self.workload),
             ));
         }
-        let amount = self.amount;
-        match (&mut self.state, self.workload) {
-            (
-                State::Slice {
-                    source,
-                    destination,
-                },
-                _,
-            ) => {
+        let (workload, amount) = (self.workload, self.amount);
+        match &mut self.state {
+            State::Slice {
+                source,
+                destination,
+            } => {
                 let taken = destination.take().ok_or_else(|| {
                     io::Error::other("an earlier run failed and kept the destination")
                 })?;
@@ -100,18 +97,18 @@ impl Prepared {
                 *destination = Some(back);
                 Ok(measured)
             }
-            (State::Pattern(pattern), _) => {
-                spawn(mem_pattern::run(imp, pattern.clone(), amount)).await
-            }
-            (State::Nothing, Workload::MemFill) => spawn(mem_fill::run(imp, amount)).await,
-            (State::Nothing, Workload::Duplex) => spawn(duplex::run(imp, amount)).await,
-            (State::Nothing, Workload::UnixRecv) => spawn(unix_recv::run(imp, amount)).await,
-            (State::Nothing, Workload::TcpRecv) => spawn(tcp_recv::run(imp, amount)).await,
-            (State::Nothing, Workload::TcpRelay) => spawn(tcp_relay::run(imp, amount)).await,
-            (State::Nothing, Workload::PingPong) => spawn(ping_pong::run(imp, amount)).await,
-            (State::Nothing, other) => Err(io::Error::other(format!(
-                "{other} was prepared without its state"
-            ))),
+            State::Pattern(pattern) => spawn(mem_pattern::run(imp, pattern.clone(), amount)).await,
+            State::Nothing => match workload {
+                Workload::MemFill => spawn(mem_fill::run(imp, amount)).await,
+                Workload::Duplex => spawn(duplex::run(imp, amount)).await,
+                Workload::UnixRecv => spawn(unix_recv::run(imp, amount)).await,
+                Workload::TcpRecv => spawn(tcp_recv::run(imp, amount)).await,
+                Workload::TcpRelay => spawn(tcp_relay::run(imp, amount)).await,
+                Workload::PingPong => spawn(ping_pong::run(imp, amount)).await,
+                Workload::MemPattern | Workload::SliceVec => Err(io::Error::other(format!(
+                    "{workload} was prepared without its buffers"
+                ))),
+            },
         }
     }
 }
