@@ -1,0 +1,168 @@
+//! `Workload`: the scenarios a copy is measured in, from cache-resident
+//! memory to a relay between loopback sockets.
+//!
+//! Each workload's file holds its run: setup (untimed), the timed copy, and
+//! the check that exactly the asked amount arrived. [`Prepared`] holds what
+//! is allocated once per workload and runs each measurement as a task.
+
+mod duplex;
+mod mem_fill;
+mod mem_pattern;
+mod owned;
+mod peer;
+mod ping_pong;
+mod prepared;
+mod receiver;
+mod slice_vec;
+mod tcp_recv;
+mod tcp_relay;
+mod unix_recv;
+
+use std::fmt;
+use std::io;
+use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
+
+pub use peer::CHUNK;
+pub use ping_pong::MESSAGE_LEN;
+pub use prepared::Prepared;
+
+/// One scenario of the benchmark matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Workload {
+    /// Cache-resident and budget-free: a reader that fills the buffer it is
+    /// given behind a byte limit, and a writer that only counts.
+    MemFill,
+    /// A 1 MiB in-memory cyclic pattern (a real `memcpy` from an L2-resident
+    /// source) into a sink that reads one byte per cache line.
+    MemPattern,
+    /// A `&[u8]` into a `Vec<u8>` with room reserved: DRAM-bound.
+    SliceVec,
+    /// `tokio::io::duplex(64 KiB)` fed by a writer task, into a counting sink.
+    Duplex,
+    /// A Unix socket pair fed by a writer task, into a counting sink.
+    UnixRecv,
+    /// A loopback TCP connection fed by a writer task, into a counting sink.
+    TcpRecv,
+    /// Client → relay → server over two loopback TCP connections; the relay
+    /// under test moves both ways and ends with half-closes.
+    TcpRelay,
+    /// 100-byte messages round-tripping client → relay → echo server.
+    PingPong,
+}
+
+/// What a workload's figure counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unit {
+    /// Bytes of payload; shown as decimal GB/s.
+    Bytes,
+    /// Request/response round trips; shown as thousands per second.
+    RoundTrips,
+}
+
+impl Unit {
+    /// The label of a rate in this unit, as the tables show it.
+    pub fn rate_label(self) -> &'static str {
+        match self {
+            Unit::Bytes => "GB/s",
+            Unit::RoundTrips => "k rt/s",
+        }
+    }
+
+    /// Converts a per-second figure to the scale of [`rate_label`](Self::rate_label).
+    pub fn scale(self, per_second: f64) -> f64 {
+        match self {
+            Unit::Bytes => per_second / 1e9,
+            Unit::RoundTrips => per_second / 1e3,
+        }
+    }
+}
+
+impl Workload {
+    /// Every workload, in table order.
+    pub const ALL: [Workload; 8] = [
+        Workload::MemFill,
+        Workload::MemPattern,
+        Workload::SliceVec,
+        Workload::Duplex,
+        Workload::UnixRecv,
+        Workload::TcpRecv,
+        Workload::TcpRelay,
+        Workload::PingPong,
+    ];
+
+    /// The name used on the command line, in tables and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::MemFill => "mem-fill",
+            Workload::MemPattern => "mem-pattern",
+            Workload::SliceVec => "slice-vec",
+            Workload::Duplex => "duplex",
+            Workload::UnixRecv => "unix-recv",
+            Workload::TcpRecv => "tcp-recv",
+            Workload::TcpRelay => "tcp-relay",
+            Workload::PingPong => "ping-pong",
+        }
+    }
+
+    /// What the workload's amount and figures count.
+    pub fn unit(self) -> Unit {
+        match self {
+            Workload::PingPong => Unit::RoundTrips,
+            _ => Unit::Bytes,
+        }
+    }
+
+    /// Allocates what every run of this workload shares (the 1 MiB pattern,
+    /// the slice and its destination), outside any timed part.
+    ///
+    /// `amount` is bytes per run, or round trips for [`Workload::PingPong`].
+    pub fn prepare(self, amount: u64) -> io::Result<Prepared> {
+        Prepared::new(self, amount)
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Workload {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Workload::ALL
+            .into_iter()
+            .find(|w| w.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Workload::ALL.iter().map(|w| w.name()).collect();
+                format!(
+                    "unknown workload `{s}`: expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+impl Serialize for Workload {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// Fails unless `got` is exactly `expected`: a benchmark that moved the wrong
+/// amount measured nothing.
+fn expect_amount(what: &str, expected: u64, got: u64) -> io::Result<()> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{what}: expected {expected}, got {got}"),
+        ))
+    }
+}
