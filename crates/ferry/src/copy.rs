@@ -33,12 +33,12 @@ pub struct Copy<'a, R: ?Sized, W: ?Sized> {
 ///
 /// This is a drop-in for [`tokio::io::copy`] with the same signature and
 /// result: the number of bytes copied. Its buffer starts at 8 KiB like
-/// tokio's and doubles up to 256 KiB while reads keep filling it (see
-/// [`CopyBuffer::new`]); it is allocated on the first read. It reads ahead while the
-/// writer is busy, flushes the writer whenever the reader stalls, and spends
-/// tokio's cooperative budget on every read and write, so a copy between two
-/// always-ready ends cannot starve the other tasks on its thread. See
-/// [`CopyBuffer`] for the exact loop.
+/// tokio's, is allocated on the first read, and grows to 1 MiB only where
+/// that saves system calls (see [`CopyBuffer::new`]). It reads ahead while
+/// the writer is busy, flushes the writer whenever the reader stalls, and
+/// yields after a bounded amount of work, so a copy between two always-ready
+/// ends cannot starve the other tasks on its thread. See [`CopyBuffer`] for
+/// the exact loop.
 ///
 /// Dropping the future before it completes drops the bytes it had read but
 /// not yet written; drive a [`CopyBuffer`] yourself to keep them.

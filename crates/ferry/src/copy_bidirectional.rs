@@ -36,7 +36,7 @@ pub struct CopyBidirectional<'a, A: ?Sized, B: ?Sized> {
 ///
 /// This is a drop-in for [`tokio::io::copy_bidirectional`]. Each direction is
 /// a [`CopyBuffer::new`] engine: its buffer is allocated on the first byte,
-/// starts at 8 KiB and grows to 256 KiB for bulk traffic. When one direction
+/// starts at 8 KiB and grows up to 1 MiB for bulk traffic over sockets. When one direction
 /// reaches EOF and has flushed, the write half it was writing to is shut down
 /// (a TCP half-close), and the other direction keeps running until it ends
 /// too. A direction that is waiting never holds up the other.

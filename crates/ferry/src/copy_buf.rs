@@ -36,7 +36,7 @@ pub struct CopyBuf<'a, R: ?Sized, W: ?Sized> {
 /// `reader`'s buffer ([`AsyncBufRead::poll_fill_buf`]) and consumes what the
 /// writer took. It shares [`copy`](crate::copy)'s guarantees: the writer is
 /// flushed whenever the reader stalls and at the end, `Interrupted` is
-/// retried, and every fill and write spends tokio's cooperative budget.
+/// retried, and a poll yields after a bounded amount of work.
 ///
 /// # Errors
 ///

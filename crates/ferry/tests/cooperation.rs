@@ -1,18 +1,37 @@
-//! The copy spends tokio's cooperative budget per operation, so it yields even
-//! when both ends are always ready and never spend budget themselves.
+//! A copy between ends that never return `Pending` and never spend tokio's
+//! budget still yields: one poll does at most `MAX_OPS_PER_POLL` reads and
+//! writes and moves at most `MAX_BYTES_PER_POLL` bytes (plus the one read
+//! or chunk that crosses the line), so another task on the same thread runs
+//! at least that often. Each test measures the most bytes the copy moved
+//! between two runs of the other task, on a current-thread runtime.
 
 use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite, BufReader, ReadBuf};
 
-/// Hands out `left` bytes, always ready, without touching the budget or the bytes.
+const TOTAL: u64 = 1 << 30;
+
+/// Hands out `left` bytes, at most `chunk` per read, always ready, without
+/// touching the budget or the bytes; counts what it handed out in `handed`.
 struct Endless {
     left: u64,
+    chunk: usize,
+    handed: Arc<AtomicU64>,
+}
+
+impl Endless {
+    fn new(left: u64, handed: &Arc<AtomicU64>) -> Self {
+        Self {
+            left,
+            chunk: usize::MAX,
+            handed: handed.clone(),
+        }
+    }
 }
 
 impl AsyncRead for Endless {
@@ -21,10 +40,11 @@ impl AsyncRead for Endless {
         _: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let n = (buf.remaining() as u64).min(self.left) as usize;
+        let n = (buf.remaining().min(self.chunk) as u64).min(self.left) as usize;
         // The engine lends initialized memory, so advancing is enough.
         buf.advance(n);
         self.left -= n as u64;
+        self.handed.fetch_add(n as u64, Ordering::Relaxed);
         Poll::Ready(Ok(()))
     }
 }
@@ -52,30 +72,36 @@ impl AsyncWrite for Sink {
     }
 }
 
-const TOTAL: u64 = 1 << 30;
-
-/// How often a copy through buffers of `buffer` bytes must at least yield:
-/// one read and one write per buffer, 128 operations per budget, and a
-/// factor of two to spare.
-fn min_yields(buffer: u64) -> u64 {
-    TOTAL / buffer * 2 / 128 / 2
+/// What another task saw while a copy ran: how often it ran, and the most
+/// bytes the copy's reader handed out between two of its runs.
+#[derive(Debug)]
+struct Seen {
+    ticks: u64,
+    most_between_ticks: u64,
 }
 
-/// Runs `copy` on a current-thread runtime beside a task that counts how
-/// often it gets to run, and returns that count.
-fn ticks_during(
-    copy: impl FnOnce(Endless, Sink) -> Pin<Box<dyn std::future::Future<Output = u64>>>,
-) -> u64 {
+/// Runs `copy` on a current-thread runtime beside a task that runs whenever
+/// the copy lets it, and reports what that task saw.
+fn seen_during(
+    copy: impl FnOnce(Arc<AtomicU64>) -> Pin<Box<dyn std::future::Future<Output = u64>>>,
+    expected: u64,
+) -> Seen {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
+        let handed = Arc::new(AtomicU64::new(0));
         let ticks = Arc::new(AtomicU64::new(0));
+        let most = Arc::new(AtomicU64::new(0));
         let ticker = {
-            let ticks = ticks.clone();
+            let (handed, ticks, most) = (handed.clone(), ticks.clone(), most.clone());
             tokio::task::spawn_local(async move {
+                let mut last = handed.load(Ordering::Relaxed);
                 loop {
+                    let now = handed.load(Ordering::Relaxed);
+                    most.fetch_max(now - last, Ordering::Relaxed);
+                    last = now;
                     ticks.fetch_add(1, Ordering::Relaxed);
                     tokio::task::yield_now().await;
                 }
@@ -84,73 +110,174 @@ fn ticks_during(
         // Let the ticker start, so what it counts afterwards happened during the copy.
         tokio::task::yield_now().await;
         let before = ticks.load(Ordering::Relaxed);
-        let copied = copy(Endless { left: TOTAL }, Sink::default()).await;
-        assert_eq!(copied, TOTAL);
-        let during = ticks.load(Ordering::Relaxed) - before;
+        let copied = copy(handed.clone()).await;
+        assert_eq!(copied, expected);
+        // One more tick sees the copy's last poll.
+        tokio::task::yield_now().await;
         ticker.abort();
-        during
+        Seen {
+            ticks: ticks.load(Ordering::Relaxed) - before,
+            most_between_ticks: most.load(Ordering::Relaxed),
+        }
     })
+}
+
+/// The bound a copy whose reads take at most `read` bytes must keep.
+fn bound(read: u64) -> u64 {
+    ferry::MAX_BYTES_PER_POLL + read
+}
+
+fn assert_cooperative(seen: Seen, read: u64) {
+    assert!(
+        seen.most_between_ticks <= bound(read),
+        "the copy moved {} bytes without letting the other task run (bound {})",
+        seen.most_between_ticks,
+        bound(read)
+    );
+    assert!(
+        seen.ticks >= TOTAL / bound(read),
+        "the other task ran only {} times during the copy",
+        seen.ticks
+    );
 }
 
 #[test]
 fn copy_is_cooperative() {
-    let ticks = ticks_during(|mut reader, mut writer| {
-        Box::pin(async move {
-            let n = ferry::copy(&mut reader, &mut writer).await.unwrap();
-            assert_eq!(writer.seen, n);
-            n
-        })
-    });
-    // The default buffer grows to 256 KiB within a few reads.
-    assert!(
-        ticks >= min_yields(ferry::DEFAULT_MAX_BUF_SIZE as u64),
-        "the other task ran only {ticks} times during the copy"
+    let seen = seen_during(
+        |handed| {
+            Box::pin(async move {
+                let (mut reader, mut writer) = (Endless::new(TOTAL, &handed), Sink::default());
+                let n = ferry::copy(&mut reader, &mut writer).await.unwrap();
+                assert_eq!(writer.seen, n);
+                n
+            })
+        },
+        TOTAL,
     );
+    assert_cooperative(seen, ferry::DEFAULT_MAX_BUF_SIZE as u64);
+}
+
+#[test]
+fn a_large_fixed_buffer_is_cooperative_too() {
+    let seen = seen_during(
+        |handed| {
+            Box::pin(async move {
+                let (mut reader, mut writer) = (Endless::new(TOTAL, &handed), Sink::default());
+                let mut engine = ferry::CopyBuffer::with_capacity(8 << 20);
+                std::future::poll_fn(|cx| {
+                    engine.poll_copy(cx, Pin::new(&mut reader), Pin::new(&mut writer))
+                })
+                .await
+                .unwrap()
+            })
+        },
+        TOTAL,
+    );
+    assert_cooperative(seen, 8 << 20);
 }
 
 #[test]
 fn copy_buf_is_cooperative() {
-    let ticks = ticks_during(|reader, mut writer| {
-        Box::pin(async move {
-            let mut reader = BufReader::with_capacity(64 * 1024, reader);
-            let n = ferry::copy_buf(&mut reader, &mut writer).await.unwrap();
-            assert_eq!(writer.seen, n);
-            n
-        })
-    });
-    assert!(
-        ticks >= min_yields(64 * 1024),
-        "the other task ran only {ticks} times during the copy"
+    let seen = seen_during(
+        |handed| {
+            Box::pin(async move {
+                let reader = Endless::new(TOTAL, &handed);
+                let (mut reader, mut writer) =
+                    (BufReader::with_capacity(64 * 1024, reader), Sink::default());
+                let n = ferry::copy_buf(&mut reader, &mut writer).await.unwrap();
+                assert_eq!(writer.seen, n);
+                n
+            })
+        },
+        TOTAL,
     );
+    assert_cooperative(seen, 64 * 1024);
 }
 
 #[test]
 fn copy_bidirectional_is_cooperative() {
-    let ticks = ticks_during(|reader, writer| {
-        Box::pin(async move {
-            let mut a = tokio::io::join(reader, Sink::default());
-            let mut b = tokio::io::join(Endless { left: 0 }, writer);
-            let (a_to_b, b_to_a) = ferry::copy_bidirectional(&mut a, &mut b).await.unwrap();
-            assert_eq!(b_to_a, 0);
-            a_to_b
-        })
-    });
-    assert!(
-        ticks >= min_yields(ferry::DEFAULT_MAX_BUF_SIZE as u64),
-        "the other task ran only {ticks} times during the copy"
+    let seen = seen_during(
+        |handed| {
+            Box::pin(async move {
+                let mut a = tokio::io::join(Endless::new(TOTAL, &handed), Sink::default());
+                let mut b = tokio::io::join(Endless::new(0, &handed), Sink::default());
+                let (a_to_b, b_to_a) = ferry::copy_bidirectional(&mut a, &mut b).await.unwrap();
+                assert_eq!(b_to_a, 0);
+                a_to_b
+            })
+        },
+        TOTAL,
     );
+    assert_cooperative(seen, ferry::DEFAULT_MAX_BUF_SIZE as u64);
 }
 
 #[test]
-fn copy_works_outside_a_runtime() {
-    // No runtime means no budget: the copy must simply run to the end.
-    let mut reader = Endless { left: 10 << 20 };
-    let mut writer = Sink::default();
-    let waker = std::task::Waker::noop();
-    let mut cx = Context::from_waker(waker);
-    let mut copy = ferry::copy(&mut reader, &mut writer);
-    match Pin::new(&mut copy).poll(&mut cx) {
-        Poll::Ready(Ok(n)) => assert_eq!(n, 10 << 20),
-        other => panic!("expected the copy to finish in one poll, got {other:?}"),
+fn tiny_reads_yield_by_operations() {
+    // One byte per read: the bytes bound is never reached, the operations
+    // bound is (a read and a write per byte).
+    const SMALL: u64 = 4 << 20;
+    let seen = seen_during(
+        |handed| {
+            Box::pin(async move {
+                let mut reader = Endless::new(SMALL, &handed);
+                reader.chunk = 1;
+                ferry::copy(&mut reader, &mut Sink::default())
+                    .await
+                    .unwrap()
+            })
+        },
+        SMALL,
+    );
+    let ops = u64::from(ferry::MAX_OPS_PER_POLL);
+    assert!(
+        seen.most_between_ticks <= ops / 2 + 1,
+        "{} one-byte reads without letting the other task run",
+        seen.most_between_ticks
+    );
+    assert!(seen.ticks >= SMALL / (ops / 2 + 1), "{seen:?}");
+}
+
+/// Counts its wakes.
+#[derive(Default)]
+struct Wakes(AtomicUsize);
+
+impl Wake for Wakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+#[test]
+fn copy_outside_a_runtime_yields_and_wakes_itself() {
+    // No runtime: the same bound holds, so any executor stays responsive,
+    // and every `Pending` comes with a wake, so no executor waits forever.
+    const SIZE: u64 = 64 << 20;
+    let handed = Arc::new(AtomicU64::new(0));
+    let mut reader = Endless::new(SIZE, &handed);
+    let mut writer = Sink::default();
+    let wakes = Arc::new(Wakes::default());
+    let waker = Waker::from(wakes.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut copy = ferry::copy(&mut reader, &mut writer);
+    let mut pendings = 0;
+    let mut last = 0;
+    let done = loop {
+        match Pin::new(&mut copy).poll(&mut cx) {
+            Poll::Ready(result) => break result.unwrap(),
+            Poll::Pending => {
+                pendings += 1;
+                assert_eq!(
+                    wakes.0.load(Ordering::Relaxed),
+                    pendings,
+                    "a Pending without a wake"
+                );
+                let now = handed.load(Ordering::Relaxed);
+                assert!(now - last <= bound(ferry::DEFAULT_MAX_BUF_SIZE as u64));
+                last = now;
+            }
+        }
+    };
+    assert_eq!(done, SIZE);
+    assert_eq!(writer.seen, SIZE);
+    assert!(pendings as u64 >= SIZE / bound(ferry::DEFAULT_BUF_SIZE as u64));
 }

@@ -44,8 +44,9 @@ pub const DEFAULT_RELEASE_AFTER: Duration = Duration::from_secs(1);
 /// all its connections. Every copy it runs drives the same engine as
 /// [`copy`](crate::copy); options that are not set cost nothing.
 ///
-/// By default a `Copier` uses an adaptive buffer (8 KiB, doubling up to
-/// [`DEFAULT_MAX_BUF_SIZE`] while reads keep filling it), allocates it only
+/// By default a `Copier` uses the adaptive buffer of [`CopyBuffer::new`]
+/// (8 KiB, growing up to [`DEFAULT_MAX_BUF_SIZE`] where that saves system
+/// calls), allocates it only
 /// when the first byte arrives, and gives it back after a direction has been
 /// idle for [`DEFAULT_RELEASE_AFTER`]. Its timers use tokio's time driver, so
 /// the runtime needs it (`enable_time`, or `#[tokio::main]`).
@@ -114,8 +115,9 @@ impl Copier {
         self
     }
 
-    /// Uses an adaptive buffer: `initial` bytes, doubling up to `max` while
-    /// reads keep filling it.
+    /// Uses an adaptive buffer from `initial` to `max` bytes (see
+    /// [`BufferPolicy::Adaptive`]): say, a smaller `max` to bound a server's
+    /// memory.
     ///
     /// # Panics
     ///

@@ -7,10 +7,10 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::budget::Budget;
 use super::output::Output;
-use super::{
-    budget, BufferPolicy, DirectionCounts, Fault, Mover, PollMove, ReadGate, Step, Ungated,
-};
+use super::policy::Sizer;
+use super::{BufferPolicy, DirectionCounts, Fault, Mover, PollMove, ReadGate, Step, Ungated};
 #[cfg(doc)]
 use super::{DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};
 
@@ -38,9 +38,12 @@ use super::{DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};
 ///    returning `Pending`, because the reader's peer may be waiting for them.
 /// 5. **finish**: at EOF with the buffer drained, flush and return the count.
 ///
-/// `Interrupted` from any operation is retried. Every read, write and flush
-/// spends one unit of tokio's cooperative budget, so the copy yields to the
-/// scheduler even when both ends are always ready.
+/// `Interrupted` from any operation is retried. One poll makes at most
+/// [`MAX_OPS_PER_POLL`](crate::MAX_OPS_PER_POLL) reads and writes and moves
+/// at most [`MAX_BYTES_PER_POLL`](crate::MAX_BYTES_PER_POLL) bytes, then
+/// wakes its task and returns `Pending`, so the copy yields to the scheduler
+/// even when both ends are always ready (and spends no more of tokio's
+/// budget than tokio's own copy does).
 ///
 /// # Examples
 ///
@@ -70,22 +73,22 @@ pub struct CopyBuffer {
     /// The buffer's size, allocated or not.
     size: usize,
     policy: BufferPolicy,
-    /// Set when a read filled the whole buffer: the reader has more than we hold.
-    grow: bool,
+    sizer: Sizer,
     read_done: bool,
     read: u64,
     output: Output,
 }
 
 impl CopyBuffer {
-    /// Creates an engine with ferry's default policy: a [`DEFAULT_BUF_SIZE`]
-    /// (8 KiB) buffer that doubles, up to [`DEFAULT_MAX_BUF_SIZE`] (256 KiB),
-    /// each time one read fills all of it.
+    /// Creates an engine with ferry's default policy (see
+    /// [`BufferPolicy::Adaptive`]): a [`DEFAULT_BUF_SIZE`] (8 KiB) buffer
+    /// that doubles, up to [`DEFAULT_MAX_BUF_SIZE`] (1 MiB), while reads keep
+    /// filling it and once an end has made the copy wait, and halves again
+    /// when reads stay small.
     ///
-    /// Small transfers never grow past 8 KiB; bulk transfers reach 256 KiB
-    /// within a few reads, which saves system calls on sockets (see README
-    /// for measurements). A grown buffer is kept until the copy ends or
-    /// [`release`](Self::release) is called; use
+    /// Bulk transfers over sockets, pipes and files grow within a few reads,
+    /// which saves system calls; copies between in-memory ends stay at
+    /// 8 KiB, where the buffer stays in the CPU's fastest cache. Use
     /// [`with_capacity`](Self::with_capacity) for a fixed size.
     ///
     /// # Examples
@@ -149,7 +152,7 @@ impl CopyBuffer {
             cap: 0,
             size: policy.initial(),
             policy,
-            grow: false,
+            sizer: Sizer::default(),
             read_done: false,
             read: 0,
             output: Output::default(),
@@ -187,7 +190,7 @@ impl CopyBuffer {
         self.pos = 0;
         self.cap = 0;
         self.size = self.policy.initial();
-        self.grow = false;
+        self.sizer.released();
         true
     }
 
@@ -299,8 +302,9 @@ impl CopyBuffer {
     /// Copies from `reader` to `writer` until EOF, then flushes and returns
     /// the total number of bytes written by this engine.
     ///
-    /// Returns `Poll::Pending` when either end is not ready or the task's
-    /// cooperative budget is spent; in both cases the task will be woken.
+    /// Returns `Poll::Pending` when either end is not ready, when the task's
+    /// cooperative budget is spent, or when this poll has done its share of
+    /// work; in every case the task will be woken.
     /// Once it has returned `Ready(Ok(n))`, polling again returns `n` again
     /// after another flush.
     ///
@@ -376,6 +380,25 @@ impl CopyBuffer {
     pub(crate) fn poll_copy_gated<R, W, G>(
         &mut self,
         cx: &mut Context<'_>,
+        reader: Pin<&mut R>,
+        writer: Pin<&mut W>,
+        gate: &mut G,
+    ) -> Poll<Result<u64, (Step, io::Error)>>
+    where
+        R: AsyncRead + ?Sized,
+        W: AsyncWrite + ?Sized,
+        G: ReadGate,
+    {
+        let mut budget = ready!(Budget::start(cx));
+        let polled = self.poll_loop(cx, &mut budget, reader, writer, gate);
+        self.sizer.waited |= budget.waited();
+        polled
+    }
+
+    fn poll_loop<R, W, G>(
+        &mut self,
+        cx: &mut Context<'_>,
+        budget: &mut Budget,
         mut reader: Pin<&mut R>,
         mut writer: Pin<&mut W>,
         gate: &mut G,
@@ -387,12 +410,12 @@ impl CopyBuffer {
     {
         loop {
             if self.has_room() {
-                match self.poll_fill(cx, reader.as_mut(), gate) {
+                match self.poll_fill(cx, budget, reader.as_mut(), gate) {
                     Poll::Ready(filled) => filled.map_err(|err| (Step::Read, err))?,
                     Poll::Pending if self.pos == self.cap => {
                         // Flush when the reader stalls: its peer may be
                         // waiting for the bytes we already wrote.
-                        ready!(self.output.poll_flush_owed(cx, writer.as_mut()))
+                        ready!(self.output.poll_flush_owed(cx, budget, writer.as_mut()))
                             .map_err(|err| (Step::Flush, err))?;
                         return Poll::Pending;
                     }
@@ -403,14 +426,14 @@ impl CopyBuffer {
 
             while self.pos < self.cap {
                 let chunk = &self.buf[self.pos..self.cap];
-                match self.output.poll_write(cx, writer.as_mut(), chunk) {
+                match self.output.poll_write(cx, budget, writer.as_mut(), chunk) {
                     Poll::Ready(written) => {
                         self.pos += written.map_err(|err| (Step::Write, err))?
                     }
                     Poll::Pending => {
                         // Read ahead while the writer stalls so its next write is larger.
                         if self.has_room() {
-                            ready!(self.poll_fill(cx, reader.as_mut(), gate))
+                            ready!(self.poll_fill(cx, budget, reader.as_mut(), gate))
                                 .map_err(|err| (Step::Read, err))?;
                         }
                         return Poll::Pending;
@@ -419,12 +442,9 @@ impl CopyBuffer {
             }
             self.pos = 0;
             self.cap = 0;
-            if self.grow {
-                self.grow_buffer();
-            }
 
             if self.read_done {
-                ready!(self.output.poll_finish(cx, writer.as_mut()))
+                ready!(self.output.poll_finish(cx, budget, writer.as_mut()))
                     .map_err(|err| (Step::Flush, err))?;
                 return Poll::Ready(Ok(self.output.written));
             }
@@ -435,10 +455,12 @@ impl CopyBuffer {
         !self.read_done && self.cap < self.size
     }
 
-    /// Reads once into the free room at the end of the buffer, as much as `gate` allows.
+    /// Reads once into the free room at the end of the buffer, as much as
+    /// `gate` allows, and resizes the buffer as the policy says.
     fn poll_fill<R, G>(
         &mut self,
         cx: &mut Context<'_>,
+        budget: &mut Budget,
         reader: Pin<&mut R>,
         gate: &mut G,
     ) -> Poll<io::Result<()>>
@@ -446,25 +468,44 @@ impl CopyBuffer {
         R: AsyncRead + ?Sized,
         G: ReadGate,
     {
-        let allowed = ready!(gate.poll_allowance(cx, self.size - self.cap));
+        let room = self.size - self.cap;
+        let allowed = ready!(gate.poll_allowance(cx, room));
         if allowed == 0 {
             // The gate's byte limit is reached: that is this copy's EOF.
             self.read_done = true;
             return Poll::Ready(Ok(()));
         }
         if self.buf.is_empty() {
-            return self.poll_first_fill(cx, reader, gate, allowed);
+            return self.poll_first_fill(cx, budget, reader, gate, allowed);
         }
-        let room = &mut self.buf[self.cap..self.cap + allowed];
-        let n = ready!(settle(gate, budget::poll_read(cx, reader, room)))?;
+        let into = &mut self.buf[self.cap..self.cap + allowed];
+        let n = ready!(settle(gate, budget.poll_read(cx, reader, into)))?;
         if n == 0 {
             self.read_done = true;
-        } else if n == self.size {
-            self.grow = self.size < self.policy.max();
+            return Poll::Ready(Ok(()));
         }
         self.cap += n;
         self.read += n as u64;
+        self.sizer.waited |= budget.waited();
+        if let Some(size) = self.sizer.after_read(self.policy, self.size, room, n) {
+            self.resize(size);
+        }
         Poll::Ready(Ok(()))
+    }
+
+    /// Moves to a buffer of `size` bytes, keeping the bytes it holds (at the
+    /// front of the new one). A buffer too small for them is not taken.
+    fn resize(&mut self, size: usize) {
+        let held = self.cap - self.pos;
+        if held > size {
+            return;
+        }
+        let mut buf = vec![0; size].into_boxed_slice();
+        buf[..held].copy_from_slice(&self.buf[self.pos..self.cap]);
+        self.buf = buf;
+        self.pos = 0;
+        self.cap = held;
+        self.size = size;
     }
 
     /// Reads into a small stack buffer and allocates the real one only when
@@ -473,6 +514,7 @@ impl CopyBuffer {
     fn poll_first_fill<R, G>(
         &mut self,
         cx: &mut Context<'_>,
+        budget: &mut Budget,
         reader: Pin<&mut R>,
         gate: &mut G,
         allowed: usize,
@@ -483,7 +525,7 @@ impl CopyBuffer {
     {
         const PROBE: usize = 1024;
         let mut probe = [0u8; PROBE];
-        let probe_read = budget::poll_read(cx, reader, &mut probe[..allowed.min(PROBE)]);
+        let probe_read = budget.poll_read(cx, reader, &mut probe[..allowed.min(PROBE)]);
         let n = ready!(settle(gate, probe_read))?;
         if n == 0 {
             self.read_done = true;
@@ -495,13 +537,6 @@ impl CopyBuffer {
         self.cap = n;
         self.read += n as u64;
         Poll::Ready(Ok(()))
-    }
-
-    /// Doubles the (empty) buffer, up to the policy's maximum.
-    fn grow_buffer(&mut self) {
-        self.grow = false;
-        self.size = self.size.saturating_mul(2).min(self.policy.max());
-        self.buf = vec![0; self.size].into_boxed_slice();
     }
 }
 

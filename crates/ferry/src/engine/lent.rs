@@ -7,8 +7,9 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncBufRead, AsyncWrite};
 
+use super::budget::Budget;
 use super::output::Output;
-use super::{budget, DirectionCounts, Fault, Mover, PollMove, ReadGate, Step};
+use super::{DirectionCounts, Fault, Mover, PollMove, ReadGate, Step};
 
 /// What the loop over a lending reader keeps between polls: only the
 /// writer's side, since every byte it counts has been written.
@@ -57,14 +58,16 @@ where
     ) -> Poll<Result<(), Fault>> {
         let output = &mut self.output;
         let failed = |step| move |err| Fault::Failed(step, err);
+        let mut budget = ready!(Budget::start(cx));
         loop {
             // The gate is asked only once the reader has a chunk: check for a
             // stop first, or a reader with nothing to give would hold it up.
             if gate.is_stopped() {
-                ready!(output.poll_finish(cx, writer.as_mut())).map_err(failed(Step::Flush))?;
+                ready!(output.poll_finish(cx, &mut budget, writer.as_mut()))
+                    .map_err(failed(Step::Flush))?;
                 return Poll::Ready(Ok(()));
             }
-            let step = budget::poll_fill_buf(cx, reader.as_mut(), |cx, chunk| {
+            let step = budget.poll_fill_buf(cx, reader.as_mut(), |cx, budget, chunk| {
                 if chunk.is_empty() {
                     return Chunk::Eof;
                 }
@@ -73,11 +76,13 @@ where
                     Poll::Ready(allowed) => allowed,
                     Poll::Pending => return Chunk::Gated,
                 };
-                let written = output.poll_write(cx, writer.as_mut(), &chunk[..allowed]);
-                gate.consume(match written {
+                let written = output.poll_write(cx, budget, writer.as_mut(), &chunk[..allowed]);
+                let taken = match written {
                     Poll::Ready(Ok(n)) => n,
                     _ => 0,
-                });
+                };
+                budget.moved(taken);
+                gate.consume(taken);
                 Chunk::Written(written)
             });
             match step.map_err(failed(Step::Read)) {
@@ -87,14 +92,15 @@ where
                 // The writer stalled; the chunk stays in the reader's buffer.
                 Poll::Ready(Ok(Chunk::Written(Poll::Pending))) => return Poll::Pending,
                 Poll::Ready(Ok(Chunk::Eof)) => {
-                    ready!(output.poll_finish(cx, writer.as_mut())).map_err(failed(Step::Flush))?;
+                    ready!(output.poll_finish(cx, &mut budget, writer.as_mut()))
+                        .map_err(failed(Step::Flush))?;
                     return Poll::Ready(Ok(()));
                 }
                 Poll::Ready(Err(fault)) => return Poll::Ready(Err(fault)),
                 // Flush when the reader (or its gate) stalls: the reader's peer
                 // may be waiting for the bytes we already wrote.
                 Poll::Ready(Ok(Chunk::Gated)) | Poll::Pending => {
-                    ready!(output.poll_flush_owed(cx, writer.as_mut()))
+                    ready!(output.poll_flush_owed(cx, &mut budget, writer.as_mut()))
                         .map_err(failed(Step::Flush))?;
                     return Poll::Pending;
                 }

@@ -14,6 +14,7 @@ mod output;
 mod policy;
 mod step;
 
+pub use budget::{MAX_BYTES_PER_POLL, MAX_OPS_PER_POLL};
 pub use buffer::CopyBuffer;
 pub use counts::DirectionCounts;
 pub use policy::{BufferPolicy, DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};

@@ -6,7 +6,8 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::AsyncWrite;
 
-use super::{budget, DirectionCounts, Fault, Mover, PollMove, ReadGate, Step};
+use super::budget::Budget;
+use super::{DirectionCounts, Fault, Mover, PollMove, ReadGate, Step};
 
 /// A [`Mover`] followed by a half-close of its sink.
 #[derive(Debug)]
@@ -57,7 +58,8 @@ impl<M: Mover> OneWay<M> {
                     self.stage = Stage::ShuttingDown;
                 }
                 Stage::ShuttingDown => {
-                    ready!(budget::poll_shutdown(cx, writer.as_mut()))
+                    let mut budget = ready!(Budget::start(cx));
+                    ready!(budget.poll_shutdown(cx, writer.as_mut()))
                         .map_err(|err| Fault::Failed(Step::Shutdown, err))?;
                     self.stage = Stage::Done;
                 }

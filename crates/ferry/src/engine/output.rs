@@ -11,7 +11,7 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::AsyncWrite;
 
-use super::budget;
+use super::budget::Budget;
 
 #[derive(Debug, Default)]
 pub(crate) struct Output {
@@ -24,13 +24,14 @@ impl Output {
     pub(crate) fn poll_write<W>(
         &mut self,
         cx: &mut Context<'_>,
+        budget: &mut Budget,
         writer: Pin<&mut W>,
         chunk: &[u8],
     ) -> Poll<io::Result<usize>>
     where
         W: AsyncWrite + ?Sized,
     {
-        let n = ready!(budget::poll_write(cx, writer, chunk))?;
+        let n = ready!(budget.poll_write(cx, writer, chunk))?;
         self.written += n as u64;
         self.need_flush = true;
         Poll::Ready(Ok(n))
@@ -40,13 +41,14 @@ impl Output {
     pub(crate) fn poll_flush_owed<W>(
         &mut self,
         cx: &mut Context<'_>,
+        budget: &mut Budget,
         writer: Pin<&mut W>,
     ) -> Poll<io::Result<()>>
     where
         W: AsyncWrite + ?Sized,
     {
         if self.need_flush {
-            self.poll_finish(cx, writer)
+            self.poll_finish(cx, budget, writer)
         } else {
             Poll::Ready(Ok(()))
         }
@@ -56,12 +58,13 @@ impl Output {
     pub(crate) fn poll_finish<W>(
         &mut self,
         cx: &mut Context<'_>,
+        budget: &mut Budget,
         writer: Pin<&mut W>,
     ) -> Poll<io::Result<()>>
     where
         W: AsyncWrite + ?Sized,
     {
-        ready!(budget::poll_flush(cx, writer))?;
+        ready!(budget.poll_flush(cx, writer))?;
         self.need_flush = false;
         Poll::Ready(Ok(()))
     }
