@@ -29,6 +29,12 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
+    /// Whether the copy waits on its rate limits rather than on its ends:
+    /// such waiting is not idleness.
+    pub(crate) fn is_throttled(&self) -> bool {
+        self.throttle.is_waiting()
+    }
+
     pub(crate) fn new(settings: &LimitSettings) -> Self {
         Self {
             left: settings.limit.unwrap_or(u64::MAX),
@@ -40,13 +46,15 @@ impl Limits {
 
 impl ReadGate for Limits {
     fn poll_allowance(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<usize> {
-        // A stopped copy reads no more, like one that reached its limit.
-        if self.is_stopped() {
-            return Poll::Ready(0);
-        }
         let want = usize::try_from(self.left).map_or(want, |left| want.min(left));
-        if want == 0 || self.throttle.is_unlimited() {
-            return Poll::Ready(want);
+        if self.throttle.is_unlimited() {
+            // A stopped copy reads no more, like one that reached its limit.
+            return Poll::Ready(if self.is_stopped() { 0 } else { want });
+        }
+        if want == 0 || self.is_stopped() {
+            // This direction reads no more: its place in line goes to the next.
+            self.throttle.leave();
+            return Poll::Ready(0);
         }
         self.throttle.poll_take(cx, want)
     }

@@ -84,9 +84,10 @@ impl<M: Mover> Job<M> {
         let fault = match result {
             Poll::Pending => {
                 let mover = &mut self.mover;
+                let throttled = self.limits.is_throttled();
                 return self
                     .watch
-                    .poll_one_way(cx, counts, || mover.release())
+                    .poll_one_way(cx, counts, throttled, || mover.release())
                     .map(Outcome::Failed);
             }
             Poll::Ready(Ok(())) => {

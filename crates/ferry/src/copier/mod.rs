@@ -77,6 +77,8 @@ pub struct Copier {
     limits: LimitSettings,
     /// What each copy's watch times and reports.
     watch: WatchSettings,
+    /// Whether a failed copy resets its sockets rather than closing them.
+    resets: bool,
 }
 
 impl Copier {
@@ -95,6 +97,7 @@ impl Copier {
                 release_after: Some(DEFAULT_RELEASE_AFTER),
                 ..WatchSettings::default()
             },
+            resets: false,
         }
     }
 
@@ -291,6 +294,34 @@ impl Copier {
         copier
     }
 
+    /// Makes a copy that does not end well pass that on as an abort: the
+    /// sockets among its ends close with a reset (`SO_LINGER` 0) instead of
+    /// an orderly end of stream, so their peers cannot take a truncated
+    /// stream for a complete one. Applies to the zero-copy entry points
+    /// ([`zero_copy`](Self::zero_copy)), which see the ends' sockets.
+    ///
+    /// The sockets are set to reset when the copy starts and set back when
+    /// it ends well; so a copy that fails, times out, or is dropped before
+    /// it ends (a server cutting relays off at shutdown) leaves them set,
+    /// and closing them then resets the connection. Before a failure is
+    /// reported, the bytes read before it are written out, as far as the
+    /// other side takes them, so a reset from one peer reaches the other
+    /// after everything that peer sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let relay = ferry::Copier::new().propagate_resets(true);
+    /// ```
+    pub fn propagate_resets(mut self, resets: bool) -> Self {
+        self.resets = resets;
+        self
+    }
+
+    pub(crate) fn resets(&self) -> bool {
+        self.resets
+    }
+
     /// A resumable one-way copy with this copier's settings; see [`CopyJob`].
     ///
     /// # Examples
@@ -422,6 +453,7 @@ impl fmt::Debug for Copier {
             .field("policy", &self.policy)
             .field("limits", &self.limits)
             .field("watch", &self.watch)
+            .field("resets", &self.resets)
             .finish()
     }
 }

@@ -1,9 +1,14 @@
-//! `RateLimiter`: a token bucket on tokio's clock, shareable by many copies.
+//! `RateLimiter`: a token bucket on tokio's clock, shareable by many copies,
+//! that serves the copies waiting on it in turn; and `Throttle`, one copy
+//! direction's place at its limiters.
 
+use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future as _;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
@@ -16,7 +21,10 @@ use tokio::time::{Instant, Sleep};
 /// for every copy that shares it.
 ///
 /// The bucket holds at most a tenth of a second of bytes, so a copy that was
-/// idle can burst by that much and no more. Copies wait on tokio's timer, so
+/// idle can burst by that much and no more. Copies that want more than the
+/// rate take turns, first come first served, each taking what came in since
+/// the turn before: sharing a limiter splits it evenly between them, whether
+/// they are the two directions of a relay or the connections of a server. Copies wait on tokio's timer, so
 /// the runtime needs its time driver (`enable_time`, or `#[tokio::main]`).
 ///
 /// # Examples
@@ -45,6 +53,24 @@ struct Bucket {
     rate: u64,
     tokens: f64,
     updated: Instant,
+    /// The takers waiting for tokens, in the order they came: only the first
+    /// may take, so the first to poll after a refill cannot take them all.
+    queue: VecDeque<Waiter>,
+}
+
+#[derive(Debug)]
+struct Waiter {
+    id: u64,
+    waker: Waker,
+}
+
+/// Why a take did not get its tokens.
+#[derive(Debug)]
+enum Wait {
+    /// First in line: enough tokens will be there after this long.
+    For(Duration),
+    /// Behind others: the one ahead wakes this taker when it has taken.
+    InLine,
 }
 
 impl Bucket {
@@ -63,7 +89,34 @@ impl Bucket {
         self.tokens = (self.tokens + elapsed * self.rate as f64).min(self.burst());
         self.updated = now;
     }
+
+    /// Puts `id` in line (once), with the waker to call when its turn comes.
+    fn line_up(&mut self, id: u64, waker: &Waker) {
+        match self.queue.iter_mut().find(|waiter| waiter.id == id) {
+            Some(waiter) => waiter.waker.clone_from(waker),
+            None => self.queue.push_back(Waiter {
+                id,
+                waker: waker.clone(),
+            }),
+        }
+    }
+
+    /// Takes `id` out of line; when it was first, the next one's turn has come.
+    fn leave(&mut self, id: u64) {
+        let Some(at) = self.queue.iter().position(|waiter| waiter.id == id) else {
+            return;
+        };
+        self.queue.remove(at);
+        if at == 0 {
+            if let Some(next) = self.queue.front() {
+                next.waker.wake_by_ref();
+            }
+        }
+    }
 }
+
+/// Tells throttles apart in a bucket's line.
+static NEXT_THROTTLE: AtomicU64 = AtomicU64::new(0);
 
 impl RateLimiter {
     /// A limiter of `bytes_per_second`.
@@ -87,6 +140,7 @@ impl RateLimiter {
             rate: bytes_per_second,
             tokens: 0.0,
             updated: Instant::now(),
+            queue: VecDeque::new(),
         };
         // Start with one grant, so the first read need not wait.
         bucket.tokens = bucket.grant();
@@ -128,16 +182,25 @@ impl RateLimiter {
         bucket.refill(Instant::now());
         bucket.rate = bytes_per_second;
         bucket.tokens = bucket.tokens.min(bucket.burst());
+        // The first in line waits on a deadline computed at the old rate.
+        if let Some(first) = bucket.queue.front() {
+            first.waker.wake_by_ref();
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Bucket> {
+    fn lock(&self) -> MutexGuard<'_, Bucket> {
         // The bucket is consistent after every statement; a panic elsewhere cannot break it.
         self.bucket.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes up to `want` tokens, or says how long until enough are there.
-    fn take(&self, want: usize) -> Result<usize, Duration> {
+    /// Takes up to `want` tokens for throttle `id` when it is its turn, or
+    /// says what it waits for.
+    fn take(&self, id: u64, want: usize, waker: &Waker) -> Result<usize, Wait> {
         let mut bucket = self.lock();
+        if bucket.queue.front().is_some_and(|first| first.id != id) {
+            bucket.line_up(id, waker);
+            return Err(Wait::InLine);
+        }
         let need = bucket.grant().min(want as f64);
         // Read the clock only when the tokens on hand are not enough: a
         // deferred refill adds the same tokens later, still capped at the burst.
@@ -145,13 +208,17 @@ impl RateLimiter {
             bucket.refill(Instant::now());
         }
         if bucket.tokens >= need {
+            // What has come in since the last turn: takers that keep
+            // wanting more alternate, so their shares come out even.
             let taken = bucket.tokens.min(want as f64).floor();
             bucket.tokens -= taken;
+            bucket.leave(id);
             Ok(taken as usize)
         } else {
-            Err(Duration::from_secs_f64(
+            bucket.line_up(id, waker);
+            Err(Wait::For(Duration::from_secs_f64(
                 (need - bucket.tokens) / bucket.rate as f64,
-            ))
+            )))
         }
     }
 
@@ -160,6 +227,10 @@ impl RateLimiter {
             let mut bucket = self.lock();
             bucket.tokens = (bucket.tokens + unused as f64).min(bucket.burst());
         }
+    }
+
+    fn leave(&self, id: u64) {
+        self.lock().leave(id);
     }
 }
 
@@ -171,21 +242,26 @@ impl fmt::Debug for RateLimiter {
     }
 }
 
-/// One copy direction's view of its rate limiters: what it took, and the
-/// timer it waits on when they are empty.
-#[derive(Debug, Default)]
+/// One copy direction's view of its rate limiters: its place in their
+/// lines, what it took, and the timer it waits on when they are empty.
+#[derive(Debug)]
 pub(crate) struct Throttle {
+    id: u64,
     limiters: Vec<RateLimiter>,
     taken: usize,
     sleep: Option<Pin<Box<Sleep>>>,
+    /// Whether the last take had to wait.
+    waiting: bool,
 }
 
 impl Throttle {
     pub(crate) fn new(limiters: Vec<RateLimiter>) -> Self {
         Self {
+            id: NEXT_THROTTLE.fetch_add(1, Ordering::Relaxed),
             limiters,
             taken: 0,
             sleep: None,
+            waiting: false,
         }
     }
 
@@ -193,16 +269,28 @@ impl Throttle {
         self.limiters.is_empty()
     }
 
+    /// Whether the copy is held back by its rate limits right now (rather
+    /// than by its ends).
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.waiting
+    }
+
     /// Takes tokens for up to `want` bytes from every limiter.
     pub(crate) fn poll_take(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<usize> {
         loop {
-            match self.try_take_all(want) {
+            match self.try_take_all(want, cx.waker()) {
                 Ok(allowed) => {
                     self.taken = allowed;
+                    self.waiting = false;
                     return Poll::Ready(allowed);
                 }
-                Err(wait) => {
-                    let deadline = Instant::now() + wait;
+                Err(Wait::InLine) => {
+                    self.waiting = true;
+                    return Poll::Pending;
+                }
+                Err(Wait::For(wait)) => {
+                    self.waiting = true;
+                    let deadline = Instant::now().checked_add(wait).unwrap_or_else(far_future);
                     let sleep = self
                         .sleep
                         .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
@@ -215,10 +303,10 @@ impl Throttle {
         }
     }
 
-    fn try_take_all(&self, want: usize) -> Result<usize, Duration> {
+    fn try_take_all(&self, want: usize, waker: &Waker) -> Result<usize, Wait> {
         let mut allowed = want;
         for (i, limiter) in self.limiters.iter().enumerate() {
-            match limiter.take(allowed) {
+            match limiter.take(self.id, allowed, waker) {
                 Ok(taken) => {
                     // Limiters before this one gave more than this one allows.
                     for earlier in &self.limiters[..i] {
@@ -245,6 +333,24 @@ impl Throttle {
             limiter.give_back(unused);
         }
     }
+
+    /// Leaves every line: this direction reads no more (it reached its end,
+    /// its limit or a stop), so it must not hold up the others.
+    pub(crate) fn leave(&mut self) {
+        self.waiting = false;
+        for limiter in &self.limiters {
+            limiter.leave(self.id);
+        }
+    }
 }
 
-use std::future::Future as _;
+impl Drop for Throttle {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+/// A deadline that never comes, as far as tokio's timer goes (about 30 years).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+}

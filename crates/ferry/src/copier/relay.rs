@@ -117,8 +117,9 @@ impl<M: Mover> Relay<M> {
         }
         let (a_to_b, b_to_a) = (&mut self.a_to_b.way, &mut self.b_to_a.way);
         let finished = (self.a_to_b.finished, self.b_to_a.finished);
+        let throttled = self.a_to_b.limits.is_throttled() || self.b_to_a.limits.is_throttled();
         self.watch
-            .poll_relay(cx, counts, finished, || {
+            .poll_relay(cx, counts, finished, throttled, || {
                 a_to_b.release();
                 b_to_a.release();
             })

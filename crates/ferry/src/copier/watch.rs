@@ -154,6 +154,14 @@ impl Watch {
         }
     }
 
+    /// A copy held back by its rate limits moves bytes as fast as it may:
+    /// that is not idleness, so the idle timeout starts over.
+    fn throttled(&mut self, throttled: bool) {
+        if throttled && self.settings.idle_timeout.is_some() {
+            self.last_activity = Instant::now();
+        }
+    }
+
     /// Reports the final counts to the progress callback.
     pub(crate) fn finish(&mut self, counts: &Counts) {
         self.observe(counts);
@@ -213,16 +221,19 @@ impl Watch {
     }
 
     /// The rest of a one-way copy's poll once the copy is pending: records
-    /// the counts, gives the buffer back (`release`) after it has been idle,
+    /// the counts (and whether the copy is `throttled`), gives the buffer
+    /// back (`release`) after it has been idle,
     /// has a stop wake the task, and returns the error when the idle timeout
     /// runs out.
     pub(crate) fn poll_one_way(
         &mut self,
         cx: &mut Context<'_>,
         counts: Counts,
+        throttled: bool,
         mut release: impl FnMut(),
     ) -> Poll<CopyError> {
         self.observe(&counts);
+        self.throttled(throttled);
         self.listen(cx);
         loop {
             match ready!(self.poll_alarm(cx)) {
@@ -244,6 +255,7 @@ impl Watch {
         cx: &mut Context<'_>,
         counts: Counts,
         finished: (Option<DirectionTransfer>, Option<DirectionTransfer>),
+        throttled: bool,
         mut release: impl FnMut(),
     ) -> Poll<Result<Transfer, CopyError>> {
         match finished {
@@ -255,6 +267,7 @@ impl Watch {
             (None, None) => {}
         }
         self.observe(&counts);
+        self.throttled(throttled);
         self.listen(cx);
         loop {
             match ready!(self.poll_alarm(cx)) {

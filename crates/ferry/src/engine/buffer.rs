@@ -37,6 +37,8 @@ use super::{DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};
 ///    and bytes were written since the last flush, flush the writer before
 ///    returning `Pending`, because the reader's peer may be waiting for them.
 /// 5. **finish**: at EOF with the buffer drained, flush and return the count.
+///    A read error is reported the same way: the bytes read before it are
+///    written and flushed first, as far as the writer takes them.
 ///
 /// `Interrupted` from any operation is retried. One poll makes at most
 /// [`MAX_OPS_PER_POLL`](crate::MAX_OPS_PER_POLL) reads and writes and moves
@@ -75,6 +77,9 @@ pub struct CopyBuffer {
     policy: BufferPolicy,
     sizer: Sizer,
     read_done: bool,
+    /// A read error that came while bytes were buffered: reported once
+    /// they are written out.
+    fault: Option<io::Error>,
     read: u64,
     output: Output,
 }
@@ -154,6 +159,7 @@ impl CopyBuffer {
             policy,
             sizer: Sizer::default(),
             read_done: false,
+            fault: None,
             read: 0,
             output: Output::default(),
         }
@@ -446,6 +452,9 @@ impl CopyBuffer {
             if self.read_done {
                 ready!(self.output.poll_finish(cx, budget, writer.as_mut()))
                     .map_err(|err| (Step::Flush, err))?;
+                if let Some(err) = self.fault.take() {
+                    return Poll::Ready(Err((Step::Read, err)));
+                }
                 return Poll::Ready(Ok(self.output.written));
             }
         }
@@ -479,7 +488,17 @@ impl CopyBuffer {
             return self.poll_first_fill(cx, budget, reader, gate, allowed);
         }
         let into = &mut self.buf[self.cap..self.cap + allowed];
-        let n = ready!(settle(gate, budget.poll_read(cx, reader, into)))?;
+        let n = match ready!(settle(gate, budget.poll_read(cx, reader, into))) {
+            Ok(n) => n,
+            // What was read before the failure still goes out, then the
+            // failure is reported: a reset source loses no byte it sent.
+            Err(err) if self.cap > self.pos => {
+                self.read_done = true;
+                self.fault = Some(err);
+                return Poll::Ready(Ok(()));
+            }
+            Err(err) => return Poll::Ready(Err(err)),
+        };
         if n == 0 {
             self.read_done = true;
             return Poll::Ready(Ok(()));

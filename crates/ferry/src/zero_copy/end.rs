@@ -49,6 +49,17 @@ pub enum FdKind {
     Other,
 }
 
+/// Makes closing `fd` reset its connection (`abort`) or end it in order, if
+/// it is a socket; other fds are left as they are.
+pub(crate) fn reset_on_close(kind: FdKind, fd: BorrowedFd<'_>, abort: bool) {
+    if kind == FdKind::Socket {
+        let linger = abort.then_some(std::time::Duration::ZERO);
+        // Only an fd that is not a socket can refuse, and the kind says it
+        // is one: there is no failure to report.
+        let _ = rustix::net::sockopt::set_socket_linger(fd, linger);
+    }
+}
+
 impl FdKind {
     /// A socket or a pipe: readiness comes from tokio's reactor.
     pub(crate) fn is_stream(self) -> bool {

@@ -310,13 +310,34 @@ impl ZeroCopier<'_> {
             .await
             .map_err(|err| failed(Step::Write, err))?;
         let route = self.route(&*source, &*sink);
+        self.reset_on_close(&*source, &*sink, true);
+        let copied = self.copy_on(route, source, sink).await;
+        if copied.is_ok() {
+            self.reset_on_close(&*source, &*sink, false);
+        }
+        copied
+    }
+
+    /// [`copy`](Self::copy) once the ends are ready and the route chosen.
+    async fn copy_on<S, D>(
+        &self,
+        route: Route,
+        source: &mut S,
+        sink: &mut D,
+    ) -> Result<Copied, CopyError>
+    where
+        S: ZeroCopySource + ?Sized,
+        D: ZeroCopySink + ?Sized,
+    {
         let (refusal, moved) = match self.kernel_copy(route, source, sink).await {
             (Outcome::Done(bytes), _) => return Ok(Copied { bytes, route }),
             (Outcome::Failed(err), _) => return Err(err),
             (Outcome::Refused(refusal), moved) => (refusal, moved),
         };
         self.may_fall_back(refusal, moved, true)?;
-        let failed = |step, err| failed(step, err).after(moved);
+        let failed = |step, err| {
+            CopyError::new(Direction::AToB, step, err, Counts::default(), true).after(moved)
+        };
         let mut reader = source.reader().map_err(|err| failed(Step::Read, err))?;
         let mut writer = sink.writer().map_err(|err| failed(Step::Write, err))?;
         let rest = self
@@ -431,6 +452,20 @@ impl ZeroCopier<'_> {
         B: ZeroCopyStream + ?Sized,
     {
         let route = table::relay_route(a.source_kind(), b.source_kind(), self.mode);
+        self.reset_on_close(&*a, &*b, true);
+        let relayed = self.relay_on(route, a, b).await;
+        if relayed.is_ok() {
+            self.reset_on_close(&*a, &*b, false);
+        }
+        relayed
+    }
+
+    /// [`bidirectional`](Self::bidirectional) once the route is chosen.
+    async fn relay_on<A, B>(&self, route: Route, a: &mut A, b: &mut B) -> Result<Relayed, CopyError>
+    where
+        A: ZeroCopyStream + ?Sized,
+        B: ZeroCopyStream + ?Sized,
+    {
         let refusal = match self.kernel_relay(route, a, b).await {
             Outcome::Done(transfer) => return Ok(Relayed { transfer, route }),
             Outcome::Failed(err) => return Err(err),
@@ -465,6 +500,20 @@ impl ZeroCopier<'_> {
         }
         let _ = (route, a, b);
         Outcome::Refused(unavailable(self.mode))
+    }
+
+    /// With [`Copier::propagate_resets`], makes closing the sockets among
+    /// `source` and `sink` reset their connections (`abort`), or end them
+    /// in order again.
+    fn reset_on_close<S, D>(&self, source: &S, sink: &D, abort: bool)
+    where
+        S: ZeroCopySource + ?Sized,
+        D: ZeroCopySink + ?Sized,
+    {
+        if self.copier.resets() {
+            end::reset_on_close(source.source_kind(), source.as_fd(), abort);
+            end::reset_on_close(sink.sink_kind(), sink.as_fd(), abort);
+        }
     }
 
     /// Whether the copy may go on through memory after the kernel route was
