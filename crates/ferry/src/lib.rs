@@ -55,8 +55,8 @@ pub use copy_bidirectional::{
 };
 pub use copy_buf::{copy_buf, CopyBuf};
 pub use engine::{
-    BufferPolicy, CopyBuffer, DirectionCounts, Step, DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE,
-    MAX_BYTES_PER_POLL, MAX_OPS_PER_POLL,
+    BufferPolicy, CopyBuffer, DirectionCounts, MemoryBudget, Step, DEFAULT_BUF_SIZE,
+    DEFAULT_MAX_BUF_SIZE, MAX_BYTES_PER_POLL, MAX_OPS_PER_POLL,
 };
 pub use error::{CopyError, Counts, Direction};
 #[cfg(unix)]

@@ -1,13 +1,12 @@
 //! `Limits`: a `Copier`'s read gate: its byte limit, its rate limits and its
 //! stop signal, checked before every read.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::rate::{RateLimiter, Throttle};
 use super::stop::StopSignal;
-use crate::engine::ReadGate;
+use crate::engine::{ReadGate, StopFlag};
 
 /// What bounds the reads of each direction, as the builder set it.
 #[derive(Clone, Debug, Default)]
@@ -24,7 +23,9 @@ pub(crate) struct LimitSettings {
 pub(crate) struct Limits {
     /// Bytes this direction may still read.
     left: u64,
-    throttle: Throttle,
+    /// Boxed, and only where there are limiters: most copies have none, and
+    /// a server holds two gates per idle connection.
+    throttle: Option<Box<Throttle>>,
     stop: Option<StopSignal>,
 }
 
@@ -32,13 +33,16 @@ impl Limits {
     /// Whether the copy waits on its rate limits rather than on its ends:
     /// such waiting is not idleness.
     pub(crate) fn is_throttled(&self) -> bool {
-        self.throttle.is_waiting()
+        self.throttle
+            .as_ref()
+            .is_some_and(|throttle| throttle.is_waiting())
     }
 
     pub(crate) fn new(settings: &LimitSettings) -> Self {
         Self {
             left: settings.limit.unwrap_or(u64::MAX),
-            throttle: Throttle::new(settings.limiters.clone()),
+            throttle: (!settings.limiters.is_empty())
+                .then(|| Box::new(Throttle::new(settings.limiters.clone()))),
             stop: settings.stop.clone(),
         }
     }
@@ -47,22 +51,23 @@ impl Limits {
 impl ReadGate for Limits {
     fn poll_allowance(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<usize> {
         let want = usize::try_from(self.left).map_or(want, |left| want.min(left));
-        if self.throttle.is_unlimited() {
-            // A stopped copy reads no more, like one that reached its limit.
-            return Poll::Ready(if self.is_stopped() { 0 } else { want });
-        }
-        if want == 0 || self.is_stopped() {
+        // A stopped copy reads no more, like one that reached its limit.
+        let want = if self.is_stopped() { 0 } else { want };
+        let Some(throttle) = &mut self.throttle else {
+            return Poll::Ready(want);
+        };
+        if want == 0 {
             // This direction reads no more: its place in line goes to the next.
-            self.throttle.leave();
+            throttle.leave();
             return Poll::Ready(0);
         }
-        self.throttle.poll_take(cx, want)
+        throttle.poll_take(cx, want)
     }
 
     fn consume(&mut self, n: usize) {
         self.left -= n as u64;
-        if !self.throttle.is_unlimited() {
-            self.throttle.settle(n);
+        if let Some(throttle) = &mut self.throttle {
+            throttle.settle(n);
         }
     }
 
@@ -70,7 +75,7 @@ impl ReadGate for Limits {
         self.stop.as_ref().is_some_and(StopSignal::is_stopped)
     }
 
-    fn stop_flag(&self) -> Option<Arc<AtomicBool>> {
+    fn stop_flag(&self) -> Option<Arc<dyn StopFlag>> {
         self.stop.as_ref().map(StopSignal::flag)
     }
 }

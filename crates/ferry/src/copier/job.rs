@@ -169,7 +169,7 @@ pub struct CopyJob {
 impl CopyJob {
     pub(crate) fn new(copier: &Copier) -> Self {
         Self {
-            job: Job::new(CopyBuffer::with_policy(copier.policy), copier),
+            job: Job::new(copier.engine(), copier),
         }
     }
 

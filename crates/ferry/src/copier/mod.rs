@@ -22,7 +22,7 @@ use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite};
 use crate::engine::LentCopy;
 #[cfg(doc)]
 use crate::DEFAULT_MAX_BUF_SIZE;
-use crate::{BufferPolicy, CopyBuffer, CopyError, Counts};
+use crate::{BufferPolicy, CopyBuffer, CopyError, Counts, MemoryBudget};
 use gate::LimitSettings;
 use watch::{ProgressCallback, WatchSettings};
 
@@ -73,10 +73,13 @@ pub const DEFAULT_RELEASE_AFTER: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Copier {
     policy: BufferPolicy,
+    /// Where buffers grow into, if bounded.
+    memory: Option<MemoryBudget>,
     /// What each direction's gate enforces.
     limits: LimitSettings,
-    /// What each copy's watch times and reports.
-    watch: WatchSettings,
+    /// What each copy's watch times and reports; shared, since a relay
+    /// holds it for as long as it runs.
+    watch: Arc<WatchSettings>,
     /// Whether a failed copy resets its sockets rather than closing them.
     resets: bool,
 }
@@ -92,11 +95,12 @@ impl Copier {
     pub fn new() -> Self {
         Self {
             policy: BufferPolicy::default(),
+            memory: None,
             limits: LimitSettings::default(),
-            watch: WatchSettings {
+            watch: Arc::new(WatchSettings {
                 release_after: Some(DEFAULT_RELEASE_AFTER),
                 ..WatchSettings::default()
-            },
+            }),
             resets: false,
         }
     }
@@ -135,6 +139,29 @@ impl Copier {
         assert!(initial > 0, "buffer size must be greater than zero");
         self.policy = BufferPolicy::Adaptive { initial, max };
         self
+    }
+
+    /// Takes the memory buffers grow into from `budget`, shared with every
+    /// copy given the same budget; see [`MemoryBudget`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server_wide = ferry::MemoryBudget::new(256 << 20);
+    /// let copier = ferry::Copier::new().memory_budget(server_wide);
+    /// ```
+    pub fn memory_budget(mut self, budget: MemoryBudget) -> Self {
+        self.memory = Some(budget);
+        self
+    }
+
+    /// A buffer engine with this copier's policy and memory budget.
+    pub(crate) fn engine(&self) -> CopyBuffer {
+        let engine = CopyBuffer::with_policy(self.policy);
+        match &self.memory {
+            Some(budget) => engine.memory_budget(budget.clone()),
+            None => engine,
+        }
     }
 
     /// Copies at most `bytes` in each direction, and never reads past them:
@@ -186,7 +213,7 @@ impl Copier {
     /// let copier = ferry::Copier::new().idle_timeout(std::time::Duration::from_secs(30));
     /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.watch.idle_timeout = Some(timeout);
+        Arc::make_mut(&mut self.watch).idle_timeout = Some(timeout);
         self
     }
 
@@ -202,7 +229,7 @@ impl Copier {
     /// let copier = ferry::Copier::new().linger(std::time::Duration::from_secs(5));
     /// ```
     pub fn linger(mut self, linger: Duration) -> Self {
-        self.watch.linger = Some(linger);
+        Arc::make_mut(&mut self.watch).linger = Some(linger);
         self
     }
 
@@ -216,7 +243,7 @@ impl Copier {
     /// let copier = ferry::Copier::new().release_idle_buffers(None);
     /// ```
     pub fn release_idle_buffers(mut self, after: Option<Duration>) -> Self {
-        self.watch.release_after = after;
+        Arc::make_mut(&mut self.watch).release_after = after;
         self
     }
 
@@ -229,7 +256,7 @@ impl Copier {
     /// let copier = ferry::Copier::new().progress(progress.clone());
     /// ```
     pub fn progress(mut self, progress: Progress) -> Self {
-        self.watch.progress = Some(progress);
+        Arc::make_mut(&mut self.watch).progress = Some(progress);
         self
     }
 
@@ -250,7 +277,7 @@ impl Copier {
         every: Duration,
         report: impl Fn(Counts) + Send + Sync + 'static,
     ) -> Self {
-        self.watch.on_progress = Some(ProgressCallback {
+        Arc::make_mut(&mut self.watch).on_progress = Some(ProgressCallback {
             every,
             report: Arc::new(report),
         });
@@ -280,7 +307,7 @@ impl Copier {
     /// ```
     pub fn stop_on(mut self, signal: StopSignal) -> Self {
         self.limits.stop = Some(signal.clone());
-        self.watch.stop = Some(signal);
+        Arc::make_mut(&mut self.watch).stop = Some(signal);
         self
     }
 
@@ -433,8 +460,7 @@ impl Copier {
         A: AsyncRead + AsyncWrite + Unpin + ?Sized,
         B: AsyncRead + AsyncWrite + Unpin + ?Sized,
     {
-        let engine = || CopyBuffer::with_policy(self.policy);
-        let mut relay = Relay::new(engine(), engine(), self);
+        let mut relay = Relay::new(self.engine(), self.engine(), self);
         poll_fn(|cx| relay.poll_relay(cx, Pin::new(&mut *a), Pin::new(&mut *b)))
             .await
             .into_result()
@@ -451,6 +477,7 @@ impl fmt::Debug for Copier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Copier")
             .field("policy", &self.policy)
+            .field("memory", &self.memory)
             .field("limits", &self.limits)
             .field("watch", &self.watch)
             .field("resets", &self.resets)

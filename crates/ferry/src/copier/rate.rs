@@ -265,10 +265,6 @@ impl Throttle {
         }
     }
 
-    pub(crate) fn is_unlimited(&self) -> bool {
-        self.limiters.is_empty()
-    }
-
     /// Whether the copy is held back by its rate limits right now (rather
     /// than by its ends).
     pub(crate) fn is_waiting(&self) -> bool {

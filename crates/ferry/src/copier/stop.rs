@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
+use crate::engine::StopFlag;
+
 /// Tells copies to stop reading and end cleanly, as if each had reached its
 /// [`limit`](crate::Copier::limit).
 ///
@@ -52,9 +54,19 @@ use std::task::Waker;
 /// ```
 #[derive(Clone, Default)]
 pub struct StopSignal {
-    /// Its own allocation, so work off the task can hold just the flag.
-    stopped: Arc<AtomicBool>,
-    waiters: Arc<Mutex<Waiters>>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    stopped: AtomicBool,
+    waiters: Mutex<Waiters>,
+}
+
+impl StopFlag for Inner {
+    fn is_set(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
 }
 
 /// The tasks to wake on a stop: one slot per running copy, reused.
@@ -90,7 +102,7 @@ impl StopSignal {
     /// assert!(for_the_server.is_stopped());
     /// ```
     pub fn stop(&self) {
-        if self.stopped.swap(true, Ordering::SeqCst) {
+        if self.inner.stopped.swap(true, Ordering::SeqCst) {
             return;
         }
         let wakers: Vec<Waker> = self
@@ -116,17 +128,20 @@ impl StopSignal {
     /// assert!(stop.is_stopped());
     /// ```
     pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst)
+        self.inner.stopped.load(Ordering::SeqCst)
     }
 
     fn lock(&self) -> MutexGuard<'_, Waiters> {
         // The slots are consistent after every statement; a panic elsewhere cannot break them.
-        self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .waiters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The flag [`stop`](Self::stop) sets, for a blocking task to check.
-    pub(crate) fn flag(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.stopped)
+    /// What [`stop`](Self::stop) sets, for a blocking task to check.
+    pub(crate) fn flag(&self) -> Arc<dyn StopFlag> {
+        self.inner.clone()
     }
 }
 

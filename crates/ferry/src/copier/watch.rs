@@ -81,7 +81,7 @@ enum Alarm {
 
 #[derive(Debug)]
 pub(crate) struct Watch {
-    settings: WatchSettings,
+    settings: Arc<WatchSettings>,
     sleep: Option<Pin<Box<Sleep>>>,
     armed: Option<Instant>,
     last_activity: Instant,
@@ -99,7 +99,7 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
-    pub(crate) fn new(settings: &WatchSettings) -> Self {
+    pub(crate) fn new(settings: &Arc<WatchSettings>) -> Self {
         let now = Instant::now();
         Self {
             timed: settings.idle_timeout.is_some()

@@ -8,6 +8,7 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::budget::Budget;
+use super::memory::MemoryBudget;
 use super::output::Output;
 use super::policy::Sizer;
 use super::{BufferPolicy, DirectionCounts, Fault, Mover, PollMove, ReadGate, Step, Ungated};
@@ -74,14 +75,15 @@ pub struct CopyBuffer {
     cap: usize,
     /// The buffer's size, allocated or not.
     size: usize,
-    policy: BufferPolicy,
     sizer: Sizer,
     read_done: bool,
     /// A read error that came while bytes were buffered: reported once
     /// they are written out.
     fault: Option<io::Error>,
-    read: u64,
     output: Output,
+    /// Where growth past the initial size is taken from, if anywhere; what
+    /// it has given is the allocated buffer's size past the initial one.
+    memory: Option<MemoryBudget>,
 }
 
 impl CopyBuffer {
@@ -155,14 +157,45 @@ impl CopyBuffer {
             buf: Box::default(),
             pos: 0,
             cap: 0,
-            size: policy.initial(),
-            policy,
-            sizer: Sizer::default(),
+            size: Sizer::new(policy).initial(),
+            sizer: Sizer::new(policy),
             read_done: false,
             fault: None,
-            read: 0,
             output: Output::default(),
+            memory: None,
         }
+    }
+
+    /// Takes the memory this buffer grows into from `budget`: past its
+    /// initial size, it grows only as far as the budget allows.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let budget = ferry::MemoryBudget::new(32 << 20);
+    /// let engine = ferry::CopyBuffer::new().memory_budget(budget);
+    /// ```
+    pub fn memory_budget(mut self, budget: MemoryBudget) -> Self {
+        self.memory = Some(budget);
+        self
+    }
+
+    /// Charges the budget for moving from the allocated buffer to one of
+    /// `size` (0: none), or says it may not grow so far.
+    fn charge(&self, size: usize) -> bool {
+        let Some(memory) = &self.memory else {
+            return true;
+        };
+        let initial = self.sizer.initial();
+        let (held, wanted) = (
+            self.buf.len().saturating_sub(initial),
+            size.saturating_sub(initial),
+        );
+        if wanted > held {
+            return memory.take(wanted - held);
+        }
+        memory.give(held - wanted);
+        true
     }
 
     /// Bytes of buffer memory held right now (0 before the first read and
@@ -192,10 +225,11 @@ impl CopyBuffer {
         if self.pos != self.cap {
             return false;
         }
+        self.charge(0);
         self.buf = Box::default();
         self.pos = 0;
         self.cap = 0;
-        self.size = self.policy.initial();
+        self.size = self.sizer.initial();
         self.sizer.released();
         true
     }
@@ -231,7 +265,8 @@ impl CopyBuffer {
     /// # }
     /// ```
     pub fn bytes_read(&self) -> u64 {
-        self.read
+        // Every byte read is written or still held: nothing else keeps it.
+        self.output.written + self.buffered() as u64
     }
 
     /// Bytes the writer has accepted so far.
@@ -504,9 +539,8 @@ impl CopyBuffer {
             return Poll::Ready(Ok(()));
         }
         self.cap += n;
-        self.read += n as u64;
         self.sizer.waited |= budget.waited();
-        if let Some(size) = self.sizer.after_read(self.policy, self.size, room, n) {
+        if let Some(size) = self.sizer.after_read(self.size, room, n) {
             self.resize(size);
         }
         Poll::Ready(Ok(()))
@@ -516,7 +550,7 @@ impl CopyBuffer {
     /// front of the new one). A buffer too small for them is not taken.
     fn resize(&mut self, size: usize) {
         let held = self.cap - self.pos;
-        if held > size {
+        if held > size || !self.charge(size) {
             return;
         }
         let mut buf = vec![0; size].into_boxed_slice();
@@ -554,7 +588,6 @@ impl CopyBuffer {
         self.buf = vec![0; self.size].into_boxed_slice();
         self.buf[..n].copy_from_slice(&probe[..n]);
         self.cap = n;
-        self.read += n as u64;
         Poll::Ready(Ok(()))
     }
 }
@@ -569,6 +602,12 @@ fn settle<G: ReadGate>(gate: &mut G, read: Poll<io::Result<usize>>) -> Poll<io::
     read
 }
 
+impl Drop for CopyBuffer {
+    fn drop(&mut self) {
+        self.charge(0);
+    }
+}
+
 impl Default for CopyBuffer {
     fn default() -> Self {
         Self::new()
@@ -581,7 +620,7 @@ impl fmt::Debug for CopyBuffer {
             .field("capacity", &self.size)
             .field("allocated", &self.buf.len())
             .field("buffered", &self.buffered())
-            .field("read", &self.read)
+            .field("read", &self.bytes_read())
             .field("written", &self.output.written)
             .field("read_done", &self.read_done)
             .field("need_flush", &self.output.need_flush)
@@ -592,7 +631,7 @@ impl fmt::Debug for CopyBuffer {
 impl Mover for CopyBuffer {
     fn counts(&self) -> DirectionCounts {
         DirectionCounts {
-            read: self.read,
+            read: self.bytes_read(),
             written: self.output.written,
         }
     }

@@ -7,9 +7,15 @@
 //! like a reader that stalls, so the writer is still flushed while a rate
 //! limit holds the copy back.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+
+/// A stop that work running off the task (a blocking system call) can check
+/// from another thread.
+pub(crate) trait StopFlag: Send + Sync {
+    /// Whether the copy was told to stop.
+    fn is_set(&self) -> bool;
+}
 
 /// Decides how much the next read may take.
 pub(crate) trait ReadGate {
@@ -32,7 +38,7 @@ pub(crate) trait ReadGate {
 
     /// The stop as a flag another thread can read, for work that runs off
     /// the task (a blocking system call) and must not outlive a stop.
-    fn stop_flag(&self) -> Option<Arc<AtomicBool>> {
+    fn stop_flag(&self) -> Option<Arc<dyn StopFlag>> {
         None
     }
 }

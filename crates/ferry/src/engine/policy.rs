@@ -73,9 +73,14 @@ impl BufferPolicy {
     }
 }
 
-/// What the adaptive policy has learnt about a copy's ends.
-#[derive(Clone, Copy, Debug, Default)]
+/// A buffer's policy, kept small (a copy holds one per direction), and
+/// what it has learnt about the copy's ends.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Sizer {
+    /// The policy's sizes; more than 4 GiB is taken as 4 GiB.
+    initial: u32,
+    max: u32,
+    adaptive: bool,
     /// An end has made the copy wait: it is backed by system calls.
     pub(crate) waited: bool,
     /// Reads in a row that used less than a quarter of the buffer.
@@ -83,19 +88,29 @@ pub(crate) struct Sizer {
 }
 
 impl Sizer {
+    pub(crate) fn new(policy: BufferPolicy) -> Self {
+        let clamp = |size: usize| u32::try_from(size).unwrap_or(u32::MAX);
+        Self {
+            initial: clamp(policy.initial()),
+            max: clamp(policy.max()),
+            adaptive: matches!(policy, BufferPolicy::Adaptive { .. }),
+            waited: false,
+            short_reads: 0,
+        }
+    }
+
+    pub(crate) fn initial(&self) -> usize {
+        self.initial as usize
+    }
+
     /// The size the buffer should have after a read that asked for `room`
     /// bytes and got `got` (at least 1) into a buffer of `size`; `None`
     /// keeps it.
-    pub(crate) fn after_read(
-        &mut self,
-        policy: BufferPolicy,
-        size: usize,
-        room: usize,
-        got: usize,
-    ) -> Option<usize> {
-        let BufferPolicy::Adaptive { initial, .. } = policy else {
+    pub(crate) fn after_read(&mut self, size: usize, room: usize, got: usize) -> Option<usize> {
+        if !self.adaptive {
             return None;
-        };
+        }
+        let (initial, max) = (self.initial(), self.max as usize);
         if got < size / 4 {
             self.short_reads = self.short_reads.saturating_add(1);
             if self.short_reads >= SHORT_READS_TO_SHRINK && size > initial {
@@ -107,8 +122,7 @@ impl Sizer {
         self.short_reads = 0;
         // A read that filled a good part of the buffer and had more behind it.
         let filled = got == room && room >= size / 2;
-        (filled && self.waited && size < policy.max())
-            .then(|| size.saturating_mul(2).min(policy.max()))
+        (filled && self.waited && size < max).then(|| size.saturating_mul(2).min(max))
     }
 
     /// After the buffer was given back: it starts again at `initial`.

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::end::{ZeroCopySink, ZeroCopySource};
 use super::table::{first_zero, judge, Route};
-use crate::engine::{Fault, Mover, PollMove, ReadGate};
+use crate::engine::{Fault, Mover, PollMove, ReadGate, StopFlag};
 use crate::{DirectionCounts, Step};
 
 /// Bytes per trip to tokio's blocking pool. A call can block on the disk, so
@@ -169,12 +169,10 @@ impl Drop for FileRange {
 fn trip(
     fds: &(OwnedFd, OwnedFd),
     shared: &Shared,
-    stop: Option<&AtomicBool>,
+    stop: Option<&dyn StopFlag>,
     want: usize,
 ) -> io::Result<Trip> {
-    let stopped = || {
-        shared.halt.load(Ordering::SeqCst) || stop.is_some_and(|stop| stop.load(Ordering::SeqCst))
-    };
+    let stopped = || shared.halt.load(Ordering::SeqCst) || stop.is_some_and(StopFlag::is_set);
     let mut left = want;
     while left > 0 && !stopped() {
         match rustix::fs::copy_file_range(&fds.0, None, &fds.1, None, left.min(FILE_RANGE_CALL)) {
