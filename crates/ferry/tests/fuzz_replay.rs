@@ -192,16 +192,15 @@ impl AsyncWrite for SlowFirstFlush {
     }
 }
 
-/// Found by the `copy_buf` fuzz target. When the flush that follows the
+/// Found by the `copy_buf` fuzz target (once a bug, now a regression test). When the flush that follows the
 /// reader's EOF returns `Pending`, the next poll of `copy_buf` calls
 /// `poll_fill_buf` again instead of only finishing the flush: bytes a reader
 /// produces after its EOF (a terminal after Ctrl-D, a file that grows) are
 /// copied and counted as part of this copy, and a reader that blocks after
 /// its EOF holds up a copy that had only its flush left. `copy` does not do
-/// this: its engine remembers the EOF. The harness tolerates it while this
-/// test is ignored (`TOLERATE_COPY_BUF_REREAD_AFTER_EOF` in `fuzz_harness/ends.rs`).
+/// this: its engine remembers the EOF. Fixed: the `copy_buf` loop now
+/// remembers it too.
 #[tokio::test]
-#[ignore = "engine bug: copy_buf reads again after EOF when the final flush is Pending"]
 async fn copy_buf_does_not_read_past_eof() {
     let chunks = [b"abc".to_vec(), Vec::new(), b"late".to_vec()];
     let mut reader = Chunks(chunks.into_iter().collect());

@@ -16,6 +16,9 @@ use super::{DirectionCounts, Fault, Mover, PollMove, ReadGate, Step};
 #[derive(Debug, Default)]
 pub(crate) struct LentCopy {
     output: Output,
+    /// The reader ended (or the gate did): only the final flush is left,
+    /// and the reader is not asked again, whatever it would give now.
+    done: bool,
 }
 
 impl LentCopy {
@@ -62,7 +65,8 @@ where
         loop {
             // The gate is asked only once the reader has a chunk: check for a
             // stop first, or a reader with nothing to give would hold it up.
-            if gate.is_stopped() {
+            if self.done || gate.is_stopped() {
+                self.done = true;
                 ready!(output.poll_finish(cx, &mut budget, writer.as_mut()))
                     .map_err(failed(Step::Flush))?;
                 return Poll::Ready(Ok(()));
@@ -91,11 +95,7 @@ where
                     .consume(written.map_err(failed(Step::Write))?),
                 // The writer stalled; the chunk stays in the reader's buffer.
                 Poll::Ready(Ok(Chunk::Written(Poll::Pending))) => return Poll::Pending,
-                Poll::Ready(Ok(Chunk::Eof)) => {
-                    ready!(output.poll_finish(cx, &mut budget, writer.as_mut()))
-                        .map_err(failed(Step::Flush))?;
-                    return Poll::Ready(Ok(()));
-                }
+                Poll::Ready(Ok(Chunk::Eof)) => self.done = true,
                 Poll::Ready(Err(fault)) => return Poll::Ready(Err(fault)),
                 // Flush when the reader (or its gate) stalls: the reader's peer
                 // may be waiting for the bytes we already wrote.

@@ -18,12 +18,6 @@ use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 
 use super::input::{CallOp, ReadOp, SinkScript, SourceScript, WriteOp};
 
-/// A known engine bug, tolerated here so fuzzing can look past it:
-/// `copy_buf` fills the reader's buffer again after it returned EOF when the
-/// final flush was `Pending` (see `copy_buf_does_not_read_past_eof` in
-/// `tests/fuzz_replay.rs`). Set to `false` once that test passes.
-pub const TOLERATE_COPY_BUF_REREAD_AFTER_EOF: bool = true;
-
 /// Which end of a two-way copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
@@ -349,10 +343,6 @@ impl AsyncBufRead for End {
         let (from, offered) = (source.delivered, source.offered);
         if offered > from {
             return Poll::Ready(Ok(&me.data[from..offered]));
-        }
-        if source.eof && TOLERATE_COPY_BUF_REREAD_AFTER_EOF {
-            source.world.advance(1);
-            return Poll::Ready(Ok(&[]));
         }
         let n = std::task::ready!(source.step(cx, usize::MAX, from))?;
         source.offered = from + n;
