@@ -16,18 +16,21 @@ use tokio::time::{timeout, Instant};
 /// closed anyway.
 pub const QUIET: Duration = Duration::from_secs(2);
 
-/// How long draining may take in all, unless `--linger` says otherwise.
+/// How long draining may take in all, unless `--linger` says otherwise (a
+/// linger too long for the clock never runs out).
 pub const AT_MOST: Duration = Duration::from_secs(10);
 
 /// Reads and discards what the peer still sends, so that dropping `stream`
 /// afterwards closes it gracefully. Returns at once when nothing is unread.
 pub async fn drain<S: AsyncRead + Unpin + ?Sized>(stream: &mut S, at_most: Duration) {
-    let deadline = Instant::now() + at_most;
+    let deadline = Instant::now().checked_add(at_most);
     let mut scratch = vec![0; 64 << 10];
     // A peer that sent nothing more is not waited for: nothing can be reset.
     let mut wait = Duration::ZERO;
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.map_or(Duration::MAX, |deadline| {
+            deadline.saturating_duration_since(Instant::now())
+        });
         match timeout(wait.min(left), stream.read(&mut scratch)).await {
             Ok(Ok(n)) if n > 0 && !left.is_zero() => wait = QUIET,
             // EOF, an error, quiet for too long, or out of time.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args as ClapArgs, Parser, Subcommand};
 
 use crate::address::Address;
-use crate::units;
+use crate::units::{self, Timeout};
 
 /// Copy and relay bytes between stdio, files, TCP and Unix sockets.
 ///
@@ -93,14 +93,25 @@ pub struct CopyFlags {
     #[arg(short = 'n', long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_positive_size)]
     pub limit: Option<u64>,
 
-    /// Fail when no byte moved in either direction for DURATION.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_positive_duration)]
-    pub idle_timeout: Option<Duration>,
+    /// Fail when no byte moved in either direction for DURATION; `off` for
+    /// never (default: off, or 10m with --serve). Waiting on a rate limit is
+    /// not idleness.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_timeout)]
+    pub idle_timeout: Option<Timeout>,
+
+    /// Fail a connection to DST (or a connecting SRC) that takes longer than DURATION.
+    #[arg(long, value_name = "DURATION", default_value = "10s", allow_hyphen_values = true, value_parser = units::parse_positive_duration)]
+    pub connect_timeout: Duration,
 
     /// After one direction of a relay finished, let the other run for at most
-    /// DURATION; also how long running relays may finish after Ctrl-C.
+    /// DURATION.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration)]
     pub linger: Option<Duration>,
+
+    /// After the first SIGINT or SIGTERM, let what runs finish for at most
+    /// DURATION, then cut it off (default: 2s, or 30s with --serve).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration)]
+    pub shutdown_timeout: Option<Duration>,
 
     /// Append to the destination file instead of truncating it.
     #[arg(long)]
@@ -147,8 +158,14 @@ pub struct ServeFlags {
     pub serve: bool,
 
     /// With --serve, relay at most N connections at once; more wait in the backlog.
-    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 1024, allow_hyphen_values = true, value_parser = units::parse_connections)]
     pub max_connections: u32,
+
+    /// With --serve, the most memory all relays' buffers may grow into
+    /// together (each starts at 8 KiB per direction and may grow to 1 MiB
+    /// where that pays; past this bound, buffers stop growing).
+    #[arg(long, value_name = "SIZE", default_value = "256M", allow_hyphen_values = true, value_parser = units::parse_size)]
+    pub max_buffer_memory: u64,
 }
 
 /// Flags that decide what goes to stderr.

@@ -20,6 +20,7 @@ pub mod report;
 pub mod run;
 pub mod serve;
 pub mod signals;
+pub mod stderr;
 pub mod transfer;
 pub mod units;
 
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         }
         None => {}
     }
+    let _stderr = stderr::start();
     init_logging(&cli.output);
     raise_fd_limit();
     let output = cli.output.clone();
@@ -116,7 +118,7 @@ fn init_logging(flags: &flags::OutputFlags) {
         (false, _) => tracing::Level::TRACE,
     };
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(stderr::writer)
         .with_max_level(level)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)

@@ -44,7 +44,7 @@ impl Failure {
 
     /// Prints the failure on stderr, as `ferry: ...`.
     pub fn print(&self) {
-        eprintln!("ferry: {}", self.message());
+        crate::stderr::line(format_args!("ferry: {}", self.message()));
     }
 }
 
@@ -100,6 +100,14 @@ pub fn no_signal_handlers(error: &io::Error) -> Failure {
 /// A signal came before both ends were there.
 pub fn interrupted_before_start() -> Failure {
     Failure::Transfer("interrupted before any byte moved".to_string())
+}
+
+/// What ferry does at the first signal, and how to make it stop at once.
+pub fn finishing(within: std::time::Duration) -> String {
+    format!(
+        "ferry: finishing (at most {}), Ctrl-C again to quit",
+        humantime::format_duration(within)
+    )
 }
 
 /// A signal ended the transfer after `bytes` in all.

@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use ferry::zero_copy::ZeroCopyMode;
-use ferry::{Copier, Progress, RateLimiter, StopSignal};
+use ferry::{Copier, MemoryBudget, Progress, RateLimiter, StopSignal};
 
 use crate::address::Address;
 use crate::closing;
 use crate::flags::{Cli, OutputFlags, ZeroCopy};
 use crate::messages::{self, Failure};
+use crate::units::Timeout;
 
 /// What one invocation of `ferry` does.
 #[derive(Debug)]
@@ -50,10 +51,16 @@ pub struct CopyPlan {
     pub rate_limit: Option<u64>,
     /// With `--serve`, bytes per second for each connection.
     pub rate_limit_per_connection: Option<u64>,
-    /// Fail after this long with nothing moving; also bounds connecting.
+    /// Fail after this long with nothing moving.
     pub idle_timeout: Option<Duration>,
-    /// How long a half-closed relay may go on, and running relays after Ctrl-C.
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
+    /// How long a half-closed relay may go on.
     pub linger: Option<Duration>,
+    /// After the first signal, how long what runs may finish.
+    pub shutdown_timeout: Duration,
+    /// With [`Shape::Serve`]: the buffer memory all relays may grow into.
+    pub buffer_memory: Option<usize>,
     /// Append to a destination file.
     pub append: bool,
     /// Whether the kernel may move the bytes.
@@ -107,6 +114,7 @@ impl Plan {
             Shape::OneWay
         };
         let flags = cli.copy;
+        let serving = shape == Shape::Serve;
         if flags.zero_copy == ZeroCopy::Always {
             if let Some(address) = [&src, &dst]
                 .into_iter()
@@ -132,8 +140,22 @@ impl Plan {
                 limit: flags.limit,
                 rate_limit: flags.rate_limit,
                 rate_limit_per_connection: flags.rate_limit_per_connection,
-                idle_timeout: flags.idle_timeout,
+                // A server's default, as nginx's proxy_timeout: idle clients
+                // must not hold --max-connections forever.
+                idle_timeout: match flags.idle_timeout {
+                    Some(Timeout(timeout)) => timeout,
+                    None if serving => Some(SERVE_IDLE_TIMEOUT),
+                    None => None,
+                },
+                connect_timeout: flags.connect_timeout,
                 linger: flags.linger,
+                shutdown_timeout: flags.shutdown_timeout.unwrap_or(if serving {
+                    SERVE_SHUTDOWN_TIMEOUT
+                } else {
+                    SHUTDOWN_TIMEOUT
+                }),
+                buffer_memory: serving
+                    .then(|| usize::try_from(cli.serve.max_buffer_memory).unwrap_or(usize::MAX)),
                 append: flags.append,
                 zero_copy: flags.zero_copy.into(),
             },
@@ -152,9 +174,15 @@ impl CopyPlan {
     /// The library's copier for this plan: every byte moved is added to
     /// `progress`, and `stop` ends copies gracefully.
     pub fn copier(&self, progress: &Progress, stop: &StopSignal) -> Copier {
+        // A relay that does not end well ends with a reset, so no peer takes
+        // a truncated stream for a complete one.
         let mut copier = Copier::new()
             .progress(progress.clone())
-            .stop_on(stop.clone());
+            .stop_on(stop.clone())
+            .propagate_resets(true);
+        if let Some(bytes) = self.buffer_memory {
+            copier = copier.memory_budget(MemoryBudget::new(bytes));
+        }
         if let Some(size) = self.buffer_size {
             copier = copier.buffer_size(size);
         }
@@ -189,3 +217,12 @@ impl CopyPlan {
         self.linger.unwrap_or(closing::AT_MOST)
     }
 }
+
+/// A server's idle timeout unless told otherwise, as nginx's `proxy_timeout`.
+const SERVE_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How long a single copy or relay may finish after the first signal.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a server's running relays may finish after the first signal.
+const SERVE_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);

@@ -94,10 +94,10 @@ impl Reporter {
             bar.abandon();
         }
         if self.stats {
-            eprintln!("{}", stats_line(summary, elapsed));
+            crate::stderr::line(format_args!("{}", stats_line(summary, elapsed)));
         }
         if self.json {
-            eprintln!("{}", json_object(summary, elapsed));
+            crate::stderr::line(format_args!("{}", json_object(summary, elapsed)));
         }
     }
 }
@@ -116,12 +116,12 @@ async fn print_lines(progress: Progress, size: Option<u64>) {
             Some(size) if size > 0 => format!(" ({}%)", bytes.saturating_mul(100) / size),
             _ => String::new(),
         };
-        eprintln!(
+        crate::stderr::line(format_args!(
             "ferry: {}{percent} at {}/s, {} s",
             Bytes(bytes),
             Bytes(bytes - last),
             started.elapsed().as_secs()
-        );
+        ));
         last = bytes;
     }
 }
@@ -149,7 +149,7 @@ pub fn print_early_failure(flags: &OutputFlags, error: &str) {
             error: Some(error.to_string()),
             ..Summary::default()
         };
-        eprintln!("{}", json_object(&summary, Duration::ZERO));
+        crate::stderr::line(format_args!("{}", json_object(&summary, Duration::ZERO)));
     }
 }
 

@@ -13,6 +13,7 @@ use crate::plan::{Plan, Shape};
 use crate::report::{self, Reporter, Summary};
 use crate::serve::{self, Tally};
 use crate::signals::{self, Finish, Signals};
+use crate::stderr;
 use crate::transfer::{self, Broken, Moved};
 use crate::units::Bytes;
 
@@ -39,7 +40,7 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
     let copier = plan.copy.copier(&progress, &stop);
 
     if plan.shape == Shape::Serve {
-        let listener = Listener::bind(&plan.src).await?;
+        let listener = Listener::bind(&plan.src, plan.max_connections).await?;
         let tally = Arc::new(Tally::default());
         let reporter = Reporter::start(&plan.output, &progress, true, plan.output.size);
         let result = serve::run(plan, copier, listener, &mut signals, tally.clone()).await;
@@ -66,30 +67,16 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
         role,
         two_way,
         append: plan.copy.append,
-        connect_timeout: plan.copy.idle_timeout,
+        connect_timeout: plan.copy.connect_timeout,
     };
-    // Open what can fail on bad input first (files, binds), then wait for a
-    // peer, then connect: a typo is reported before anyone connects. A
-    // destination file is truncated only once both ends are there.
-    let mut src_end = None;
-    let mut dst_end = None;
+    // A signal while an end opens (a FIFO with no peer, a listener with no
+    // client, a connect that hangs) stops at once.
     let mut dst_file = None;
-    if !src.is_listening() && !src.is_connecting() {
-        src_end = Some(endpoint::open(src, open(Role::Source)).await?);
-    }
-    if let Address::File(path) = dst {
-        let (end, file) = endpoint::open_destination(dst, path, plan.copy.append).await?;
-        dst_end = Some(end);
-        dst_file = Some(file);
-    } else if !dst.is_listening() && !dst.is_connecting() {
-        dst_end = Some(endpoint::open(dst, open(Role::Destination)).await?);
-    }
-    let file_size = src_end.as_ref().and_then(Endpoint::known_size);
-    let size = match (plan.output.size.or(file_size), plan.copy.limit) {
-        (Some(size), Some(limit)) => Some(size.min(limit)),
-        (size, limit) => size.or(limit),
+    let opening = open_ends(src, dst, open, &mut dst_file);
+    let ends = tokio::select! {
+        ends = opening => ends,
+        _ = signals.recv() => Err(messages::interrupted_before_start()),
     };
-    let ends = connect(src, dst, src_end, dst_end, open, &mut signals).await;
     let (src_end, dst_end) = match ends {
         Ok(ends) => ends,
         Err(failure) => {
@@ -98,6 +85,10 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
             }
             return Err(failure);
         }
+    };
+    let size = match (plan.output.size.or(src_end.known_size()), plan.copy.limit) {
+        (Some(size), Some(limit)) => Some(size.min(limit)),
+        (size, limit) => size.or(limit),
     };
     let reporter = Reporter::start(&plan.output, &progress, two_way, size);
     let copier = plan.copy.for_connection(&copier);
@@ -109,14 +100,14 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
         dst_end,
     );
     // A one-way copy stops reading at the first signal and writes out what
-    // it read, so its counts are exact; a running relay may finish (for at
-    // most --linger). A second signal cuts either at once.
-    let grace = if two_way { plan.copy.linger } else { None };
+    // it read, so its counts are exact; a running relay may finish. Either
+    // gets --shutdown-timeout; a second signal cuts it off at once.
+    let grace = Some(plan.copy.shutdown_timeout);
     let ending = signals::until_cut(transfer, &mut signals, grace, || {
-        if two_way {
-            tracing::info!("stopping: waiting for the relay to finish");
-        } else {
-            tracing::info!("stopping: writing out what was read");
+        if !plan.output.quiet {
+            stderr::line(messages::finishing(plan.copy.shutdown_timeout));
+        }
+        if !two_way {
             stop.stop();
         }
     })
@@ -171,26 +162,39 @@ fn interrupted(moved: Moved) -> Broken {
     }
 }
 
-/// Completes the ends that were not opened yet: binds and accepts on a
-/// listening address, then connects. A signal meanwhile stops at once.
-async fn connect(
+/// Opens both ends, in an order that reports bad input early: what can fail
+/// on bad input first (files, binds), then waiting for a peer, then
+/// connecting, so a typo is reported before anyone connects. A destination
+/// file goes to `dst_file`; it is truncated only once both ends are there.
+async fn open_ends(
     src: &Address,
     dst: &Address,
-    mut src_end: Option<Endpoint>,
-    mut dst_end: Option<Endpoint>,
     open: impl Fn(Role) -> OpenOptions,
-    signals: &mut Signals,
+    dst_file: &mut Option<endpoint::DestinationFile>,
 ) -> Result<(Endpoint, Endpoint), Failure> {
+    let mut src_end = None;
+    let mut dst_end = None;
+    if !src.is_listening() && !src.is_connecting() {
+        src_end = Some(endpoint::open(src, open(Role::Source)).await?);
+    }
+    if let Address::File(path) = dst {
+        let (end, file) =
+            endpoint::open_destination(dst, path, open(Role::Destination).append).await?;
+        dst_end = Some(end);
+        *dst_file = Some(file);
+    } else if !dst.is_listening() && !dst.is_connecting() {
+        dst_end = Some(endpoint::open(dst, open(Role::Destination)).await?);
+    }
     if let (Some(src_end), Some(dst_end)) = (&src_end, &dst_end) {
         endpoint::refuse_same_file(src, src_end, dst, dst_end)?;
     }
     let mut listener = None;
     if src.is_listening() {
-        listener = Some((Role::Source, Listener::bind(src).await?));
+        listener = Some((Role::Source, Listener::bind(src, 1).await?));
     } else if dst.is_listening() {
-        listener = Some((Role::Destination, Listener::bind(dst).await?));
+        listener = Some((Role::Destination, Listener::bind(dst, 1).await?));
     }
-    let ends = async {
+    {
         if let Some((role, listener)) = listener {
             tracing::info!(address = %listener.local_address(), "listening");
             let (stream, peer) = listener
@@ -211,10 +215,6 @@ async fn connect(
             Some(end) => end,
             None => endpoint::open(dst, open(Role::Destination)).await?,
         };
-        Ok::<_, Failure>((src_end, dst_end))
-    };
-    tokio::select! {
-        ends = ends => ends,
-        _ = signals.recv() => Err(messages::interrupted_before_start()),
+        Ok((src_end, dst_end))
     }
 }

@@ -14,6 +14,7 @@ use crate::endpoint::{self, Endpoint, Listener, OpenOptions, Role};
 use crate::messages::{self, describe, Failure};
 use crate::plan::{CopyPlan, Plan};
 use crate::signals::{self, Finish, Signals};
+use crate::stderr;
 use crate::transfer;
 use crate::units::Bytes;
 
@@ -51,7 +52,8 @@ struct Server {
 }
 
 /// Accepts and relays connections until a signal, then lets running relays
-/// finish for the grace period (`--linger`); a second signal stops at once.
+/// finish for `--shutdown-timeout`; a second signal stops at once. Relays cut
+/// off end with a reset (see [`ferry::Copier::propagate_resets`]).
 ///
 /// A permit is taken before each `accept`, so beyond `--max-connections`
 /// new connections wait in the listen backlog instead of piling up as tasks.
@@ -81,8 +83,13 @@ pub async fn run(
         accepting,
         &tally,
     );
-    let ending = signals::until_cut(work, signals, plan.copy.linger, || {
+    let quiet = plan.output.quiet;
+    let grace = plan.copy.shutdown_timeout;
+    let ending = signals::until_cut(work, signals, Some(grace), || {
         stop_accepting.send_replace(false);
+        if !quiet {
+            stderr::line(messages::finishing(grace));
+        }
     })
     .await;
     if !matches!(ending, Finish::Cut) {
@@ -168,12 +175,13 @@ impl Server {
             role: Role::Destination,
             two_way: true,
             append: false,
-            connect_timeout: self.copy.idle_timeout,
+            connect_timeout: self.copy.connect_timeout,
         };
         let dst = match endpoint::open(&self.dst, options).await {
             Ok(dst) => dst,
             Err(failure) => {
                 tracing::warn!(id, peer, error = %failure.message(), "close");
+                client.abort();
                 return false;
             }
         };

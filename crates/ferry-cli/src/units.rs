@@ -111,6 +111,38 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(trimmed).map_err(|_| EXPECTED.to_string())
 }
 
+/// A timeout that may be turned off: `off` or `none`, or a duration longer
+/// than zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeout(pub Option<Duration>);
+
+/// Parses a timeout: a duration longer than zero, or `off`.
+///
+/// # Errors
+///
+/// As [`parse_positive_duration`], naming `off` too.
+pub fn parse_timeout(text: &str) -> Result<Timeout, String> {
+    match text.trim() {
+        "off" | "none" => Ok(Timeout(None)),
+        _ => parse_positive_duration(text)
+            .map(|duration| Timeout(Some(duration)))
+            .map_err(|why| format!("{why}, or off")),
+    }
+}
+
+/// Parses a number of connections, at least one (`--max-connections`).
+///
+/// # Errors
+///
+/// A message saying what was expected, for clap to print with the value.
+pub fn parse_connections(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a number of connections from 1 to 4294967295".to_string()),
+    }
+}
+
 /// Parses a duration that must be longer than zero (`--idle-timeout`).
 ///
 /// # Errors

@@ -253,14 +253,14 @@ fn second_signal_exits_at_once() {
 }
 
 #[test]
-fn linger_bounds_the_shutdown_wait() {
+fn shutdown_timeout_bounds_the_shutdown_wait() {
     let backend = backend(xor_after_eof);
     let ferry = Ferry::spawn(&[
         "-v",
         "tcp-listen:0",
         &format!("tcp:127.0.0.1:{backend}"),
         "--serve",
-        "--linger",
+        "--shutdown-timeout",
         "300ms",
         "--stats",
     ]);
@@ -422,7 +422,7 @@ fn sigint_lets_a_single_relay_finish() {
     running.write_all(b"before").unwrap();
     ferry.wait_for_line(" open");
     ferry.signal("INT");
-    ferry.wait_for_line("stopping");
+    ferry.wait_for_line("finishing");
     assert_eq!(exchange(&mut running, b" after"), xor(b"before after"));
     let done = ferry.wait(DEADLINE);
     assert_eq!(done.code, Some(0), "{}", done.stderr);

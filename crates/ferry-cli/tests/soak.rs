@@ -658,17 +658,16 @@ fn serve_soak_relays_1000_clients_exactly_and_gives_back_fds_and_memory() {
 
 /// The soak's clients opening all at once instead of [`PACE`] at a time.
 ///
-/// ferry's listener has tokio's backlog of 128 (mio's default since 1.0,
-/// the same as std's), whatever `--max-connections` allows. When a burst
-/// of connects overflows it, Linux answers with SYN cookies, and a client
-/// whose handshake completed while the accept queue was full believes it is
-/// connected: its data then fails the cookie check and the connection is
-/// reset. On this 2-core machine, with other builds running, about one run
-/// in three had 1 to 64 of the 1,000 clients get `ECONNRESET`, with nothing
-/// in ferry's log and nothing reaching the backend. The listener's backlog
-/// should follow `--max-connections` (up to `somaxconn`).
+/// ferry's listener had tokio's backlog of 128 (mio's default since 1.0,
+/// the same as std's), whatever `--max-connections` allowed. When a burst
+/// of connects overflowed it, Linux answered with SYN cookies, and a client
+/// whose handshake completed while the accept queue was full believed it was
+/// connected: its data then failed the cookie check and the connection was
+/// reset. About one run in three had 1 to 64 of the 1,000 clients get
+/// `ECONNRESET`, with nothing in ferry's log and nothing reaching the
+/// backend. The listen queue now holds at least `--max-connections` (up to
+/// the kernel's `somaxconn`).
 #[test]
-#[ignore = "ferry bug: --serve listens with a backlog of 128, so a burst of connects is reset"]
 fn serve_takes_a_burst_of_1000_connects() {
     let clients = clients_that_fit();
     let rig = Rig::start();

@@ -1,10 +1,10 @@
 //! Listening addresses: binding, accepting, and the Unix socket file.
 
 use std::io;
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use tokio::net::{TcpListener, UnixListener, UnixStream};
+use tokio::net::{TcpListener, TcpSocket, UnixListener, UnixSocket, UnixStream};
 
 use super::open::lookup_failure;
 use super::Endpoint;
@@ -20,26 +20,88 @@ pub enum Listener {
     Unix(UnixListener, SocketFile),
 }
 
-/// A Unix socket file this process created, removed on drop.
+/// A Unix socket file this process created, removed on drop, unless
+/// something else took its place meanwhile (same device and inode, or it is
+/// left alone).
 #[derive(Debug)]
-pub struct SocketFile(PathBuf);
+pub struct SocketFile {
+    path: PathBuf,
+    id: Option<(u64, u64)>,
+}
+
+impl SocketFile {
+    fn created(path: &Path) -> SocketFile {
+        SocketFile {
+            path: path.to_path_buf(),
+            id: file_id(path),
+        }
+    }
+}
+
+/// The device and inode of the socket at `path`, if one is there.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    let metadata = std::fs::symlink_metadata(path).ok()?;
+    metadata
+        .file_type()
+        .is_socket()
+        .then(|| (metadata.dev(), metadata.ino()))
+}
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if self.id.is_some() && file_id(&self.path) == self.id {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
+}
+
+/// The most connections that may wait to be accepted: enough for a burst
+/// of `--max-connections` clients (the kernel caps it at `somaxconn`).
+fn backlog(max_connections: usize) -> u32 {
+    u32::try_from(max_connections.max(1024)).unwrap_or(u32::MAX)
+}
+
+/// A TCP listener on the first of `host`'s addresses that binds.
+async fn listen_tcp(host: &str, port: u16, backlog: u32) -> io::Result<TcpListener> {
+    let mut last = None;
+    for address in tokio::net::lookup_host((host, port)).await? {
+        let socket = if address.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        };
+        let bound = socket.and_then(|socket| {
+            // As std does: a restarted server may bind while old
+            // connections linger in TIME_WAIT.
+            socket.set_reuseaddr(true)?;
+            socket.bind(address)?;
+            socket.listen(backlog)
+        });
+        match bound {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no addresses for the host")))
+}
+
+fn listen_unix(path: &Path, backlog: u32) -> io::Result<UnixListener> {
+    let socket = UnixSocket::new_stream()?;
+    socket.bind(path)?;
+    socket.listen(backlog)
 }
 
 impl Listener {
     /// Binds a listening address.
     ///
     /// For `unix-listen:`, an existing socket file is removed first only when
-    /// nothing listens on it (a stale file left by a dead process).
+    /// nothing listens on it (a stale file left by a dead process). The
+    /// listen queue holds at least `max_connections` connections.
     ///
     /// # Errors
     ///
     /// A [`Failure::Input`]: address in use, permission denied, and so on.
-    pub async fn bind(address: &Address) -> Result<Listener, Failure> {
+    pub async fn bind(address: &Address, max_connections: usize) -> Result<Listener, Failure> {
         let fail = |error: io::Error| {
             let what = format!("cannot listen on {address}");
             lookup_failure(address, &what, &error)
@@ -47,15 +109,15 @@ impl Listener {
         };
         match address {
             Address::TcpListen { host, port } => {
-                let listener = TcpListener::bind((host.as_str(), *port))
+                let listener = listen_tcp(host, *port, backlog(max_connections))
                     .await
                     .map_err(fail)?;
                 Ok(Listener::Tcp(listener))
             }
             Address::UnixListen(path) => {
                 remove_stale_socket(address, path).await?;
-                let listener = UnixListener::bind(path).map_err(fail)?;
-                Ok(Listener::Unix(listener, SocketFile(path.clone())))
+                let listener = listen_unix(path, backlog(max_connections)).map_err(fail)?;
+                Ok(Listener::Unix(listener, SocketFile::created(path)))
             }
             _ => Err(Failure::input(
                 format!("cannot listen on {address}"),
@@ -75,7 +137,7 @@ impl Listener {
                 let (stream, peer) = listener.accept().await?;
                 Ok((Endpoint::Stream(Box::new(stream)), peer.to_string()))
             }
-            Listener::Unix(listener, SocketFile(path)) => {
+            Listener::Unix(listener, SocketFile { path, .. }) => {
                 let (stream, _) = listener.accept().await?;
                 Ok((
                     Endpoint::Stream(Box::new(stream)),
@@ -92,7 +154,9 @@ impl Listener {
                 Ok(local) => format!("tcp-listen:{local}"),
                 Err(_) => "tcp-listen:?".to_string(),
             },
-            Listener::Unix(_, SocketFile(path)) => format!("unix-listen:{}", path.display()),
+            Listener::Unix(_, SocketFile { path, .. }) => {
+                format!("unix-listen:{}", path.display())
+            }
         }
     }
 }

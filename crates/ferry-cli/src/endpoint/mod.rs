@@ -60,6 +60,19 @@ impl Endpoint {
         }
     }
 
+    /// Makes closing this end reset its connection, if it is a socket: a
+    /// client whose relay could not start must not take the close for a
+    /// clean end of what it asked for.
+    pub fn abort(&self) {
+        if let Endpoint::Stream(stream) = self {
+            if stream.sink_kind() == FdKind::Socket {
+                // Only an fd that is not a socket refuses, and this is one.
+                let _ =
+                    rustix::net::sockopt::set_socket_linger(stream.as_fd(), Some(Duration::ZERO));
+            }
+        }
+    }
+
     /// Readies the end to be closed once the transfer is over: a socket's
     /// unread bytes are read and dropped first, for at most `drain_for`, so
     /// that closing it does not reset the connection (see [`closing`]).

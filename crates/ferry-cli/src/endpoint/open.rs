@@ -31,9 +31,8 @@ pub struct OpenOptions {
     pub two_way: bool,
     /// Append to a destination file instead of truncating it.
     pub append: bool,
-    /// How long connecting may take (`--idle-timeout`: nothing moves while
-    /// a connection is pending).
-    pub connect_timeout: Option<Duration>,
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
 }
 
 /// Opens a non-listening address.
@@ -91,17 +90,15 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
     }
 }
 
-/// Runs `connecting`, failing with `TimedOut` after `limit` if one is given.
+/// Runs `connecting`, failing with `TimedOut` after `limit` (a limit too
+/// long for the clock never passes).
 async fn within<T>(
-    limit: Option<Duration>,
+    limit: Duration,
     connecting: impl std::future::Future<Output = io::Result<T>>,
 ) -> io::Result<T> {
-    match limit {
-        Some(limit) => tokio::time::timeout(limit, connecting)
-            .await
-            .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())),
-        None => connecting.await,
-    }
+    tokio::time::timeout(limit, connecting)
+        .await
+        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
 }
 
 fn connect_failure(address: &Address, error: &io::Error) -> Failure {
