@@ -528,7 +528,6 @@ mod tests {
             "tcp:x:1,bind=1.2.3.4:99999",
             "tcp:x:1,bind=",
             "tcp:x:1,nodelay",
-            "tcp:x:1,bind=::1:80",
             "exec:",
             "exec:'unbalanced",
             "sh:",

@@ -122,6 +122,21 @@ pub async fn run(
         Way::Forward => one_way(zero_copy, drain_for, &mut src, &mut dst, way).await,
         Way::Backward => one_way(zero_copy, drain_for, &mut dst, &mut src, way).await,
     };
+    // What a program dropped after it stopped reading was not delivered.
+    let (into_src, into_dst) = (src.discarded(), dst.discarded());
+    let undelivered = |moved: &mut Moved| {
+        moved.forward -= into_dst.min(moved.forward);
+        moved.backward -= into_src.min(moved.backward);
+    };
+    let copied = copied
+        .map(|mut moved| {
+            undelivered(&mut moved);
+            moved
+        })
+        .map_err(|mut broken| {
+            undelivered(&mut broken.moved);
+            broken
+        });
     match copied {
         Ok(moved) => {
             let exits = tokio::join!(src.finish(drain_for), dst.finish(drain_for));

@@ -110,6 +110,20 @@ fn a_program_that_cannot_start_is_bad_input() {
 }
 
 #[test]
+fn a_program_that_stops_reading_ends_its_input_not_the_relay() {
+    // head exits after 10 bytes; the rest of stdin is read and dropped, not
+    // counted, and head's output still arrives.
+    let data = random_bytes(1 << 20, 21);
+    let done = run_with_stdin(&["-", "exec:head -c 10", "--json"], &data);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(done.stdout, &data[..10]);
+    let report = done.json();
+    assert_eq!(report["dst_to_src"]["bytes"], 10);
+    assert!(report["src_to_dst"]["bytes"].as_u64().unwrap() < data.len() as u64);
+    assert_eq!(report["exit_code"], 0);
+}
+
+#[test]
 fn a_limit_stops_an_endless_program_without_failing() {
     // yes never ends; after --limit ferry stops reading and yes dies of
     // SIGPIPE, as under `yes | head -c`.

@@ -3,12 +3,17 @@
 //!
 //! In a relay both are piped. In a one-way copy only the one that carries
 //! bytes is: a program that is only read keeps ferry's stdin, one that is
-//! only written keeps ferry's stdout, as in a shell pipeline; such an end is
-//! a plain pipe, so the kernel routes (splice, sendfile) can serve it. Both
-//! piped, the end is two fds, which a kernel route cannot treat as one, so it
-//! goes through memory.
+//! only written keeps ferry's stdout, as in a shell pipeline. A program
+//! that is only read is a plain pipe, so the kernel routes (splice) can
+//! serve it; both piped, the end is two fds, which a kernel route cannot
+//! treat as one. Writes always go through memory, where a program that
+//! stopped reading can be told from a failure (below).
 //!
-//! Shutting the end down closes the program's stdin (it sees EOF). After
+//! Shutting the end down closes the program's stdin (it sees EOF). A
+//! program that stops reading (exits, or closes its stdin, as `head` does)
+//! ends the input direction: what still comes for it is read and dropped,
+//! as a shell pipeline drops it, and not counted as delivered
+//! ([`Program::discarded`]); the other direction goes on. After
 //! the transfer ferry closes both pipes and waits for the program to exit:
 //! once its output ended, for at most the drain time (then it is killed);
 //! a program whose output ferry never read (a one-way destination) is
@@ -22,7 +27,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::pin::Pin;
 use std::process::{ExitStatus, Stdio};
 use std::sync::OnceLock;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use ferry::zero_copy::{FdKind, ZeroCopySink, ZeroCopySource};
@@ -36,10 +41,16 @@ pub struct Program {
     child: Child,
     stdin: Option<pipe::Sender>,
     stdout: Option<pipe::Receiver>,
-    /// The fd `as_fd` lends: stdout when it is piped, else stdin.
+    /// ferry writes the program's stdin (it may have closed it since).
+    piped_input: bool,
+    /// ferry reads the program's stdout (it may have closed it since).
     piped_output: bool,
     /// The program closed its stdout and ferry read it to the end.
     output_ended: bool,
+    /// The program stopped reading its stdin (a write met a broken pipe).
+    input_refused: bool,
+    /// Bytes the copy handed over after that, dropped.
+    discarded: u64,
 }
 
 /// How a program ended.
@@ -87,16 +98,25 @@ impl Program {
         };
         Ok(Program {
             child,
+            piped_input: stdin.is_some(),
             stdin,
             piped_output: stdout.is_some(),
             stdout,
             output_ended: false,
+            input_refused: false,
+            discarded: 0,
         })
+    }
+
+    /// Bytes the copy gave the program after it had stopped reading: they
+    /// were dropped, and are not part of what it took.
+    pub fn discarded(&self) -> u64 {
+        self.discarded
     }
 
     /// Whether ferry writes to the program's stdin.
     pub fn is_written(&self) -> bool {
-        self.stdin.is_some()
+        self.piped_input
     }
 
     /// Whether ferry reads the program's stdout.
@@ -162,6 +182,9 @@ impl Program {
     }
 
     fn input(&mut self) -> io::Result<&mut pipe::Sender> {
+        if self.input_refused {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
         self.stdin.as_mut().ok_or_else(|| {
             io::Error::new(io::ErrorKind::BrokenPipe, "the program's stdin is closed")
         })
@@ -174,16 +197,6 @@ impl Program {
                 "the program's stdout is not read",
             )
         })
-    }
-
-    /// A kernel route may use the one pipe of a one-way program; a program
-    /// with two pipes is two fds and goes through memory.
-    fn kind(&self) -> FdKind {
-        if self.stdin.is_some() && self.piped_output {
-            FdKind::Other
-        } else {
-            FdKind::Pipe
-        }
     }
 }
 
@@ -204,9 +217,11 @@ impl AsFd for Program {
 }
 
 impl ZeroCopySource for Program {
+    /// A kernel route may read the one pipe of a program that is only
+    /// read; a program with two pipes is two fds and goes through memory.
     fn source_kind(&self) -> FdKind {
-        if self.stdout.is_some() {
-            self.kind()
+        if self.piped_output && !self.piped_input {
+            FdKind::Pipe
         } else {
             FdKind::Other
         }
@@ -233,30 +248,21 @@ impl ZeroCopySource for Program {
 }
 
 impl ZeroCopySink for Program {
+    /// Through memory, so that a broken pipe ends the input instead of
+    /// failing the copy (see the module's docs).
     fn sink_kind(&self) -> FdKind {
-        if self.stdin.is_some() {
-            self.kind()
-        } else {
-            FdKind::Other
-        }
+        FdKind::Other
     }
 
-    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &self.stdin {
-            Some(stdin) => stdin.poll_write_ready(cx),
-            None => Poll::Ready(Ok(())),
-        }
+    fn poll_write_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 
     fn try_write_io(&self, op: &mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize> {
-        match &self.stdin {
-            Some(stdin) => stdin.try_io(op),
-            None => op(),
-        }
+        op()
     }
 
     fn writer(&mut self) -> io::Result<Box<dyn AsyncWrite + Unpin + Send + '_>> {
-        self.input()?;
         Ok(Box::new(self))
     }
 }
@@ -286,10 +292,21 @@ impl AsyncWrite for Program {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.input() {
-            Ok(input) => Pin::new(input).poll_write(cx, buf),
-            Err(error) => Poll::Ready(Err(error)),
+        if !self.input_refused {
+            let written = match self.input() {
+                Ok(input) => ready!(Pin::new(input).poll_write(cx, buf)),
+                Err(error) => Err(error),
+            };
+            match written {
+                Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
+                    self.input_refused = true;
+                    self.stdin = None;
+                }
+                written => return Poll::Ready(written),
+            }
         }
+        self.discarded += buf.len() as u64;
+        Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -105,6 +105,15 @@ impl Endpoint {
         }
     }
 
+    /// Bytes handed to a program after it stopped reading: dropped, so not
+    /// delivered (see [`Program::discarded`]); 0 for other ends.
+    pub fn discarded(&self) -> u64 {
+        match self {
+            Endpoint::Program(program) => program.discarded(),
+            _ => 0,
+        }
+    }
+
     /// After a failed transfer: stops a program and returns how it ended;
     /// `None` for other ends.
     pub async fn stop(&mut self) -> Option<std::io::Result<Exit>> {

@@ -44,7 +44,7 @@ pub async fn connect(tcp: TcpStream, host: &str, config: &Arc<ClientConfig>) -> 
         .connect(name, tcp)
         .await
         .map_err(handshake_failed)?;
-    Ok(Tls(stream.into()))
+    Ok(Tls::established(stream.into()))
 }
 
 /// Shakes hands as a server over an accepted `tcp`.
@@ -55,7 +55,7 @@ pub async fn connect(tcp: TcpStream, host: &str, config: &Arc<ClientConfig>) -> 
 /// required, a client that is not speaking TLS), as an `io::Error`.
 pub async fn accept(tcp: TcpStream, acceptor: &TlsAcceptor) -> io::Result<Tls> {
     let stream = acceptor.accept(tcp).await.map_err(handshake_failed)?;
-    Ok(Tls(stream.into()))
+    Ok(Tls::established(stream.into()))
 }
 
 /// The acceptor for a server configuration.
@@ -66,6 +66,19 @@ pub fn acceptor(config: &Arc<ServerConfig>) -> TlsAcceptor {
 /// Says which step failed: "TLS handshake failed: invalid peer certificate: ...".
 fn handshake_failed(error: io::Error) -> io::Error {
     io::Error::new(error.kind(), format!("TLS handshake failed: {error}"))
+}
+
+impl Tls {
+    /// Logs what was agreed on (`-vv`), for comparing suites in benchmarks.
+    fn established(stream: TlsStream<TcpStream>) -> Tls {
+        let (_, session) = stream.get_ref();
+        tracing::debug!(
+            version = ?session.protocol_version(),
+            suite = ?session.negotiated_cipher_suite().map(|suite| suite.suite()),
+            "TLS established"
+        );
+        Tls(stream)
+    }
 }
 
 impl AsFd for Tls {
