@@ -17,10 +17,10 @@ use crate::units;
 /// Addresses: `-` (stdin/stdout), PATH or file:PATH, tcp:HOST:PORT,
 /// tcp-listen:PORT or tcp-listen:HOST:PORT (HOST defaults to 127.0.0.1), unix:PATH,
 /// unix-listen:PATH, zero: (endless zeros) and null: (discard);
-/// tls:HOST:PORT and tls-listen:[HOST:]PORT (TCP with TLS);
+/// tls:HOST:PORT and `tls-listen:[HOST:]PORT` (TCP with TLS);
 /// exec:CMD ARGS... (a program, no shell) and sh:COMMAND (/bin/sh -c COMMAND),
-/// whose stdin and stdout are the end; udp:HOST:PORT and udp-listen:[HOST:]PORT
-/// (datagrams, relayed one by one). tcp: and tls: take ,bind=ADDR[:PORT].
+/// whose stdin and stdout are the end; udp:HOST:PORT and `udp-listen:[HOST:]PORT`
+/// (datagrams, relayed one by one). tcp: and tls: take `,bind=ADDR[:PORT]`.
 ///
 /// When both addresses are two-way (sockets, or `-` as stdin+stdout) ferry
 /// relays both directions with half-close; otherwise it copies SRC to DST.
@@ -216,7 +216,7 @@ pub struct ConnectionFlags {
     pub dst_to_src: bool,
 
     /// Connect tcp: and tls: addresses from this local address and/or port
-    /// (ADDR, ADDR:PORT, [IPV6]:PORT or :PORT), unless they give their own ,bind=.
+    /// (ADDR, ADDR:PORT, `[IPV6]:PORT` or :PORT), unless they give their own ,bind=.
     #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_bind)]
     pub bind: Option<Bind>,
 

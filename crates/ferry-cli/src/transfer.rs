@@ -1,5 +1,5 @@
 //! One transfer between two opened endpoints, made with one library call:
-//! the library's [`ZeroCopier`](ferry::zero_copy::ZeroCopier) decides, per
+//! the library's [`ZeroCopier`] decides, per
 //! pair of ends, whether the kernel or memory carries the bytes.
 
 use std::io;

@@ -445,6 +445,35 @@ fn termination_under_serve_with_100_concurrent_clients() {
 }
 
 #[test]
+fn limit_applies_to_tls_ends() {
+    // ferry to ferry over TLS, one-way, with the engine's options: exactly
+    // --limit bytes land in the file behind the TLS server.
+    let files = Files::new("tls-limit");
+    let ca = Ca::new("ferry test CA");
+    let (cert, key) = ca.issue(&["localhost"], false);
+    let out = files.dir.path("out.bin");
+    let server = tls_server(&files, &cert, &key, &out, &["--json"]);
+    let ca_file = files.write("ca.pem", &ca.pem());
+    let client = run(&[
+        "zero:",
+        &format!("tls:localhost:{}", server.port()),
+        "--tls-ca",
+        &ca_file,
+        "-n",
+        "300K",
+        "--idle-timeout",
+        "10s",
+        "--json",
+    ]);
+    assert_eq!(client.code, Some(0), "{}", client.stderr);
+    assert_eq!(client.json()["src_to_dst"]["bytes"], 300 << 10);
+    let server = server.wait(DEADLINE);
+    assert_eq!(server.code, Some(0), "{}", server.stderr);
+    assert_eq!(server.json()["src_to_dst"]["bytes"], 300 << 10);
+    assert_eq!(std::fs::read(&out).unwrap(), vec![0; 300 << 10]);
+}
+
+#[test]
 fn tls_flags_without_a_tls_address_are_refused() {
     let done = run(&["zero:", "null:", "-n", "1", "--tls-insecure"]);
     assert_eq!(done.code, Some(2));

@@ -136,103 +136,61 @@ struct Broken {
 async fn relay(plan: &Plan, signals: &mut Signals, counts: &Counts) -> Result<(), Failure> {
     let (src, dst) = (&plan.src, &plan.dst);
     // Open what does not wait first, so a typo is reported before anyone sends.
-    let mut src_end = match src.is_listening() {
-        true => None,
-        false => Some(open(src).await?),
-    };
-    let mut dst_end = match dst.is_listening() {
-        true => None,
-        false => Some(open(dst).await?),
-    };
-    // A listening end waits for its peer's first datagram, which goes on first.
-    let listening = if src_end.is_none() {
-        Some(src)
-    } else if dst_end.is_none() {
-        Some(dst)
-    } else {
-        None
-    };
-    let mut first = None;
-    if let Some(address) = listening {
-        let (end, datagram) = tokio::select! {
-            accepted = accept(address) => accepted?,
-            _ = signals.recv() => return Ok(()),
-        };
-        let from_src = src_end.is_none();
-        match from_src {
-            true => src_end = Some(end),
-            false => dst_end = Some(end),
-        }
-        first = Some((datagram, from_src));
+    let mut src_end = None;
+    let mut dst_end = None;
+    if !src.is_listening() {
+        src_end = Some(open(src).await?);
     }
-    let (Some((src_in, mut src_out)), Some((dst_in, mut dst_out))) = (src_end, dst_end) else {
+    if !dst.is_listening() {
+        dst_end = Some(open(dst).await?);
+    }
+    // A listening end waits for its peer's first datagram, which goes on first.
+    let (mut src_first, mut dst_first) = (None, None);
+    for (address, end, first) in [
+        (src, &mut src_end, &mut src_first),
+        (dst, &mut dst_end, &mut dst_first),
+    ] {
+        if end.is_none() {
+            let (accepted, datagram) = tokio::select! {
+                accepted = accept(address) => accepted?,
+                _ = signals.recv() => return Ok(()),
+            };
+            *end = Some(accepted);
+            *first = Some(datagram);
+        }
+    }
+    let (Some((src_in, src_out)), Some((dst_in, dst_out))) = (src_end, dst_end) else {
         return Err(Failure::input(
             "bad addresses",
             "at most one address may listen",
         ));
     };
     let activity = Activity::new();
-    let (forward_on, backward_on) = runs(plan.copy.way);
     let limit = plan.copy.limit;
-    let (mut forward_sent, mut backward_sent) = (0, 0);
-    if let Some((datagram, from_src)) = first {
-        let (on, out, count, sent, from, to) = match from_src {
-            true => (
-                forward_on,
-                &mut dst_out,
-                &counts.forward,
-                &mut forward_sent,
-                "SRC",
-                "DST",
-            ),
-            false => (
-                backward_on,
-                &mut src_out,
-                &counts.backward,
-                &mut backward_sent,
-                "DST",
-                "SRC",
-            ),
-        };
-        let length = datagram.len() as u64;
-        if on && limit.is_none_or(|limit| length <= limit) {
-            out.send(&datagram).await.map_err(|error| {
-                failed(
-                    Broken {
-                        what: "send",
-                        error,
-                    },
-                    from,
-                    to,
-                    0,
-                )
-            })?;
-            *sent = length;
-            count.fetch_add(length, Ordering::Relaxed);
-            activity.touch();
-        }
-    }
-    let mut forward: Direction<'_> = match forward_on {
-        true => Box::pin(pump(
+    let (forward_on, backward_on) = runs(plan.copy.way);
+    let mut forward: Direction<'_> = if forward_on {
+        Box::pin(pump(
             src_in,
             dst_out,
+            src_first,
             limit,
-            forward_sent,
             &counts.forward,
             &activity,
-        )),
-        false => left_out(),
+        ))
+    } else {
+        left_out()
     };
-    let mut backward: Direction<'_> = match backward_on {
-        true => Box::pin(pump(
+    let mut backward: Direction<'_> = if backward_on {
+        Box::pin(pump(
             dst_in,
             src_out,
+            dst_first,
             limit,
-            backward_sent,
             &counts.backward,
             &activity,
-        )),
-        false => left_out(),
+        ))
+    } else {
+        left_out()
     };
     let (mut forward_done, mut backward_done) = (!forward_on, !backward_on);
     let mut one_ended = None;
@@ -329,26 +287,32 @@ pub async fn bind(address: &Address) -> Result<UdpSocket, Failure> {
     Ok(socket)
 }
 
-/// Moves datagrams from `inbound` to `outbound` until `inbound` ends (stdin
-/// only) or the next datagram would take `delivered` past `limit`, adding
-/// each delivered datagram's length to `count`.
+/// Moves datagrams from `inbound` to `outbound`, `first` (already received)
+/// first, until `inbound` ends (stdin only) or the next datagram would take
+/// the direction past `limit`, adding each delivered datagram's length to
+/// `count`.
 async fn pump(
     mut inbound: Inbound,
     mut outbound: Outbound,
+    first: Option<Vec<u8>>,
     limit: Option<u64>,
-    mut delivered: u64,
     count: &AtomicU64,
     activity: &Activity,
 ) -> Result<(), Broken> {
-    let mut datagram = Vec::with_capacity(RECEIVE_SIZE);
+    let mut received = first.is_some();
+    let mut datagram = first.unwrap_or_default();
+    let mut delivered: u64 = 0;
     loop {
-        let more = inbound.recv(&mut datagram).await.map_err(|error| Broken {
-            what: "receive",
-            error,
-        })?;
-        if !more {
-            return Ok(());
+        if !received {
+            let more = inbound.recv(&mut datagram).await.map_err(|error| Broken {
+                what: "receive",
+                error,
+            })?;
+            if !more {
+                return Ok(());
+            }
         }
+        received = false;
         let length = datagram.len() as u64;
         if limit.is_some_and(|limit| delivered + length > limit) {
             return Ok(());
