@@ -52,7 +52,12 @@ pub async fn run(
             let (_, file) = endpoint::open_destination(&plan.dst, path, plan.copy.append).await?;
             Destination::File(file)
         }
-        _ => Destination::Other,
+        _ => {
+            // Opened for each connection; once now, so that a closed stdout
+            // is reported before anyone connects.
+            endpoint::open(&plan.dst, sink_options(plan)).await?;
+            Destination::Other
+        }
     };
     let (stop_accepting, accepting) = watch::channel(true);
     let work = accept_and_copy(plan, &copier, &listener, &destination, accepting, &tally);
@@ -115,15 +120,7 @@ async fn accept_and_copy(
         };
         let dst = match destination {
             Destination::File(file) => file.sink()?,
-            Destination::Other => {
-                let options = OpenOptions {
-                    role: Role::Destination,
-                    two_way: false,
-                    append: plan.copy.append,
-                    connect_timeout: None,
-                };
-                endpoint::open(&plan.dst, options).await?
-            }
+            Destination::Other => endpoint::open(&plan.dst, sink_options(plan)).await?,
         };
         let copier = plan.copy.for_connection(copier);
         let copy = &plan.copy;
@@ -141,5 +138,15 @@ async fn accept_and_copy(
             Err(broken) if broken.dst_failed => return Err(broken.failure),
             Err(broken) => failed(broken.failure.message()),
         }
+    }
+}
+
+/// How stdout or `null:` is opened: a destination of a one-way copy.
+fn sink_options(plan: &Plan) -> OpenOptions {
+    OpenOptions {
+        role: Role::Destination,
+        two_way: false,
+        append: plan.copy.append,
+        connect_timeout: None,
     }
 }
