@@ -3,18 +3,24 @@
 //! The help text is the doc comment of each field; completions and the man
 //! page are generated from the same definitions.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 
-use crate::address::Address;
+use crate::address::{Address, Bind};
 use crate::units::{self, Timeout};
 
-/// Copy and relay bytes between stdio, files, TCP and Unix sockets.
+/// Copy and relay bytes between stdio, files, TCP and Unix sockets, TLS,
+/// programs and UDP.
 ///
 /// Addresses: `-` (stdin/stdout), PATH or file:PATH, tcp:HOST:PORT,
 /// tcp-listen:PORT or tcp-listen:HOST:PORT (HOST defaults to 127.0.0.1), unix:PATH,
-/// unix-listen:PATH, zero: (endless zeros) and null: (discard).
+/// unix-listen:PATH, zero: (endless zeros) and null: (discard);
+/// tls:HOST:PORT and `tls-listen:[HOST:]PORT` (TCP with TLS);
+/// exec:CMD ARGS... (a program, no shell) and sh:COMMAND (/bin/sh -c COMMAND),
+/// whose stdin and stdout are the end; udp:HOST:PORT and `udp-listen:[HOST:]PORT`
+/// (datagrams, relayed one by one). tcp: and tls: take `,bind=ADDR[:PORT]`.
 ///
 /// When both addresses are two-way (sockets, or `-` as stdin+stdout) ferry
 /// relays both directions with half-close; otherwise it copies SRC to DST.
@@ -30,7 +36,7 @@ use crate::units::{self, Timeout};
     version,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Examples:\n  ferry zero: null: --limit 1G --progress\n  ferry big.iso tcp:host:9000\n  ferry tcp-listen:0.0.0.0:8080 tcp:10.0.0.5:80 --serve"
+    after_help = "Examples:\n  ferry zero: null: --limit 1G --progress\n  ferry big.iso tcp:host:9000\n  ferry tcp-listen:0.0.0.0:8080 tcp:10.0.0.5:80 --serve\n  ferry tls-listen:0.0.0.0:443 tcp:127.0.0.1:8080 --serve --tls-cert cert.pem --tls-key key.pem\n  ferry tcp-listen:9000 exec:'cat' --serve"
 )]
 pub struct Cli {
     /// Generate shell completions or the man page.
@@ -56,6 +62,14 @@ pub struct Cli {
     /// What to print.
     #[command(flatten)]
     pub output: OutputFlags,
+
+    /// Directions, source binding, keep listening.
+    #[command(flatten)]
+    pub connection: ConnectionFlags,
+
+    /// Certificates and keys for tls: and tls-listen:.
+    #[command(flatten)]
+    pub tls: TlsFlags,
 }
 
 /// The subcommands that do not copy.
@@ -201,6 +215,65 @@ pub struct OutputFlags {
     /// Log what happens (connections opened and closed, with byte counts); twice for more.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// Flags about connections: which way bytes go, where a connection comes
+/// from, and accepting one connection after another.
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Connections")]
+pub struct ConnectionFlags {
+    /// Copy SRC to DST only; DST to SRC is half-closed at once (SRC's peer
+    /// sees EOF) and what DST sends is not read.
+    #[arg(short = 'u', long, conflicts_with = "dst_to_src")]
+    pub src_to_dst: bool,
+
+    /// Copy DST to SRC only; SRC to DST is half-closed at once (DST's peer
+    /// sees EOF) and what SRC sends is not read.
+    #[arg(short = 'U', long)]
+    pub dst_to_src: bool,
+
+    /// Connect tcp: and tls: addresses from this local address and/or port
+    /// (ADDR, ADDR:PORT, `[IPV6]:PORT` or :PORT), unless they give their own ,bind=.
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_bind)]
+    pub bind: Option<Bind>,
+
+    /// With a listening SRC and a file, - or null: as DST, accept
+    /// connections one after another, appending each to DST (like nc -k).
+    #[arg(short = 'k', long, conflicts_with = "serve")]
+    pub keep_listening: bool,
+}
+
+/// Certificates and keys for `tls:` and `tls-listen:` (PEM files).
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "TLS")]
+pub struct TlsFlags {
+    /// Trust only the CA certificates in FILE to verify tls: servers
+    /// (default: the system's trusted roots).
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// The certificate chain to present: required for tls-listen:, a client
+    /// certificate for tls:.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// With tls-listen:, require every client to present a certificate
+    /// signed by a CA in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// Do not verify the tls: server's certificate. Anyone on the path can
+    /// then read and change the traffic; ferry says so on stderr.
+    #[arg(long, conflicts_with = "tls_ca")]
+    pub tls_insecure: bool,
+}
+
+fn parse_bind(text: &str) -> Result<Bind, String> {
+    Bind::parse(text)
 }
 
 fn parse_address(text: &str) -> Result<Address, String> {

@@ -1,10 +1,13 @@
-//! `ferry`: copy and relay bytes between stdio, files, TCP and Unix sockets.
+//! `ferry`: copy and relay bytes between stdio, files, TCP and Unix sockets,
+//! TLS, programs and UDP.
 //!
 //! A thin binary over the `ferry` library: this file wires the pieces. The
 //! flags are defined in [`flags`] and turned, with the addresses
-//! ([`address`], [`units`]), into one checked [`plan`]; [`run`] opens the
-//! [`endpoint`]s and makes the [`transfer`] or runs the server ([`serve`]),
-//! stopping on [`signals`]; [`report`] prints progress and summaries,
+//! ([`address`], [`units`]) and the TLS settings ([`tls`]), into one checked
+//! [`plan`]; [`run`] opens the [`endpoint`]s and makes the [`transfer`] or
+//! runs the server ([`serve`]) or the one-after-another listener
+//! ([`keep_listening`]), stopping on [`signals`]; datagrams have a relay of
+//! their own ([`udp`]); [`report`] prints progress and summaries,
 //! [`messages`] every failure; [`closing`] closes sockets without resetting
 //! them.
 
@@ -14,6 +17,7 @@ pub mod address;
 pub mod closing;
 pub mod endpoint;
 pub mod flags;
+pub mod keep_listening;
 pub mod messages;
 pub mod plan;
 pub mod report;
@@ -21,7 +25,9 @@ pub mod run;
 pub mod serve;
 pub mod signals;
 pub mod stderr;
+pub mod tls;
 pub mod transfer;
+pub mod udp;
 pub mod units;
 
 use std::io::{IsTerminal, Write};

@@ -3,7 +3,8 @@
 
 use std::fmt;
 use std::io;
-use std::process::ExitCode;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitCode, ExitStatus};
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use ferry::{CopyError, Counts, Direction, Step};
@@ -137,6 +138,16 @@ pub fn shutdown_failed(error: &io::Error, bytes: u64) -> Failure {
 /// A failed copy in SRC/DST terms, e.g.
 /// `write to DST failed after 12.4 MiB: connection reset by peer`.
 pub fn copy_failed(error: &CopyError) -> Failure {
+    copy_failed_as(error, false)
+}
+
+/// A failed `-U` copy, which read DST and wrote SRC: the library's "a to b"
+/// is DST to SRC.
+pub fn copy_back_failed(error: &CopyError) -> Failure {
+    copy_failed_as(error, true)
+}
+
+fn copy_failed_as(error: &CopyError, reversed: bool) -> Failure {
     let counts = error.counts();
     // `--zero-copy always` and a pair the kernel will not copy: nothing moved.
     if error.kind() == io::ErrorKind::Unsupported && counts == Counts::default() {
@@ -145,11 +156,13 @@ pub fn copy_failed(error: &CopyError) -> Failure {
             describe(error.io_error()),
         );
     }
-    let (forward, backward) = (counts.a_to_b.written, counts.b_to_a.written);
-    let (from, to) = match error.direction() {
-        Some(Direction::BToA) => ("DST", "SRC"),
-        _ => ("SRC", "DST"),
-    };
+    let (mut forward, mut backward) = (counts.a_to_b.written, counts.b_to_a.written);
+    let mut back = error.direction() == Some(Direction::BToA);
+    if reversed {
+        std::mem::swap(&mut forward, &mut backward);
+        back = error.direction().is_some() && !back;
+    }
+    let (from, to) = if back { ("DST", "SRC") } else { ("SRC", "DST") };
     let what = match error.step() {
         Step::Read => format!("read from {from} failed"),
         Step::Write => format!("write to {to} failed"),
@@ -158,7 +171,7 @@ pub fn copy_failed(error: &CopyError) -> Failure {
         Step::IdleTimeout => "idle timeout: no byte moved".to_string(),
         Step::LingerTimeout => format!("linger timeout: {from} to {to} did not finish in time"),
     };
-    let reached = if backward > 0 || error.direction() == Some(Direction::BToA) {
+    let reached = if backward > 0 || back {
         format!(
             "after {} SRC to DST, {} DST to SRC",
             Bytes(forward),
@@ -173,6 +186,28 @@ pub fn copy_failed(error: &CopyError) -> Failure {
     };
     Failure::Transfer(format!("{what} {reached}: {why}"))
 }
+
+/// A program end (`exec:`, `sh:`) that did not succeed; `side` is SRC or DST.
+pub fn program_failed(side: &str, status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("{side} exited with status {code}"),
+        (None, Some(signal)) => format!("{side} was killed by signal {signal}"),
+        (None, None) => format!("{side} ended with {status}"),
+    }
+}
+
+/// Waiting for a program end to exit failed.
+pub fn cannot_wait(side: &str, error: &io::Error) -> String {
+    format!("cannot wait for {side} to exit: {}", describe(error))
+}
+
+/// A TLS handshake with an accepted client failed.
+pub fn handshake_failed(peer: &str, error: &io::Error) -> Failure {
+    Failure::input(format!("cannot accept {peer}"), describe(error))
+}
+
+/// The warning `--tls-insecure` earns, printed even with `-q`.
+pub const TLS_INSECURE: &str = "ferry: warning: --tls-insecure: the TLS server's certificate is NOT verified; anyone on the path can read and change this connection";
 
 /// An I/O error as a person reads it: `connection refused`, not
 /// `Connection refused (os error 111)`.

@@ -6,10 +6,12 @@ use std::time::Duration;
 use ferry::zero_copy::ZeroCopyMode;
 use ferry::{Copier, MemoryBudget, Progress, RateLimiter, StopSignal};
 
-use crate::address::Address;
+use crate::address::{Address, Bind};
 use crate::closing;
-use crate::flags::{Cli, OutputFlags, ZeroCopy};
+use crate::flags::{Cli, ConnectionFlags, CopyFlags, OutputFlags, TlsFlags, ZeroCopy};
 use crate::messages::{self, Failure};
+use crate::tls;
+use crate::transfer::Way;
 use crate::units::Timeout;
 
 /// What one invocation of `ferry` does.
@@ -38,6 +40,14 @@ pub enum Shape {
     Relay,
     /// Accept on SRC and relay each connection to a fresh DST.
     Serve,
+    /// Accept on SRC, one connection after another, each copied to the same
+    /// DST (`--keep-listening`).
+    KeepListening,
+    /// Relay datagrams (`udp:`, `udp-listen:`, `-`), each kept whole.
+    Datagrams,
+    /// Receive datagrams on `udp-listen:` and relay each client address's
+    /// to a fresh `udp:` socket of its own (`--serve`).
+    DatagramServer,
 }
 
 /// How every copy of a plan runs.
@@ -65,6 +75,8 @@ pub struct CopyPlan {
     pub append: bool,
     /// Whether the kernel may move the bytes.
     pub zero_copy: ZeroCopyMode,
+    /// Which directions a relay copies (`-u`, `-U`).
+    pub way: Way,
 }
 
 impl Plan {
@@ -75,7 +87,7 @@ impl Plan {
     /// A [`Failure::Input`] for address combinations and flags that cannot
     /// work together.
     pub fn new(cli: Cli) -> Result<Plan, Failure> {
-        let (Some(src), Some(dst)) = (cli.src, cli.dst) else {
+        let (Some(mut src), Some(mut dst)) = (cli.src, cli.dst) else {
             return Err(messages::missing_addresses());
         };
         if src.is_listening() && dst.is_listening() {
@@ -90,20 +102,26 @@ impl Plan {
         if matches!(dst, Address::Zero) {
             return Err(messages::zero_is_a_source());
         }
-        let shape = if cli.serve.serve {
+        let serve = cli.serve.serve;
+        let connection = &cli.connection;
+        let shape = if src.is_datagram() || dst.is_datagram() {
+            datagram_shape(&src, &dst, &cli.copy, &cli.output, connection, serve)?
+        } else if serve {
             if !src.is_listening() {
                 return Err(Failure::input(
                     format!("bad SRC \"{src}\" for --serve"),
-                    "expected tcp-listen: or unix-listen:",
+                    "expected tcp-listen:, tls-listen: or unix-listen:",
                 ));
             }
             if !dst.is_per_connection() {
                 return Err(Failure::input(
                     format!("bad DST \"{dst}\" for --serve"),
-                    "expected an address opened once per connection: tcp:, unix: or null:",
+                    "expected an address opened once per connection: tcp:, tls:, unix:, exec:, sh: or null:",
                 ));
             }
             Shape::Serve
+        } else if connection.keep_listening {
+            keep_listening_shape(&src, &dst, connection)?
         } else if src.is_two_way()
             && dst.is_two_way()
             && !(src == Address::Stdio && dst == Address::Stdio)
@@ -113,13 +131,24 @@ impl Plan {
         } else {
             Shape::OneWay
         };
+        let way = way(&src, &dst, shape, connection)?;
+        if let Some(bind) = connection.bind {
+            apply_bind(&mut src, &mut dst, bind)?;
+        }
+        load_tls(&mut src, &mut dst, &cli.tls)?;
         let flags = cli.copy;
         let serving = shape == Shape::Serve;
         if flags.zero_copy == ZeroCopy::Always {
-            if let Some(address) = [&src, &dst]
-                .into_iter()
-                .find(|address| matches!(address, Address::Stdio | Address::Zero | Address::Null))
-            {
+            if let Some(address) = [&src, &dst].into_iter().find(|address| {
+                matches!(
+                    address,
+                    Address::Stdio
+                        | Address::Zero
+                        | Address::Null
+                        | Address::Tls { .. }
+                        | Address::TlsListen { .. }
+                )
+            }) {
                 return Err(messages::zero_copy_always_refused(format!(
                     "with \"{address}\""
                 )));
@@ -158,6 +187,7 @@ impl Plan {
                     .then(|| usize::try_from(cli.serve.max_buffer_memory).unwrap_or(usize::MAX)),
                 append: flags.append,
                 zero_copy: flags.zero_copy.into(),
+                way,
             },
             max_connections: cli.serve.max_connections as usize,
             output: cli.output,
@@ -216,6 +246,172 @@ impl CopyPlan {
     pub fn drain_for(&self) -> Duration {
         self.linger.unwrap_or(closing::AT_MOST)
     }
+}
+
+/// Checks a UDP pair: datagrams go between `udp:`, `udp-listen:` and `-`,
+/// and the options that count or pace a byte stream do not apply.
+fn datagram_shape(
+    src: &Address,
+    dst: &Address,
+    copy: &CopyFlags,
+    output: &OutputFlags,
+    connection: &ConnectionFlags,
+    serve: bool,
+) -> Result<Shape, Failure> {
+    let carries_datagrams = |address: &Address| address.is_datagram() || *address == Address::Stdio;
+    if !carries_datagrams(src) || !carries_datagrams(dst) {
+        return Err(Failure::input(
+            format!("bad addresses \"{src}\" and \"{dst}\""),
+            "datagrams go between udp:, udp-listen: and - only (a byte stream would lose their boundaries)",
+        ));
+    }
+    if serve && !(matches!(src, Address::UdpListen { .. }) && matches!(dst, Address::Udp { .. })) {
+        return Err(Failure::input(
+            format!("bad addresses \"{src}\" and \"{dst}\" for --serve"),
+            "a UDP server relays udp-listen: to udp:",
+        ));
+    }
+    let refused = [
+        (copy.rate_limit.is_some(), "--rate-limit"),
+        (
+            copy.rate_limit_per_connection.is_some(),
+            "--rate-limit-per-connection",
+        ),
+        (output.progress, "--progress"),
+        (copy.append, "--append"),
+        (copy.zero_copy == ZeroCopy::Always, "--zero-copy always"),
+        (connection.bind.is_some(), "--bind"),
+        (connection.keep_listening, "--keep-listening"),
+    ];
+    if let Some((_, flag)) = refused.into_iter().find(|(given, _)| *given) {
+        return Err(Failure::input(
+            format!("cannot use {flag} with UDP"),
+            "datagrams are relayed one by one, outside the byte-stream engine",
+        ));
+    }
+    Ok(if serve {
+        Shape::DatagramServer
+    } else {
+        Shape::Datagrams
+    })
+}
+
+/// Checks `--keep-listening`: a listening SRC into a file, stdout or `null:`.
+fn keep_listening_shape(
+    src: &Address,
+    dst: &Address,
+    connection: &ConnectionFlags,
+) -> Result<Shape, Failure> {
+    if !src.is_listening() {
+        return Err(Failure::input(
+            format!("bad SRC \"{src}\" for --keep-listening"),
+            "expected tcp-listen:, tls-listen: or unix-listen:",
+        ));
+    }
+    if !matches!(dst, Address::File(_) | Address::Stdio | Address::Null) {
+        return Err(Failure::input(
+            format!("bad DST \"{dst}\" for --keep-listening"),
+            "expected a file, - or null: (to relay every connection, use --serve)",
+        ));
+    }
+    if connection.src_to_dst || connection.dst_to_src {
+        return Err(Failure::input(
+            "cannot use -u or -U with --keep-listening",
+            "every connection is copied SRC to DST already",
+        ));
+    }
+    Ok(Shape::KeepListening)
+}
+
+/// The directions `-u` and `-U` ask for. `-U` needs DST readable and SRC
+/// writable: two two-way addresses.
+fn way(
+    src: &Address,
+    dst: &Address,
+    shape: Shape,
+    connection: &ConnectionFlags,
+) -> Result<Way, Failure> {
+    if connection.dst_to_src {
+        if !(src.is_two_way() && dst.is_two_way()) || shape == Shape::OneWay {
+            return Err(Failure::input(
+                "cannot use -U here",
+                "DST to SRC needs two two-way addresses (sockets, programs or -)",
+            ));
+        }
+        return Ok(Way::Backward);
+    }
+    Ok(if connection.src_to_dst {
+        Way::Forward
+    } else {
+        Way::Both
+    })
+}
+
+/// Gives `--bind` to the connecting `tcp:` and `tls:` addresses that have no
+/// `,bind=` of their own.
+fn apply_bind(src: &mut Address, dst: &mut Address, bind: Bind) -> Result<(), Failure> {
+    let mut applies = false;
+    for address in [src, dst] {
+        if let Address::Tcp { bind: own, .. } | Address::Tls { bind: own, .. } = address {
+            applies = true;
+            own.get_or_insert(bind);
+        }
+    }
+    if !applies {
+        return Err(Failure::input(
+            "cannot use --bind here",
+            "it binds the local end of tcp: and tls: addresses, and there is none",
+        ));
+    }
+    Ok(())
+}
+
+/// Loads the TLS settings into the `tls:` and `tls-listen:` addresses, once
+/// for all; a `--tls-*` flag that no address uses is a mistake.
+fn load_tls(src: &mut Address, dst: &mut Address, flags: &TlsFlags) -> Result<(), Failure> {
+    let client = matches!(src, Address::Tls { .. }) || matches!(dst, Address::Tls { .. });
+    let server =
+        matches!(src, Address::TlsListen { .. }) || matches!(dst, Address::TlsListen { .. });
+    let unused = [
+        (flags.tls_ca.is_some() && !client, "--tls-ca", "tls:"),
+        (flags.tls_insecure && !client, "--tls-insecure", "tls:"),
+        (
+            flags.tls_client_ca.is_some() && !server,
+            "--tls-client-ca",
+            "tls-listen:",
+        ),
+        (
+            flags.tls_cert.is_some() && !client && !server,
+            "--tls-cert",
+            "tls: or tls-listen:",
+        ),
+    ];
+    if let Some((_, flag, wanted)) = unused.into_iter().find(|(unused, ..)| *unused) {
+        return Err(Failure::input(
+            format!("cannot use {flag} here"),
+            format!("it applies to {wanted} addresses, and there is none"),
+        ));
+    }
+    if client {
+        let loaded = tls::client(flags)?;
+        if flags.tls_insecure {
+            eprintln!("{}", messages::TLS_INSECURE);
+        }
+        for address in [&mut *src, &mut *dst] {
+            if let Address::Tls { tls, .. } = address {
+                *tls = loaded.clone();
+            }
+        }
+    }
+    if server {
+        let loaded = tls::server(flags)?;
+        for address in [src, dst] {
+            if let Address::TlsListen { tls, .. } = address {
+                *tls = loaded.clone();
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A server's idle timeout unless told otherwise, as nginx's `proxy_timeout`.

@@ -29,6 +29,8 @@ pub struct Summary {
     /// How the bytes moved: `splice`, `sendfile`, `copy_file_range` or
     /// `buffered` (through memory); unknown for a server or a failed copy.
     pub path: Option<String>,
+    /// How a program end (`exec:`, `sh:`) exited.
+    pub exit: Option<std::process::ExitStatus>,
 }
 
 /// Reports on a transfer while it runs and when it ends.
@@ -209,6 +211,11 @@ pub fn json_object(summary: &Summary, elapsed: Duration) -> String {
     if let Some(connections) = summary.connections {
         object["connections"] = connections.into();
         object["failed_connections"] = summary.failed_connections.unwrap_or(0).into();
+    }
+    if let Some(exit) = summary.exit {
+        use std::os::unix::process::ExitStatusExt;
+        object["exit_code"] = exit.code().into();
+        object["exit_signal"] = exit.signal().into();
     }
     object.to_string()
 }

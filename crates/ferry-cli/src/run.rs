@@ -8,6 +8,7 @@ use ferry::{Progress, StopSignal};
 
 use crate::address::Address;
 use crate::endpoint::{self, Endpoint, Listener, OpenOptions, Role};
+use crate::keep_listening;
 use crate::messages::{self, Failure};
 use crate::plan::{Plan, Shape};
 use crate::report::{self, Reporter, Summary};
@@ -15,6 +16,7 @@ use crate::serve::{self, Tally};
 use crate::signals::{self, Finish, Signals};
 use crate::stderr;
 use crate::transfer::{self, Broken, Moved};
+use crate::udp;
 use crate::units::Bytes;
 
 /// Runs the copy, relay or server, prints the summary, and returns how it ended.
@@ -39,17 +41,50 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
     let stop = StopSignal::new();
     let copier = plan.copy.copier(&progress, &stop);
 
-    if plan.shape == Shape::Serve {
+    if matches!(plan.shape, Shape::Datagrams | Shape::DatagramServer) {
+        let reporter = Reporter::start(&plan.output, &progress, true, None);
+        let (relayed, result) = udp::run(plan, &mut signals).await;
+        *reported = true;
+        reporter.finish(&Summary {
+            forward: relayed.forward,
+            backward: relayed.backward,
+            two_way: true,
+            connections: relayed.flows,
+            failed_connections: relayed.flows.map(|_| relayed.failed_flows),
+            error: result
+                .as_ref()
+                .err()
+                .map(|failure| failure.message().to_string()),
+            path: None,
+            exit: None,
+        });
+        return result;
+    }
+
+    if matches!(plan.shape, Shape::Serve | Shape::KeepListening) {
         let listener = Listener::bind(&plan.src, plan.max_connections).await?;
         let tally = Arc::new(Tally::default());
-        let reporter = Reporter::start(&plan.output, &progress, true, plan.output.size);
-        let result = serve::run(plan, copier, listener, &mut signals, tally.clone()).await;
+        let two_way = plan.shape == Shape::Serve;
+        let reporter = Reporter::start(&plan.output, &progress, two_way, plan.output.size);
+        let result = if two_way {
+            serve::run(plan, copier, listener, &mut signals, tally.clone()).await
+        } else {
+            keep_listening::run(
+                plan,
+                copier,
+                listener,
+                &mut signals,
+                tally.clone(),
+                &progress,
+            )
+            .await
+        };
         let counts = progress.snapshot();
         *reported = true;
         reporter.finish(&Summary {
             forward: counts.a_to_b.written,
             backward: counts.b_to_a.written,
-            two_way: true,
+            two_way,
             connections: Some(tally.accepted.load(Ordering::Relaxed)),
             failed_connections: Some(tally.failed.load(Ordering::Relaxed)),
             error: result
@@ -57,6 +92,7 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
                 .err()
                 .map(|failure| failure.message().to_string()),
             path: None,
+            exit: None,
         });
         return result;
     }
@@ -96,6 +132,7 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
         &copier,
         plan.copy.zero_copy,
         plan.copy.drain_for(),
+        plan.copy.way,
         src_end,
         dst_end,
     );
@@ -122,7 +159,7 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
             Err(interrupted(Moved {
                 forward: counts.a_to_b.written,
                 backward: counts.b_to_a.written,
-                route: None,
+                ..Moved::default()
             }))
         }
     };
@@ -150,6 +187,7 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
             (Ok(()), Some(route)) => Some(route.to_string()),
             _ => None,
         },
+        exit: moved.exit.map(|exit| exit.status),
     });
     result
 }
@@ -159,6 +197,7 @@ fn interrupted(moved: Moved) -> Broken {
     Broken {
         moved,
         failure: messages::interrupted(moved.forward + moved.backward),
+        dst_failed: false,
     }
 }
 
@@ -194,14 +233,19 @@ async fn open_ends(
     } else if dst.is_listening() {
         listener = Some((Role::Destination, Listener::bind(dst, 1).await?));
     }
+    let connect_timeout = open(Role::Source).connect_timeout;
     {
         if let Some((role, listener)) = listener {
             tracing::info!(address = %listener.local_address(), "listening");
-            let (stream, peer) = listener
+            let (incoming, peer) = listener
                 .accept()
                 .await
                 .map_err(|error| messages::cannot_accept(&listener.local_address(), &error))?;
             tracing::info!(peer, "open");
+            let stream = incoming
+                .establish(connect_timeout)
+                .await
+                .map_err(|error| messages::handshake_failed(&peer, &error))?;
             match role {
                 Role::Source => src_end = Some(stream),
                 Role::Destination => dst_end = Some(stream),

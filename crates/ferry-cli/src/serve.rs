@@ -10,7 +10,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::address::Address;
-use crate::endpoint::{self, Endpoint, Listener, OpenOptions, Role};
+use crate::endpoint::{self, Incoming, Listener, OpenOptions, Role};
 use crate::messages::{self, describe, Failure};
 use crate::plan::{CopyPlan, Plan};
 use crate::signals::{self, Finish, Signals};
@@ -168,9 +168,17 @@ async fn stopped(accepting: &mut watch::Receiver<bool>) {
 
 impl Server {
     /// Relays one accepted connection to a fresh DST; true when it ended well.
-    async fn relay(&self, id: u64, client: Endpoint, peer: &str) -> bool {
+    async fn relay(&self, id: u64, client: Incoming, peer: &str) -> bool {
         let started = Instant::now();
         tracing::info!(id, peer, "open");
+        // A TLS client shakes hands before DST is opened for it.
+        let client = match client.establish(self.copy.connect_timeout).await {
+            Ok(client) => client,
+            Err(error) => {
+                tracing::warn!(id, peer, error = %describe(&error), "close");
+                return false;
+            }
+        };
         let options = OpenOptions {
             role: Role::Destination,
             two_way: true,
@@ -187,7 +195,16 @@ impl Server {
         };
         let copier = self.copy.for_connection(&self.copier);
         let copy = &self.copy;
-        match transfer::run(&copier, copy.zero_copy, copy.drain_for(), client, dst).await {
+        match transfer::run(
+            &copier,
+            copy.zero_copy,
+            copy.drain_for(),
+            copy.way,
+            client,
+            dst,
+        )
+        .await
+        {
             Ok(moved) => {
                 tracing::info!(
                     id,

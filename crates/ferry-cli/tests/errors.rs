@@ -29,8 +29,8 @@ fn bad_addresses() {
         "ferry: bad address \"tcp:localhost\": expected tcp:HOST:PORT",
     );
     refused(
-        &["udp:1.2.3.4:5", "null:"],
-        "bad address \"udp:1.2.3.4:5\": unknown address type",
+        &["sctp:1.2.3.4:5", "null:"],
+        "bad address \"sctp:1.2.3.4:5\": unknown address type",
     );
     refused(
         &["zero:", "tcp:127.0.0.1:70000"],

@@ -53,6 +53,23 @@ impl DestinationFile {
         })
     }
 
+    /// Another end writing to the file where the last one stopped (they
+    /// share the offset), for the next connection of `--keep-listening`.
+    ///
+    /// # Errors
+    ///
+    /// A [`Failure::Transfer`] when the file descriptor cannot be duplicated.
+    pub fn sink(&self) -> Result<Endpoint, Failure> {
+        let file = self.file.try_clone().map_err(|error| {
+            Failure::Transfer(format!(
+                "cannot write to {} again: {}",
+                self.path.display(),
+                describe(&error)
+            ))
+        })?;
+        Ok(Endpoint::Sink(Box::new(LandedWriter::new(file))))
+    }
+
     /// Removes the file if ferry created it; leaves it as it was otherwise.
     pub fn abandon(self) {
         if self.created {

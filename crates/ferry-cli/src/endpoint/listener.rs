@@ -1,23 +1,75 @@
-//! Listening addresses: binding, accepting, and the Unix socket file.
+//! Listening addresses: binding, accepting (and, for TLS, the handshake
+//! that follows), and the Unix socket file.
 
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpSocket, UnixListener, UnixSocket, UnixStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, UnixListener, UnixSocket, UnixStream};
+use tokio_rustls::TlsAcceptor;
 
 use super::open::lookup_failure;
-use super::Endpoint;
+use super::{tls, Endpoint};
 use crate::address::Address;
 use crate::messages::{describe, Failure};
 
 /// A bound listening socket.
-#[derive(Debug)]
 pub enum Listener {
     /// `tcp-listen:`.
     Tcp(TcpListener),
     /// `unix-listen:`; the socket file is removed when this is dropped.
     Unix(UnixListener, SocketFile),
+    /// `tls-listen:`: TCP, and a handshake on every connection.
+    Tls(TcpListener, TlsAcceptor),
+}
+
+/// An accepted connection, not yet ready to carry bytes when TLS still has
+/// to shake hands. The handshake is left to [`Incoming::establish`], so a
+/// server accepts the next connection while a slow client handshakes.
+pub enum Incoming {
+    /// Ready: a TCP or Unix connection.
+    Ready(Endpoint),
+    /// A TCP connection that is to speak TLS.
+    Tls(TcpStream, TlsAcceptor),
+}
+
+impl Incoming {
+    /// Completes the connection: shakes hands if it speaks TLS, for at most
+    /// `timeout` (`--connect-timeout`).
+    ///
+    /// # Errors
+    ///
+    /// A failed or timed-out handshake.
+    pub async fn establish(self, timeout: Duration) -> io::Result<Endpoint> {
+        match self {
+            Incoming::Ready(endpoint) => Ok(endpoint),
+            Incoming::Tls(tcp, acceptor) => {
+                let handshake = tls::accept(tcp, &acceptor);
+                let stream = tokio::time::timeout(timeout, handshake)
+                    .await
+                    .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))?;
+                Ok(Endpoint::Stream(Box::new(stream)))
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Incoming::Ready(endpoint) => f.debug_tuple("Ready").field(endpoint).finish(),
+            Incoming::Tls(tcp, _) => f.debug_tuple("Tls").field(tcp).finish(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Listener")
+            .field(&self.local_address())
+            .finish()
+    }
 }
 
 /// A Unix socket file this process created, removed on drop, unless
@@ -119,9 +171,25 @@ impl Listener {
                 let listener = listen_unix(path, backlog(max_connections)).map_err(fail)?;
                 Ok(Listener::Unix(listener, SocketFile::created(path)))
             }
+            Address::TlsListen {
+                host,
+                port,
+                tls: settings,
+            } => {
+                let Some(config) = settings.config() else {
+                    return Err(Failure::input(
+                        format!("cannot listen on {address}"),
+                        "no TLS certificate loaded",
+                    ));
+                };
+                let listener = listen_tcp(host, *port, backlog(max_connections))
+                    .await
+                    .map_err(fail)?;
+                Ok(Listener::Tls(listener, tls::acceptor(config)))
+            }
             _ => Err(Failure::input(
                 format!("cannot listen on {address}"),
-                "expected tcp-listen: or unix-listen:",
+                "expected tcp-listen:, tls-listen: or unix-listen:",
             )),
         }
     }
@@ -131,18 +199,23 @@ impl Listener {
     /// # Errors
     ///
     /// What `accept` returned.
-    pub async fn accept(&self) -> io::Result<(Endpoint, String)> {
+    pub async fn accept(&self) -> io::Result<(Incoming, String)> {
         match self {
             Listener::Tcp(listener) => {
                 let (stream, peer) = listener.accept().await?;
-                Ok((Endpoint::Stream(Box::new(stream)), peer.to_string()))
+                let endpoint = Endpoint::Stream(Box::new(stream));
+                Ok((Incoming::Ready(endpoint), peer.to_string()))
             }
             Listener::Unix(listener, SocketFile { path, .. }) => {
                 let (stream, _) = listener.accept().await?;
                 Ok((
-                    Endpoint::Stream(Box::new(stream)),
+                    Incoming::Ready(Endpoint::Stream(Box::new(stream))),
                     format!("unix:{}", path.display()),
                 ))
+            }
+            Listener::Tls(listener, acceptor) => {
+                let (stream, peer) = listener.accept().await?;
+                Ok((Incoming::Tls(stream, acceptor.clone()), peer.to_string()))
             }
         }
     }
@@ -153,6 +226,10 @@ impl Listener {
             Listener::Tcp(listener) => match listener.local_addr() {
                 Ok(local) => format!("tcp-listen:{local}"),
                 Err(_) => "tcp-listen:?".to_string(),
+            },
+            Listener::Tls(listener, _) => match listener.local_addr() {
+                Ok(local) => format!("tls-listen:{local}"),
+                Err(_) => "tls-listen:?".to_string(),
             },
             Listener::Unix(_, SocketFile { path, .. }) => {
                 format!("unix-listen:{}", path.display())

@@ -1,15 +1,16 @@
 //! Opening a non-listening address: files, the standard streams, `zero:`,
-//! `null:`, and connecting sockets.
+//! `null:`, connecting sockets (TCP, TLS, Unix) and programs.
 
 use std::io;
 use std::os::unix::fs::FileTypeExt;
 use std::time::Duration;
 
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::UnixStream;
 
 use super::destination::{open_destination, refuse_directory};
+use super::exec::Program;
 use super::stdio::{self, Null, Zero};
-use super::Endpoint;
+use super::{tcp, tls, Endpoint};
 use crate::address::Address;
 use crate::messages::{self, describe, Failure};
 
@@ -70,24 +71,79 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
             Ok(Endpoint::Sink(Box::new(Null::open().map_err(fail)?)))
         }
         (Address::Null, Role::Source) => Err(messages::null_is_a_destination()),
-        (Address::Tcp { host, port }, _) => {
-            let connecting = TcpStream::connect((host.as_str(), *port));
+        (Address::Tcp { host, port, bind }, _) => {
+            let connecting = tcp::connect(host, *port, *bind);
             let stream = within(options.connect_timeout, connecting)
                 .await
                 .map_err(|error| connect_failure(address, &error))?;
             Ok(Endpoint::Stream(Box::new(stream)))
         }
+        (
+            Address::Tls {
+                host,
+                port,
+                bind,
+                tls: settings,
+            },
+            _,
+        ) => {
+            let Some(config) = settings.config() else {
+                return Err(Failure::input(
+                    format!("cannot connect to {address}"),
+                    "no TLS settings loaded",
+                ));
+            };
+            // One bound for the connection and the handshake together.
+            let connecting = async {
+                let tcp = tcp::connect(host, *port, *bind).await?;
+                tls::connect(tcp, host, config).await
+            };
+            let stream = within(options.connect_timeout, connecting)
+                .await
+                .map_err(|error| connect_failure(address, &error))?;
+            Ok(Endpoint::Stream(Box::new(stream)))
+        }
+        (Address::Exec { argv, .. }, role) => spawn(address, argv, role, options.two_way),
+        (Address::Sh(command), role) => {
+            let argv = ["/bin/sh".to_string(), "-c".to_string(), command.clone()];
+            spawn(address, &argv, role, options.two_way)
+        }
+        (Address::Udp { .. }, _) => Err(Failure::input(
+            format!("cannot open {address}"),
+            "a UDP address carries datagrams, not a byte stream",
+        )),
         (Address::Unix(path), _) => {
             let stream = within(options.connect_timeout, UnixStream::connect(path))
                 .await
                 .map_err(|error| connect_failure(address, &error))?;
             Ok(Endpoint::Stream(Box::new(stream)))
         }
-        (Address::TcpListen { .. } | Address::UnixListen(_), _) => Err(Failure::input(
+        (
+            Address::TcpListen { .. }
+            | Address::UnixListen(_)
+            | Address::TlsListen { .. }
+            | Address::UdpListen { .. },
+            _,
+        ) => Err(Failure::input(
             format!("cannot open {address}"),
             "a listening address must be bound, not opened",
         )),
     }
+}
+
+/// Starts a program: in a relay both its stdin and stdout are the end; in a
+/// one-way copy only the one the copy uses (stdout of a SRC, stdin of a DST).
+fn spawn(
+    address: &Address,
+    argv: &[String],
+    role: Role,
+    two_way: bool,
+) -> Result<Endpoint, Failure> {
+    let input = two_way || role == Role::Destination;
+    let output = two_way || role == Role::Source;
+    let program = Program::spawn(argv, input, output)
+        .map_err(|error| Failure::input(format!("cannot run {address}"), describe(&error)))?;
+    Ok(Endpoint::Program(Box::new(program)))
 }
 
 /// Runs `connecting`, failing with `TimedOut` after `limit` (a limit too
@@ -119,7 +175,12 @@ fn connect_failure(address: &Address, error: &io::Error) -> Failure {
 /// says so; show them as such.
 pub(super) fn lookup_failure(address: &Address, what: &str, error: &io::Error) -> Option<Failure> {
     match address {
-        Address::Tcp { host, .. } | Address::TcpListen { host, .. }
+        Address::Tcp { host, .. }
+        | Address::TcpListen { host, .. }
+        | Address::Tls { host, .. }
+        | Address::TlsListen { host, .. }
+        | Address::Udp { host, .. }
+        | Address::UdpListen { host, .. }
             if error.to_string().contains("lookup") =>
         {
             Some(Failure::input(

@@ -16,11 +16,11 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ferry::zero_copy::{FdKind, ZeroCopySink, ZeroCopySource};
 use ferry::LandedWriter;
 use rustix::fs::OFlags;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::memory::{memory_sink, memory_source};
 use crate::messages::{self, Failure};
 
 /// stdin, read through tokio.
@@ -129,54 +129,6 @@ impl AsFd for Null {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.0.as_fd()
     }
-}
-
-/// These ends are read and written through memory: the kernel routes pass
-/// them by, so readiness and raw calls are never asked of them.
-macro_rules! memory_source {
-    ($ty:ty, |$this:ident| $reader:expr) => {
-        impl ZeroCopySource for $ty {
-            fn source_kind(&self) -> FdKind {
-                FdKind::Other
-            }
-
-            fn poll_read_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-
-            fn try_read_io(&self, op: &mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize> {
-                op()
-            }
-
-            fn reader(&mut self) -> io::Result<Box<dyn AsyncRead + Unpin + Send + '_>> {
-                let $this = self;
-                Ok(Box::new($reader))
-            }
-        }
-    };
-}
-
-macro_rules! memory_sink {
-    ($ty:ty, |$this:ident| $writer:expr) => {
-        impl ZeroCopySink for $ty {
-            fn sink_kind(&self) -> FdKind {
-                FdKind::Other
-            }
-
-            fn poll_write_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-
-            fn try_write_io(&self, op: &mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize> {
-                op()
-            }
-
-            fn writer(&mut self) -> io::Result<Box<dyn AsyncWrite + Unpin + Send + '_>> {
-                let $this = self;
-                Ok(Box::new($writer))
-            }
-        }
-    };
 }
 
 memory_source!(Stdin, |this| &mut this.reader);

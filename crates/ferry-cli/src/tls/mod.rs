@@ -1,0 +1,204 @@
+//! TLS settings: the certificates and keys the `--tls-*` flags name, loaded
+//! once, before anything opens, into the rustls configurations that every
+//! `tls:` and `tls-listen:` end of the invocation shares.
+//!
+//! rustls with the `ring` provider does the cryptography (no OpenSSL); the
+//! protocol versions and cipher suites are rustls's safe defaults (TLS 1.3
+//! and 1.2). `insecure` holds the verifier `--tls-insecure` asks for.
+
+mod insecure;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+
+use crate::flags::TlsFlags;
+use crate::messages::{describe, Failure};
+
+/// The client configuration a `tls:` address connects with; unset until
+/// the plan loads it. Two addresses are equal when they share one
+/// configuration (or neither has one).
+#[derive(Clone, Debug, Default)]
+pub struct TlsClient(Option<Arc<ClientConfig>>);
+
+/// The server configuration a `tls-listen:` address accepts with; unset
+/// until the plan loads it.
+#[derive(Clone, Debug, Default)]
+pub struct TlsServer(Option<Arc<ServerConfig>>);
+
+impl TlsClient {
+    /// The loaded configuration.
+    pub fn config(&self) -> Option<&Arc<ClientConfig>> {
+        self.0.as_ref()
+    }
+}
+
+impl TlsServer {
+    /// The loaded configuration.
+    pub fn config(&self) -> Option<&Arc<ServerConfig>> {
+        self.0.as_ref()
+    }
+}
+
+impl PartialEq for TlsClient {
+    fn eq(&self, other: &Self) -> bool {
+        same(&self.0, &other.0)
+    }
+}
+
+impl Eq for TlsClient {}
+
+impl PartialEq for TlsServer {
+    fn eq(&self, other: &Self) -> bool {
+        same(&self.0, &other.0)
+    }
+}
+
+impl Eq for TlsServer {}
+
+fn same<T>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    }
+}
+
+/// The one crypto provider: `ring` builds with a C compiler alone
+/// (`aws-lc-rs` needs cmake).
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Loads the client configuration: the server is verified against
+/// `--tls-ca` or the system's roots (or not at all with `--tls-insecure`),
+/// and `--tls-cert`/`--tls-key` are presented when the server asks.
+///
+/// # Errors
+///
+/// A [`Failure::Input`] naming the flag and file that could not be used,
+/// or saying that the system has no trusted roots.
+pub fn client(flags: &TlsFlags) -> Result<TlsClient, Failure> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|error| Failure::input("cannot set up TLS", error))?;
+    let builder = if flags.tls_insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(insecure::AnyServer::new(provider)))
+    } else {
+        let roots = match &flags.tls_ca {
+            Some(path) => roots("--tls-ca", path)?,
+            None => system_roots()?,
+        };
+        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|error| Failure::input("cannot set up TLS", error))?;
+        builder.with_webpki_verifier(verifier)
+    };
+    let config = match (&flags.tls_cert, &flags.tls_key) {
+        (Some(cert), Some(key)) => builder
+            .with_client_auth_cert(chain("--tls-cert", cert)?, private_key(key)?)
+            .map_err(|error| Failure::input(format!("bad --tls-key {}", key.display()), error))?,
+        _ => builder.with_no_client_auth(),
+    };
+    Ok(TlsClient(Some(Arc::new(config))))
+}
+
+/// Loads the server configuration: `--tls-cert`/`--tls-key` are required,
+/// and with `--tls-client-ca` every client must present a certificate that
+/// CA signed.
+///
+/// # Errors
+///
+/// A [`Failure::Input`] naming the flag and file that could not be used.
+pub fn server(flags: &TlsFlags) -> Result<TlsServer, Failure> {
+    let (Some(cert), Some(key)) = (&flags.tls_cert, &flags.tls_key) else {
+        return Err(Failure::input(
+            "tls-listen: needs a certificate",
+            "give --tls-cert FILE and --tls-key FILE (PEM)",
+        ));
+    };
+    let provider = provider();
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|error| Failure::input("cannot set up TLS", error))?;
+    let builder = match &flags.tls_client_ca {
+        Some(path) => {
+            let roots = roots("--tls-client-ca", path)?;
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|error| {
+                    Failure::input(format!("bad --tls-client-ca {}", path.display()), error)
+                })?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let config = builder
+        .with_single_cert(chain("--tls-cert", cert)?, private_key(key)?)
+        .map_err(|error| Failure::input(format!("bad --tls-key {}", key.display()), error))?;
+    Ok(TlsServer(Some(Arc::new(config))))
+}
+
+/// The CA certificates in a PEM file, as roots of trust.
+fn roots(flag: &str, path: &Path) -> Result<RootCertStore, Failure> {
+    let mut roots = RootCertStore::empty();
+    for certificate in chain(flag, path)? {
+        roots
+            .add(certificate)
+            .map_err(|error| Failure::input(format!("bad {flag} {}", path.display()), error))?;
+    }
+    Ok(roots)
+}
+
+/// The system's trusted roots (the files OpenSSL would read).
+fn system_roots() -> Result<RootCertStore, Failure> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    let (added, _unparsable) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        return Err(Failure::input(
+            "cannot verify TLS servers",
+            "no trusted root certificates found on this system; give --tls-ca FILE",
+        ));
+    }
+    Ok(roots)
+}
+
+/// Every certificate in a PEM file, in order; at least one.
+fn chain(flag: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
+    let bad = |why: String| Failure::input(format!("bad {flag} {}", path.display()), why);
+    let certificates = CertificateDer::pem_file_iter(path)
+        .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
+        .map_err(|error| bad(pem_error(&error)))?;
+    if certificates.is_empty() {
+        return Err(bad("no PEM certificate in it".to_string()));
+    }
+    Ok(certificates)
+}
+
+/// The first private key in a PEM file (PKCS#8, PKCS#1 or SEC1).
+fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, Failure> {
+    PrivateKeyDer::from_pem_file(path).map_err(|error| {
+        let why = match error {
+            pem::Error::NoItemsFound => "no PEM private key in it".to_string(),
+            error => pem_error(&error),
+        };
+        Failure::input(format!("bad --tls-key {}", path.display()), why)
+    })
+}
+
+fn pem_error(error: &pem::Error) -> String {
+    match error {
+        pem::Error::Io(error) => describe(error),
+        error => format!("not a PEM file: {error}"),
+    }
+}
