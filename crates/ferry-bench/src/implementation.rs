@@ -207,8 +207,8 @@ impl Implementation {
         }
     }
 
-    /// Relays between `a` and `b` both ways until both directions have ended,
-    /// and returns the bytes moved `(a to b, b to a)`.
+    /// Relays between `a` and `b`, two sockets, both ways until both
+    /// directions have ended, and returns the bytes moved `(a to b, b to a)`.
     ///
     /// # Errors
     ///

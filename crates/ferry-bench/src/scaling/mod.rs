@@ -37,7 +37,7 @@ pub fn round_trips(preset: Preset) -> u64 {
     match preset {
         Preset::Tiny => 200,
         Preset::Quick => 1_500,
-        Preset::Full => 50_000,
+        Preset::Full => 20_000,
     }
 }
 
