@@ -54,16 +54,21 @@ fn every_level_makes_exactly_its_round_trips() {
     }
 }
 
+/// A process that keeps a core busy shows memory and a CPU time that grows.
 #[test]
 fn usage_reads_a_processes_memory_and_cpu() {
-    let before = ferry_bench::Usage::of(std::process::id()).expect("usage");
-    // Spend some CPU time: the figure must not go backwards.
-    let mut x = 0u64;
-    for i in 0..20_000_000u64 {
-        x = x.wrapping_mul(31).wrapping_add(i);
-    }
-    std::hint::black_box(x);
-    let after = ferry_bench::Usage::of(std::process::id()).expect("usage");
+    let mut busy = std::process::Command::new("yes")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn yes");
+    let pid = busy.id();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let before = ferry_bench::Usage::of(pid);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let after = ferry_bench::Usage::of(pid);
+    let _ = busy.kill();
+    let _ = busy.wait();
+    let (before, after) = (before.expect("usage"), after.expect("usage"));
     assert!(before.rss > 0);
-    assert!(after.cpu >= before.cpu);
+    assert!(after.cpu > before.cpu, "{before:?} then {after:?}");
 }
