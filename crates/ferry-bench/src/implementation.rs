@@ -6,18 +6,20 @@ use std::io;
 use std::pin::Pin;
 use std::str::FromStr;
 
+use ferry::zero_copy::{ZeroCopyMode, ZeroCopySink, ZeroCopySource, ZeroCopyStream};
 use serde::{Serialize, Serializer};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::workload::Workload;
 
 /// One way of copying bytes: tokio's, ferry's default, ferry's engine at a
-/// fixed buffer size, a `Copier`, or `std::io::copy` on a blocking thread.
+/// fixed buffer size, a `Copier`, ferry's zero-copy routes, or
+/// `std::io::copy` on a blocking thread.
 ///
-/// New implementations (ferry's zero-copy paths, relay processes such as
-/// socat or HAProxy) are new variants: give each a name, say in
+/// New implementations are new variants: give each a name, say in
 /// [`applies_to`](Self::applies_to) which workloads it can run, and teach
-/// those workloads how to drive it.
+/// those workloads how to drive it. (Relays in processes of their own, such
+/// as socat, are [`Relay`](crate::Relay)s.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Implementation {
@@ -36,14 +38,22 @@ pub enum Implementation {
     Ferry,
     /// A default `ferry::Copier`: `.copy` / `.bidirectional`.
     FerryCopier,
+    /// `Copier::new().zero_copy(ZeroCopyMode::Auto)`: `copy_file_range` from
+    /// file to file, `sendfile` from a file to a socket; only for the file
+    /// workloads.
+    FerryZeroCopy,
+    /// `Copier::new().zero_copy(ZeroCopyMode::Always)`: `splice` between two
+    /// sockets; only for the relay workloads.
+    FerrySplice,
     /// `std::io::copy` on a blocking thread (`spawn_blocking`), with std ends:
-    /// only for the in-memory workloads and the socket receivers.
+    /// only for the in-memory workloads, the socket receivers and the files
+    /// (where std itself calls `copy_file_range` or `sendfile`).
     Std,
 }
 
 impl Implementation {
     /// Every implementation, in table order.
-    pub const ALL: [Implementation; 8] = [
+    pub const ALL: [Implementation; 10] = [
         Implementation::Tokio,
         Implementation::Ferry8K,
         Implementation::Ferry64K,
@@ -51,6 +61,18 @@ impl Implementation {
         Implementation::Ferry1M,
         Implementation::Ferry,
         Implementation::FerryCopier,
+        Implementation::FerryZeroCopy,
+        Implementation::FerrySplice,
+        Implementation::Std,
+    ];
+
+    /// What `ferry bench` compares: tokio, ferry's default, ferry's
+    /// zero-copy routes and std, each where it applies.
+    pub const BENCH: [Implementation; 5] = [
+        Implementation::Tokio,
+        Implementation::Ferry,
+        Implementation::FerryZeroCopy,
+        Implementation::FerrySplice,
         Implementation::Std,
     ];
 
@@ -84,6 +106,8 @@ impl Implementation {
             Implementation::Ferry1M => "ferry-1m",
             Implementation::Ferry => "ferry",
             Implementation::FerryCopier => "ferry-copier",
+            Implementation::FerryZeroCopy => "ferry-zero-copy",
+            Implementation::FerrySplice => "ferry-splice",
             Implementation::Std => "std",
         }
     }
@@ -102,7 +126,10 @@ impl Implementation {
     /// Whether this implementation can run `workload`.
     ///
     /// `std` has no asynchronous ends, so it runs only where the workload's
-    /// ends have std twins: the in-memory workloads and the socket receivers.
+    /// ends have std twins: the in-memory workloads, the socket receivers and
+    /// the files. The zero-copy routes run only where the kernel has one
+    /// that ferry takes: between files and from a file to a socket
+    /// (`ferry-zero-copy`), between two sockets (`ferry-splice`).
     pub fn applies_to(self, workload: Workload) -> bool {
         match self {
             Implementation::Std => matches!(
@@ -112,7 +139,15 @@ impl Implementation {
                     | Workload::SliceVec
                     | Workload::UnixRecv
                     | Workload::TcpRecv
+                    | Workload::FileFile
+                    | Workload::FileTcp
             ),
+            Implementation::FerryZeroCopy => {
+                matches!(workload, Workload::FileFile | Workload::FileTcp)
+            }
+            Implementation::FerrySplice => {
+                matches!(workload, Workload::TcpRelay | Workload::PingPong)
+            }
             _ => true,
         }
     }
@@ -149,8 +184,31 @@ impl Implementation {
         }
     }
 
-    /// Relays between `a` and `b` both ways until both directions have ended,
-    /// and returns the bytes moved `(a to b, b to a)`.
+    /// Copies `source` to `sink`, two kernel objects (files, sockets), on the
+    /// runtime: on ferry's zero-copy routes for those implementations, as
+    /// [`copy`](Self::copy) does for the others.
+    ///
+    /// # Errors
+    ///
+    /// The copy's error; [`io::ErrorKind::Unsupported`] for a blocking
+    /// implementation.
+    pub async fn copy_fds<S, D>(self, source: &mut S, sink: &mut D) -> io::Result<u64>
+    where
+        S: ZeroCopySource + AsyncRead + ?Sized,
+        D: ZeroCopySink + AsyncWrite + ?Sized,
+    {
+        match self.zero_copy_mode() {
+            Some(mode) => Ok(ferry::Copier::new()
+                .zero_copy(mode)
+                .copy(source, sink)
+                .await?
+                .bytes),
+            None => self.copy(source, sink).await,
+        }
+    }
+
+    /// Relays between `a` and `b`, two sockets, both ways until both
+    /// directions have ended, and returns the bytes moved `(a to b, b to a)`.
     ///
     /// # Errors
     ///
@@ -158,11 +216,18 @@ impl Implementation {
     /// implementation.
     pub async fn relay<A, B>(self, a: &mut A, b: &mut B) -> io::Result<(u64, u64)>
     where
-        A: AsyncRead + AsyncWrite + Unpin + ?Sized,
-        B: AsyncRead + AsyncWrite + Unpin + ?Sized,
+        A: ZeroCopyStream + ?Sized,
+        B: ZeroCopyStream + ?Sized,
     {
         if let Some(size) = self.fixed_size() {
             return ferry::copy_bidirectional_with_sizes(a, b, size, size).await;
+        }
+        if let Some(mode) = self.zero_copy_mode() {
+            let relayed = ferry::Copier::new()
+                .zero_copy(mode)
+                .bidirectional(a, b)
+                .await?;
+            return Ok((relayed.transfer.a_to_b.bytes, relayed.transfer.b_to_a.bytes));
         }
         match self {
             Implementation::Tokio => tokio::io::copy_bidirectional(a, b).await,
@@ -172,6 +237,15 @@ impl Implementation {
                 Ok((transfer.a_to_b.bytes, transfer.b_to_a.bytes))
             }
             _ => Err(self.unsupported("a relay")),
+        }
+    }
+
+    /// The zero-copy mode of ferry's zero-copy implementations.
+    fn zero_copy_mode(self) -> Option<ZeroCopyMode> {
+        match self {
+            Implementation::FerryZeroCopy => Some(ZeroCopyMode::Auto),
+            Implementation::FerrySplice => Some(ZeroCopyMode::Always),
+            _ => None,
         }
     }
 

@@ -3,14 +3,23 @@
 //!
 //! - [`Workload`]s: from cache-resident memory ([`ends`] that never touch
 //!   tokio's cooperative budget) through pipes and sockets to a loopback
-//!   relay and a ping-pong through it. Every run checks that exactly the
-//!   asked amount arrived.
+//!   relay, a ping-pong through it, and files in the page cache. Every run
+//!   checks that exactly the asked amount arrived.
 //! - [`Implementation`]s: tokio, ferry's default, ferry's engine at fixed
-//!   sizes, a `Copier`, and `std::io::copy` on a blocking thread.
+//!   sizes, a `Copier`, ferry's zero-copy routes, and `std::io::copy` on a
+//!   blocking thread.
 //! - A [`Runner`] that runs each workload for R rounds, every implementation
 //!   once per round, alternating the order, and a [`Report`] with medians,
 //!   min–max, ratios to tokio and ferry's default against the best
 //!   ([`Comparison`]), as [`table`]s or JSON.
+//! - For `ferry bench`: [`Scenario`]s that add relays in processes of their
+//!   own ([`serve`]: ferry's `--serve`, socat, HAProxy against direct) and
+//!   the [`scaling`] curves through one `ferry --serve`; a [`Bench`] that
+//!   runs them into a [`BenchReport`], printed as tables ([`summary`]), JSON,
+//!   or an SVG [`chart`].
+//!
+//! Tests and smoke runs use [`Preset::Tiny`] (`ferry bench --size tiny`):
+//! every scenario at a few hundred KiB, checking counts, not speed.
 //!
 //! ```
 //! use ferry_bench::{Implementation, Runner, Sizes, Workload};
@@ -23,18 +32,34 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod bench;
+pub mod bench_report;
+pub mod chart;
 pub mod comparison;
 pub mod ends;
+mod fd_limit;
+pub mod grid;
 mod implementation;
 pub mod machine;
 mod measurement;
 pub mod progress;
 pub mod report;
 mod runner;
+pub mod scaling;
+mod scenario;
+pub mod serve;
 mod sizes;
 pub mod stats;
+pub mod summary;
 pub mod table;
 mod workload;
+
+pub use bench::Bench;
+pub use bench_report::BenchReport;
+pub use fd_limit::raise_fd_limit;
+pub use scaling::{ScalingReport, Usage};
+pub use scenario::Scenario;
+pub use serve::{listening_ports, Relay, ServeLoad, ServeReport};
 
 pub use comparison::{Comparison, Targets};
 pub use implementation::Implementation;

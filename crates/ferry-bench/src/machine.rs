@@ -15,6 +15,9 @@ pub struct Machine {
     pub cores: usize,
     /// The kernel, as `uname -sr` prints it.
     pub kernel: Option<String>,
+    /// The 1-minute load average when the run started (`/proc/loadavg`):
+    /// on a machine busy with other work, figures swing more.
+    pub load_average: Option<f64>,
     /// The compiler that built this harness.
     pub rustc: Option<String>,
     /// The tokio version in the workspace's lock file.
@@ -24,12 +27,13 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// Looks the machine up; whatever cannot be found is `None`.
+    /// Looks the machine up, now; whatever cannot be found is `None`.
     pub fn detect() -> Machine {
         Machine {
             cpu_model: cpu_model(),
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             kernel: kernel(),
+            load_average: load_average(),
             rustc: option_env!("FERRY_BENCH_RUSTC").map(String::from),
             tokio: option_env!("FERRY_BENCH_TOKIO").map(String::from),
             date: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
@@ -53,6 +57,15 @@ fn cpu_model() -> Option<String> {
         .filter_map(|line| line.split_once(':'))
         .find(|(key, _)| key.trim() == "model name")
         .map(|(_, value)| value.trim().to_string())
+}
+
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn kernel() -> Option<String> {

@@ -1,11 +1,42 @@
-//! `ProgressLine`: the line on stderr that says where a run of the matrix is.
+//! `ProgressLine`: the line on stderr that says where a benchmark run is.
 
 use std::io::{self, IsTerminal, Write};
 
 use crate::runner::Step;
 
-/// Shows each [`Step`] on stderr: rewritten in place on a terminal, one line
-/// per round otherwise (so a log stays short).
+/// Where a run is: which scenario of how many, which round, and who is
+/// about to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    /// The scenario's name.
+    pub scenario: String,
+    /// Its index among the scenarios, from 0.
+    pub index: usize,
+    /// How many scenarios.
+    pub count: usize,
+    /// The round, from 0.
+    pub round: usize,
+    /// Rounds per scenario.
+    pub rounds: usize,
+    /// What runs next: an implementation, a relay, a number of connections.
+    pub who: String,
+}
+
+impl From<&Step> for Place {
+    fn from(step: &Step) -> Place {
+        Place {
+            scenario: step.workload.name().into(),
+            index: step.workload_index,
+            count: step.workloads,
+            round: step.round,
+            rounds: step.rounds,
+            who: step.implementation.name().into(),
+        }
+    }
+}
+
+/// Shows each [`Place`] on stderr: rewritten in place on a terminal, one
+/// line per round otherwise (so a log stays short).
 #[derive(Debug)]
 pub struct ProgressLine {
     terminal: bool,
@@ -21,23 +52,23 @@ impl ProgressLine {
         }
     }
 
-    /// Shows `step`.
-    pub fn show(&mut self, step: &Step) {
-        let place = format!(
+    /// Shows `place`.
+    pub fn show(&mut self, place: &Place) {
+        let at = format!(
             "bench: [{}/{}] {} round {}/{}",
-            step.workload_index + 1,
-            step.workloads,
-            step.workload,
-            step.round + 1,
-            step.rounds,
+            place.index + 1,
+            place.count,
+            place.scenario,
+            place.round + 1,
+            place.rounds,
         );
         let mut err = io::stderr().lock();
         if self.terminal {
-            let _ = write!(err, "\r\x1b[K{place}: {}", step.implementation);
+            let _ = write!(err, "\r\x1b[K{at}: {}", place.who);
             let _ = err.flush();
-        } else if self.last != Some((step.workload_index, step.round)) {
-            self.last = Some((step.workload_index, step.round));
-            let _ = writeln!(err, "{place}");
+        } else if self.last != Some((place.index, place.round)) {
+            self.last = Some((place.index, place.round));
+            let _ = writeln!(err, "{at}");
         }
     }
 

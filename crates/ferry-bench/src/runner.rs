@@ -31,7 +31,8 @@ impl Default for Flavor {
 }
 
 impl Flavor {
-    fn build(self) -> io::Result<tokio::runtime::Runtime> {
+    /// A runtime of this flavor with I/O and time enabled.
+    pub(crate) fn build(self) -> io::Result<tokio::runtime::Runtime> {
         let mut builder = match self {
             Flavor::MultiThread { workers } => {
                 let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -61,9 +62,9 @@ pub struct Step {
     pub implementation: Implementation,
 }
 
-/// The order of `implementations` in `round`: as given in even rounds,
-/// reversed in odd ones, so no implementation always runs first (on a cold
-/// cache) or last (after the others warmed the machine up).
+/// The order of `implementations` (or any contenders) in `round`: as given
+/// in even rounds, reversed in odd ones, so no implementation always runs
+/// first (on a cold cache) or last (after the others warmed the machine up).
 ///
 /// ```
 /// use ferry_bench::{round_order, Implementation::*};
@@ -71,7 +72,7 @@ pub struct Step {
 /// assert_eq!(round_order(&[Tokio, Ferry, Std], 0), [Tokio, Ferry, Std]);
 /// assert_eq!(round_order(&[Tokio, Ferry, Std], 1), [Std, Ferry, Tokio]);
 /// ```
-pub fn round_order(implementations: &[Implementation], round: usize) -> Vec<Implementation> {
+pub fn round_order<T: Clone>(implementations: &[T], round: usize) -> Vec<T> {
     let mut order = implementations.to_vec();
     if round % 2 == 1 {
         order.reverse();
@@ -136,37 +137,18 @@ impl Runner {
         let runtime = self.flavor.build()?;
         let mut workloads = Vec::with_capacity(self.workloads.len());
         for (workload_index, &workload) in self.workloads.iter().enumerate() {
-            let applicable: Vec<Implementation> = self
-                .implementations
-                .iter()
-                .copied()
-                .filter(|imp| imp.applies_to(workload))
-                .collect();
-            let mut prepared = workload.prepare(self.sizes.amount(workload))?;
-            let mut runs = Vec::with_capacity(self.rounds * applicable.len());
-            for round in 0..self.rounds {
-                for (position, imp) in round_order(&applicable, round).into_iter().enumerate() {
+            workloads.push(
+                self.run_workload(&runtime, workload, |round, implementation| {
                     progress(&Step {
                         workload,
                         workload_index,
                         workloads: self.workloads.len(),
                         round,
                         rounds: self.rounds,
-                        implementation: imp,
-                    });
-                    let measured = runtime.block_on(prepared.run(imp)).map_err(|err| {
-                        io::Error::new(err.kind(), format!("{workload} with {imp}: {err}"))
-                    })?;
-                    runs.push(Run::new(round, position, imp, &measured));
-                }
-            }
-            workloads.push(WorkloadReport::new(
-                workload,
-                prepared.amount(),
-                applicable,
-                runs,
-                self.targets,
-            ));
+                        implementation,
+                    })
+                })?,
+            );
         }
         Ok(Report {
             machine: Machine::detect(),
@@ -175,5 +157,43 @@ impl Runner {
             targets: self.targets,
             workloads,
         })
+    }
+
+    /// Runs `workload` on `runtime` for every round with each implementation
+    /// that applies, calling `progress(round, implementation)` before each run.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run).
+    pub(crate) fn run_workload(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        workload: Workload,
+        mut progress: impl FnMut(usize, Implementation),
+    ) -> io::Result<WorkloadReport> {
+        let applicable: Vec<Implementation> = self
+            .implementations
+            .iter()
+            .copied()
+            .filter(|imp| imp.applies_to(workload))
+            .collect();
+        let mut prepared = workload.prepare(self.sizes.amount(workload))?;
+        let mut runs = Vec::with_capacity(self.rounds * applicable.len());
+        for round in 0..self.rounds {
+            for (position, imp) in round_order(&applicable, round).into_iter().enumerate() {
+                progress(round, imp);
+                let measured = runtime.block_on(prepared.run(imp)).map_err(|err| {
+                    io::Error::new(err.kind(), format!("{workload} with {imp}: {err}"))
+                })?;
+                runs.push(Run::new(round, position, imp, &measured));
+            }
+        }
+        Ok(WorkloadReport::new(
+            workload,
+            prepared.amount(),
+            applicable,
+            runs,
+            self.targets,
+        ))
     }
 }

@@ -9,14 +9,28 @@ const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
 
 /// Which amounts a run uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
+    /// A few hundred KiB per run: for tests, which check counts, not speed.
+    Tiny,
     /// Each run lasts tens of milliseconds on a 2-vCPU machine: a smoke run.
     Quick,
     /// Each run lasts about 0.3–1 s (slice-vec about 0.1 s: its 512 MiB
     /// source is the point of it).
     Full,
+}
+
+impl Preset {
+    /// Rounds per scenario that `ferry bench` makes with this preset: one
+    /// for tests, three for a quick look, five for figures to quote.
+    pub fn rounds(self) -> usize {
+        match self {
+            Preset::Tiny => 1,
+            Preset::Quick => 3,
+            Preset::Full => 5,
+        }
+    }
 }
 
 /// The amount each workload moves per run: bytes, or round trips for
@@ -38,6 +52,7 @@ impl Sizes {
     /// The amounts of `preset`.
     pub fn preset(preset: Preset) -> Sizes {
         match preset {
+            Preset::Tiny => Sizes::tiny(),
             Preset::Quick => Sizes::quick(),
             Preset::Full => Sizes::full(),
         }
@@ -54,10 +69,14 @@ impl Sizes {
             Workload::TcpRecv => 64 * MIB,
             Workload::TcpRelay => 32 * MIB,
             Workload::PingPong => 1_000,
+            Workload::FileFile => 32 * MIB,
+            Workload::FileTcp => 32 * MIB,
         })
     }
 
-    /// Runs of about 0.3–1 s; slice-vec moves 512 MiB (about 0.1 s).
+    /// Runs of about 0.3–1 s; slice-vec moves 512 MiB (about 0.1 s), the
+    /// file workloads copy a 512 MiB file (its copy needs as much again in
+    /// the page cache).
     pub fn full() -> Sizes {
         Sizes::from_fn(|workload| match workload {
             Workload::MemFill => 32 * GIB,
@@ -68,6 +87,8 @@ impl Sizes {
             Workload::TcpRecv => 2 * GIB,
             Workload::TcpRelay => GIB,
             Workload::PingPong => 20_000,
+            Workload::FileFile => 512 * MIB,
+            Workload::FileTcp => 512 * MIB,
         })
     }
 

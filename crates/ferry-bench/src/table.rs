@@ -190,7 +190,7 @@ fn header(out: &mut String, report: &Report) {
 }
 
 /// A rate with about three significant digits.
-fn rate(value: f64) -> String {
+pub(crate) fn rate(value: f64) -> String {
     if value >= 100.0 {
         format!("{value:.0}")
     } else if value >= 10.0 {
@@ -204,6 +204,7 @@ fn rate(value: f64) -> String {
 fn amount(unit: Unit, amount: u64) -> String {
     match unit {
         Unit::RoundTrips => format!("{amount} round trips"),
+        Unit::Connections => format!("{amount} connections"),
         Unit::Bytes => {
             let units = [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
             units.iter().find(|(size, _)| amount >= *size).map_or(

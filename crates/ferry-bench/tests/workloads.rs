@@ -48,7 +48,7 @@ async fn every_workload_and_implementation_moves_exactly_the_asked_bytes() {
 async fn odd_amounts_are_moved_exactly() {
     for amount in [1, ferry_bench::CHUNK as u64, 0] {
         let sizes = Sizes::from_fn(|w| match w.unit() {
-            Unit::RoundTrips => amount.clamp(1, 3),
+            Unit::RoundTrips | Unit::Connections => amount.clamp(1, 3),
             Unit::Bytes => amount,
         });
         every_pair_moves_the_asked_amount(sizes).await;

@@ -39,7 +39,7 @@ use crate::units::{self, Timeout};
     after_help = "Examples:\n  ferry zero: null: --limit 1G --progress\n  ferry big.iso tcp:host:9000\n  ferry tcp-listen:0.0.0.0:8080 tcp:10.0.0.5:80 --serve\n  ferry tls-listen:0.0.0.0:443 tcp:127.0.0.1:8080 --serve --tls-cert cert.pem --tls-key key.pem\n  ferry tcp-listen:9000 exec:'cat' --serve"
 )]
 pub struct Cli {
-    /// Generate shell completions or the man page.
+    /// Generate shell completions or the man page, or run the benchmark.
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -83,6 +83,54 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout.
     Man,
+    /// Measure ferry against tokio, std, socat and HAProxy on this machine.
+    ///
+    /// Each scenario runs every contender once per round, alternating the
+    /// order, and reports medians and ratios in the same run: copies in
+    /// this process against tokio, relays in processes of their own
+    /// (`ferry --serve`, socat, HAProxy) against direct connections, and
+    /// how one `ferry --serve` scales from 1 to 1,000 connections. socat
+    /// and HAProxy are skipped with a note where they are not installed.
+    /// Every run checks its byte counts; a wrong count fails the benchmark.
+    #[command(after_help = ferry_bench::Scenario::help())]
+    Bench(BenchFlags),
+}
+
+/// The flags of `ferry bench`.
+#[derive(Debug, ClapArgs)]
+pub struct BenchFlags {
+    /// Runs of tens of milliseconds, all in under 30 s on 2 cores (default:
+    /// runs of about a second, all in under 10 minutes).
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Write every figure (each run, medians, ratios, machine) as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Draw the ratios and the scaling curves as an SVG chart to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+
+    /// Print markdown tables instead of plain text.
+    #[arg(long)]
+    pub markdown: bool,
+
+    /// The amounts per run: `tiny` runs every scenario at a few hundred
+    /// KiB in one round, for tests (counts are checked, figures mean
+    /// nothing); `quick` is --quick; `full` the default.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "SIZE",
+        hide = true,
+        conflicts_with = "quick"
+    )]
+    pub size: Option<ferry_bench::Preset>,
+
+    /// The scenarios to run, in this order (default: all, listed below).
+    #[arg(value_name = "SCENARIO")]
+    pub scenarios: Vec<String>,
 }
 
 /// Flags that shape each copy: buffers, limits, timeouts.

@@ -9,11 +9,12 @@
 //! ([`keep_listening`]), stopping on [`signals`]; datagrams have a relay of
 //! their own ([`udp`]); [`report`] prints progress and summaries,
 //! [`messages`] every failure; [`closing`] closes sockets without resetting
-//! them.
+//! them. `ferry bench` ([`mod@bench`]) runs the `ferry-bench` harness.
 
 #![forbid(unsafe_code)]
 
 pub mod address;
+pub mod bench;
 pub mod closing;
 pub mod endpoint;
 pub mod flags;
@@ -52,6 +53,9 @@ fn main() -> ExitCode {
             let mut page = Vec::new();
             let rendered = clap_mangen::Man::new(Cli::command()).render(&mut page);
             return print_generated("the man page", rendered.map(|()| page));
+        }
+        Some(Command::Bench(flags)) => {
+            return bench::run(flags).map_or_else(fail, |()| ExitCode::SUCCESS)
         }
         None => {}
     }

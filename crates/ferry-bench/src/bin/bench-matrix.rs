@@ -44,7 +44,8 @@ struct Args {
     #[arg(long, value_name = "BYTES")]
     slice_size: Option<u64>,
 
-    /// Runs these implementations too (where they apply): std, ferry-copier.
+    /// Runs these implementations too (where they apply): std, ferry-copier,
+    /// ferry-zero-copy, ferry-splice.
     #[arg(long, value_name = "IMPL", value_delimiter = ',')]
     also: Vec<Implementation>,
 
@@ -52,8 +53,9 @@ struct Args {
     #[arg(long)]
     strict: bool,
 
-    /// The workloads to run (default: all): mem-fill, mem-pattern,
-    /// slice-vec, duplex, unix-recv, tcp-recv, tcp-relay, ping-pong.
+    /// The workloads to run (default: issue 9's eight): mem-fill,
+    /// mem-pattern, slice-vec, duplex, unix-recv, tcp-recv, tcp-relay,
+    /// ping-pong; also file-file, file-tcp.
     #[arg(value_name = "WORKLOAD")]
     workloads: Vec<Workload>,
 }
@@ -61,7 +63,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let workloads = if args.workloads.is_empty() {
-        Workload::ALL.to_vec()
+        Workload::MATRIX.to_vec()
     } else {
         args.workloads.clone()
     };
@@ -92,7 +94,7 @@ fn main() -> ExitCode {
     };
 
     let mut progress = ProgressLine::stderr();
-    let report = runner.run(|step| progress.show(step));
+    let report = runner.run(|step| progress.show(&step.into()));
     progress.finish();
     let report = match report {
         Ok(report) => report,

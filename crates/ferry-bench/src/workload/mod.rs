@@ -6,6 +6,8 @@
 //! is allocated once per workload and runs each measurement as a task.
 
 mod duplex;
+mod file_file;
+mod file_tcp;
 mod mem_fill;
 mod mem_pattern;
 mod owned;
@@ -14,6 +16,7 @@ mod ping_pong;
 mod prepared;
 mod receiver;
 mod slice_vec;
+mod source_file;
 mod tcp_recv;
 mod tcp_relay;
 mod unix_recv;
@@ -25,6 +28,7 @@ use std::str::FromStr;
 use serde::{Serialize, Serializer};
 
 pub use peer::CHUNK;
+pub(crate) use peer::{absorb, generate};
 pub use ping_pong::MESSAGE_LEN;
 pub use prepared::Prepared;
 
@@ -51,6 +55,11 @@ pub enum Workload {
     TcpRelay,
     /// 100-byte messages round-tripping client → relay → echo server.
     PingPong,
+    /// A file in the page cache into a new file in the same directory.
+    FileFile,
+    /// A file in the page cache into a loopback TCP connection, read by a
+    /// peer that samples what it receives.
+    FileTcp,
 }
 
 /// What a workload's figure counts.
@@ -61,6 +70,8 @@ pub enum Unit {
     Bytes,
     /// Request/response round trips; shown as thousands per second.
     RoundTrips,
+    /// Connections opened, used and closed; shown as thousands per second.
+    Connections,
 }
 
 impl Unit {
@@ -69,6 +80,7 @@ impl Unit {
         match self {
             Unit::Bytes => "GB/s",
             Unit::RoundTrips => "k rt/s",
+            Unit::Connections => "k conn/s",
         }
     }
 
@@ -76,14 +88,29 @@ impl Unit {
     pub fn scale(self, per_second: f64) -> f64 {
         match self {
             Unit::Bytes => per_second / 1e9,
-            Unit::RoundTrips => per_second / 1e3,
+            Unit::RoundTrips | Unit::Connections => per_second / 1e3,
         }
     }
 }
 
 impl Workload {
     /// Every workload, in table order.
-    pub const ALL: [Workload; 8] = [
+    pub const ALL: [Workload; 10] = [
+        Workload::MemFill,
+        Workload::MemPattern,
+        Workload::SliceVec,
+        Workload::Duplex,
+        Workload::UnixRecv,
+        Workload::TcpRecv,
+        Workload::TcpRelay,
+        Workload::PingPong,
+        Workload::FileFile,
+        Workload::FileTcp,
+    ];
+
+    /// Issue 9's matrix: the workloads between memory and sockets, where the
+    /// buffer policy decides the figure (the files add the kernel's routes).
+    pub const MATRIX: [Workload; 8] = [
         Workload::MemFill,
         Workload::MemPattern,
         Workload::SliceVec,
@@ -105,6 +132,8 @@ impl Workload {
             Workload::TcpRecv => "tcp-recv",
             Workload::TcpRelay => "tcp-relay",
             Workload::PingPong => "ping-pong",
+            Workload::FileFile => "file-file",
+            Workload::FileTcp => "file-tcp",
         }
     }
 
@@ -117,7 +146,8 @@ impl Workload {
     }
 
     /// Allocates what every run of this workload shares (the 1 MiB pattern,
-    /// the slice and its destination), outside any timed part.
+    /// the slice and its destination, the source file), outside any timed
+    /// part.
     ///
     /// `amount` is bytes per run, or round trips for [`Workload::PingPong`].
     pub fn prepare(self, amount: u64) -> io::Result<Prepared> {
@@ -156,7 +186,7 @@ impl Serialize for Workload {
 
 /// Fails unless `got` is exactly `expected`: a benchmark that moved the wrong
 /// amount measured nothing.
-fn expect_amount(what: &str, expected: u64, got: u64) -> io::Result<()> {
+pub(crate) fn expect_amount(what: &str, expected: u64, got: u64) -> io::Result<()> {
     if got == expected {
         Ok(())
     } else {

@@ -13,7 +13,7 @@ use crate::ends::pattern;
 pub const CHUNK: usize = 256 * 1024;
 
 /// Writes `amount` bytes of the pattern in [`CHUNK`]s, then shuts `writer` down.
-pub(super) async fn generate<W: AsyncWrite + Unpin>(mut writer: W, amount: u64) -> io::Result<()> {
+pub(crate) async fn generate<W: AsyncWrite + Unpin>(mut writer: W, amount: u64) -> io::Result<()> {
     let source = pattern();
     let chunk = &source[..CHUNK];
     let mut left = amount;
@@ -26,7 +26,7 @@ pub(super) async fn generate<W: AsyncWrite + Unpin>(mut writer: W, amount: u64) 
 }
 
 /// Reads `reader` to EOF in [`CHUNK`]s and returns the byte count.
-pub(super) async fn absorb<R: AsyncRead + Unpin>(mut reader: R) -> io::Result<u64> {
+pub(crate) async fn absorb<R: AsyncRead + Unpin>(mut reader: R) -> io::Result<u64> {
     let mut chunk = vec![0u8; CHUNK];
     let mut total = 0;
     loop {

@@ -5,8 +5,10 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
+use super::source_file::SourceFile;
 use super::{
-    duplex, mem_fill, mem_pattern, ping_pong, slice_vec, tcp_recv, tcp_relay, unix_recv, Workload,
+    duplex, file_file, file_tcp, mem_fill, mem_pattern, ping_pong, slice_vec, tcp_recv, tcp_relay,
+    unix_recv, Workload,
 };
 use crate::ends::pattern;
 use crate::{Implementation, Measurement};
@@ -27,6 +29,11 @@ enum State {
         /// Taken by a run and handed back when it ends.
         destination: Option<Vec<u8>>,
     },
+    File {
+        source: Arc<SourceFile>,
+        /// The implementations whose copy has had its content checked.
+        checked: Vec<Implementation>,
+    },
 }
 
 impl Prepared {
@@ -45,6 +52,10 @@ impl Prepared {
                     destination: Some(slice_vec::destination(len)),
                 }
             }
+            Workload::FileFile | Workload::FileTcp => State::File {
+                source: Arc::new(SourceFile::create(amount)?),
+                checked: Vec::new(),
+            },
             _ => State::Nothing,
         };
         Ok(Prepared {
@@ -67,6 +78,11 @@ impl Prepared {
     /// Runs the workload once with `imp`, as a task of the current runtime
     /// (so on a worker thread of a multi-thread runtime), and returns what
     /// was measured.
+    ///
+    /// The file workloads check each implementation's content once, by
+    /// hash, on its first run: file-file after the timed part, file-tcp in
+    /// an untimed run of its own before it (hashing on the receiving side
+    /// would slow the copy down).
     ///
     /// # Errors
     ///
@@ -98,6 +114,21 @@ impl Prepared {
                 Ok(measured)
             }
             State::Pattern(pattern) => spawn(mem_pattern::run(imp, pattern.clone(), amount)).await,
+            State::File { source, checked } => {
+                let first = !checked.contains(&imp);
+                let measured = if workload == Workload::FileTcp {
+                    if first {
+                        spawn(file_tcp::check(imp, source.clone())).await?;
+                    }
+                    spawn(file_tcp::run(imp, source.clone())).await?
+                } else {
+                    spawn(file_file::run(imp, source.clone(), first)).await?
+                };
+                if first {
+                    checked.push(imp);
+                }
+                Ok(measured)
+            }
             State::Nothing => match workload {
                 Workload::MemFill => spawn(mem_fill::run(imp, amount)).await,
                 Workload::Duplex => spawn(duplex::run(imp, amount)).await,
@@ -105,7 +136,10 @@ impl Prepared {
                 Workload::TcpRecv => spawn(tcp_recv::run(imp, amount)).await,
                 Workload::TcpRelay => spawn(tcp_relay::run(imp, amount)).await,
                 Workload::PingPong => spawn(ping_pong::run(imp, amount)).await,
-                Workload::MemPattern | Workload::SliceVec => Err(io::Error::other(format!(
+                Workload::MemPattern
+                | Workload::SliceVec
+                | Workload::FileFile
+                | Workload::FileTcp => Err(io::Error::other(format!(
                     "{workload} was prepared without its buffers"
                 ))),
             },

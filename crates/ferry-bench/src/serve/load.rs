@@ -1,0 +1,218 @@
+//! `ServeLoad`: what the clients do through a relay — parallel flows of
+//! bulk bytes, or short connections — and the clients that do it.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use serde::{Serialize, Serializer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+use super::backend::{Backend, Service};
+use crate::workload::{absorb, expect_amount, generate};
+use crate::{Measurement, Preset, Unit};
+
+/// The bytes each short connection sends, and gets back.
+pub const SHORT_MESSAGE: usize = 1024;
+
+/// How many short connections are made at once.
+pub const SHORT_PARALLEL: usize = 4;
+
+/// The load of one serve scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ServeLoad {
+    /// This many connections at once, each sending its share of the bytes
+    /// and half-closing; the backend counts them.
+    Flows(usize),
+    /// Connections made [`SHORT_PARALLEL`] at a time, each sending
+    /// [`SHORT_MESSAGE`] bytes, reading them back echoed, and closing.
+    ShortConnections,
+}
+
+impl ServeLoad {
+    /// Every load, in table order: 1, 4 and 16 flows, then short connections.
+    pub const ALL: [ServeLoad; 4] = [
+        ServeLoad::Flows(1),
+        ServeLoad::Flows(4),
+        ServeLoad::Flows(16),
+        ServeLoad::ShortConnections,
+    ];
+
+    /// The scenario's name: `serve-1`, `serve-4`, `serve-16`, `serve-cps`.
+    pub fn name(self) -> String {
+        match self {
+            ServeLoad::Flows(flows) => format!("serve-{flows}"),
+            ServeLoad::ShortConnections => "serve-cps".into(),
+        }
+    }
+
+    /// What a run's amount counts.
+    pub fn unit(self) -> Unit {
+        match self {
+            ServeLoad::Flows(_) => Unit::Bytes,
+            ServeLoad::ShortConnections => Unit::Connections,
+        }
+    }
+
+    /// Bytes per run for flows, connections per run for short connections.
+    pub fn amount(self, preset: Preset) -> u64 {
+        match (self, preset) {
+            (ServeLoad::Flows(_), Preset::Tiny) => 600 * 1024 + 7,
+            (ServeLoad::Flows(_), Preset::Quick) => 32 << 20,
+            (ServeLoad::Flows(_), Preset::Full) => 1 << 30,
+            (ServeLoad::ShortConnections, Preset::Tiny) => 20,
+            (ServeLoad::ShortConnections, Preset::Quick) => 250,
+            (ServeLoad::ShortConnections, Preset::Full) => 5_000,
+        }
+    }
+
+    /// The backend this load needs behind the relay.
+    pub(super) fn service(self) -> Service {
+        match self {
+            ServeLoad::Flows(_) => Service::Sink,
+            ServeLoad::ShortConnections => Service::Echo(SHORT_MESSAGE),
+        }
+    }
+
+    /// Runs the load once against `addr`, with `backend` behind it, and
+    /// checks what the backend received.
+    pub(super) async fn run(
+        self,
+        addr: SocketAddr,
+        backend: &mut Backend,
+        amount: u64,
+    ) -> io::Result<Measurement> {
+        match self {
+            ServeLoad::Flows(flows) => run_flows(addr, backend, flows, amount).await,
+            ServeLoad::ShortConnections => run_short(addr, backend, amount).await,
+        }
+    }
+}
+
+impl fmt::Display for ServeLoad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl Serialize for ServeLoad {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name())
+    }
+}
+
+/// `total` split into `parts` shares as equal as can be.
+fn shares(total: u64, parts: usize) -> Vec<u64> {
+    let parts = parts.max(1) as u64;
+    (0..parts)
+        .map(|i| total / parts + u64::from(i < total % parts))
+        .collect()
+}
+
+/// Connects `flows` times (untimed), then sends each share at once and
+/// waits until every connection was closed from the far side, which the
+/// backend does once it has read everything. Timed from the first byte.
+async fn run_flows(
+    addr: SocketAddr,
+    backend: &mut Backend,
+    flows: usize,
+    bytes: u64,
+) -> io::Result<Measurement> {
+    let mut sockets = Vec::with_capacity(flows);
+    for _ in 0..flows {
+        sockets.push(TcpStream::connect(addr).await?);
+    }
+    let mut expected = shares(bytes, flows);
+    let started = Instant::now();
+    let mut senders = JoinSet::new();
+    for (socket, &share) in sockets.into_iter().zip(&expected) {
+        senders.spawn(async move {
+            let (rx, tx) = socket.into_split();
+            generate(tx, share).await?;
+            absorb(rx).await
+        });
+    }
+    let mut returned = 0;
+    while let Some(sent) = senders.join_next().await {
+        returned += sent.map_err(io::Error::other)??;
+    }
+    let elapsed = started.elapsed();
+    let mut received = backend.ended(flows).await?;
+    expect_amount("bytes sent back to the clients", 0, returned)?;
+    received.sort_unstable();
+    expected.sort_unstable();
+    if received != expected {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the backend received {received:?} bytes per connection, expected {expected:?}"
+            ),
+        ));
+    }
+    Ok(Measurement {
+        amount: bytes,
+        elapsed,
+        latency: None,
+    })
+}
+
+/// Makes `connections` short connections, [`SHORT_PARALLEL`] at a time;
+/// each checks its echo. Timed from the first connect to the last close.
+async fn run_short(
+    addr: SocketAddr,
+    backend: &mut Backend,
+    connections: u64,
+) -> io::Result<Measurement> {
+    let started = Instant::now();
+    let mut clients = JoinSet::new();
+    for (client, count) in shares(connections, SHORT_PARALLEL).into_iter().enumerate() {
+        clients.spawn(async move {
+            for i in 0..count {
+                short_connection(addr, client, i).await?;
+            }
+            Ok::<_, io::Error>(())
+        });
+    }
+    while let Some(done) = clients.join_next().await {
+        done.map_err(io::Error::other)??;
+    }
+    let elapsed = started.elapsed();
+    let received = backend.ended(connections as usize).await?;
+    for bytes in received {
+        expect_amount(
+            "bytes the backend received on a connection",
+            SHORT_MESSAGE as u64,
+            bytes,
+        )?;
+    }
+    Ok(Measurement {
+        amount: connections,
+        elapsed,
+        latency: None,
+    })
+}
+
+/// One short connection: send a message stamped with `client` and `i`,
+/// read it back, close.
+async fn short_connection(addr: SocketAddr, client: usize, i: u64) -> io::Result<()> {
+    let mut socket = TcpStream::connect(addr).await?;
+    socket.set_nodelay(true)?;
+    let mut message = [0u8; SHORT_MESSAGE];
+    for (n, byte) in message.iter_mut().enumerate() {
+        *byte = (n as u64 ^ i ^ (client as u64 * 0x9e)) as u8;
+    }
+    message[..8].copy_from_slice(&i.to_le_bytes());
+    socket.write_all(&message).await?;
+    let mut reply = [0u8; SHORT_MESSAGE];
+    socket.read_exact(&mut reply).await?;
+    if reply != message {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("connection {i} of client {client} got a different echo"),
+        ));
+    }
+    Ok(())
+}

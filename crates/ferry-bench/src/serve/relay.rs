@@ -1,0 +1,97 @@
+//! `Relay`: what stands between the clients and the backend in the serve
+//! scenarios — ferry's server, socat, HAProxy, or nothing.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+
+use serde::{Serialize, Serializer};
+
+use super::haproxy;
+use super::process::RelayProcess;
+
+/// A TCP relay in a process of its own, or [`Direct`](Relay::Direct): the
+/// clients connect to the backend itself, the figure the others are
+/// divided by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Relay {
+    /// No relay: the clients connect to the backend.
+    Direct,
+    /// `ferry tcp-listen:127.0.0.1:0 tcp:BACKEND --serve`, its defaults.
+    Ferry,
+    /// `socat TCP-LISTEN:0,bind=127.0.0.1,fork,reuseaddr TCP:BACKEND`: a
+    /// process per connection.
+    Socat,
+    /// HAProxy in TCP mode with `option splice-auto`.
+    Haproxy,
+}
+
+impl Relay {
+    /// Every relay, in table order.
+    pub const ALL: [Relay; 4] = [Relay::Direct, Relay::Ferry, Relay::Socat, Relay::Haproxy];
+
+    /// The name in tables and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Relay::Direct => "direct",
+            Relay::Ferry => "ferry",
+            Relay::Socat => "socat",
+            Relay::Haproxy => "haproxy",
+        }
+    }
+
+    /// Whether it is someone else's program, which may be missing or fail
+    /// on this machine: then its rows are skipped with a note, not failed.
+    pub fn is_external(self) -> bool {
+        matches!(self, Relay::Socat | Relay::Haproxy)
+    }
+
+    /// Starts the relay in front of `backend` (`ferry` is the ferry binary
+    /// to run) and waits until it listens; `None` for [`Relay::Direct`].
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::NotFound`] if the program is not installed; the
+    /// process exiting or not listening in time, with its stderr.
+    pub fn start(self, ferry: &Path, backend: SocketAddr) -> io::Result<Option<RelayProcess>> {
+        let (command, files) = match self {
+            Relay::Direct => return Ok(None),
+            Relay::Ferry => {
+                let mut command = Command::new(ferry);
+                command.args([
+                    "-q",
+                    "tcp-listen:127.0.0.1:0",
+                    &format!("tcp:{backend}"),
+                    "--serve",
+                ]);
+                (command, Vec::new())
+            }
+            Relay::Socat => {
+                let mut command = Command::new("socat");
+                command
+                    .arg("TCP-LISTEN:0,bind=127.0.0.1,fork,reuseaddr,backlog=1024")
+                    .arg(format!("TCP:{backend}"));
+                (command, Vec::new())
+            }
+            Relay::Haproxy => {
+                let (command, config) = haproxy::command(backend)?;
+                (command, vec![config])
+            }
+        };
+        RelayProcess::start(self, command, files).map(Some)
+    }
+}
+
+impl fmt::Display for Relay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Relay {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}

@@ -1,0 +1,134 @@
+//! `ServeReport`: every figure of one serve scenario, per relay, with the
+//! ratios to direct and the relays that were skipped.
+
+use serde::Serialize;
+
+use super::{Relay, ServeLoad};
+use crate::stats::Spread;
+use crate::{Measurement, Unit};
+
+/// One serve scenario's runs, summaries and skipped relays.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServeReport {
+    /// Which load.
+    pub load: ServeLoad,
+    /// What `amount` and the rates count.
+    pub unit: Unit,
+    /// Bytes (flows) or connections (short connections) per run.
+    pub amount: u64,
+    /// The relays that ran, in first-round order.
+    pub relays: Vec<Relay>,
+    /// Every run in the order made.
+    pub runs: Vec<ServeRun>,
+    /// Per relay, in the order of `relays`.
+    pub summaries: Vec<RelaySummary>,
+    /// The relays that could not run here, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+impl ServeReport {
+    /// Summarizes `runs`.
+    pub fn new(
+        load: ServeLoad,
+        amount: u64,
+        relays: Vec<Relay>,
+        runs: Vec<ServeRun>,
+        skipped: Vec<Skipped>,
+    ) -> ServeReport {
+        let mut summaries: Vec<RelaySummary> = relays
+            .iter()
+            .filter_map(|&relay| RelaySummary::of(relay, &runs))
+            .collect();
+        let direct = summaries
+            .iter()
+            .find(|s| s.relay == Relay::Direct)
+            .map(|s| s.spread.median);
+        for summary in &mut summaries {
+            summary.to_direct = direct.map(|d| summary.spread.median / d);
+        }
+        ServeReport {
+            load,
+            unit: load.unit(),
+            amount,
+            relays,
+            runs,
+            summaries,
+            skipped,
+        }
+    }
+
+    /// The summary of `relay`, if it ran.
+    pub fn summary(&self, relay: Relay) -> Option<&RelaySummary> {
+        self.summaries.iter().find(|s| s.relay == relay)
+    }
+}
+
+/// One run through one relay.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServeRun {
+    /// The round, from 0.
+    pub round: usize,
+    /// Its place in the round's order, from 0.
+    pub position: usize,
+    /// What the clients went through.
+    pub relay: Relay,
+    /// Bytes or connections.
+    pub amount: u64,
+    /// The timed part, in seconds.
+    pub seconds: f64,
+    /// `amount` per second.
+    pub per_second: f64,
+}
+
+impl ServeRun {
+    /// The record of `measurement`, made at `position` in `round`.
+    pub fn new(round: usize, position: usize, relay: Relay, measurement: &Measurement) -> ServeRun {
+        ServeRun {
+            round,
+            position,
+            relay,
+            amount: measurement.amount,
+            seconds: measurement.elapsed.as_secs_f64(),
+            per_second: measurement.per_second(),
+        }
+    }
+}
+
+/// One relay's figures across the rounds.
+#[derive(Clone, Debug, Serialize)]
+pub struct RelaySummary {
+    /// Which relay.
+    pub relay: Relay,
+    /// How many runs.
+    pub runs: usize,
+    /// Rates per second: median and min–max.
+    pub spread: Spread,
+    /// The median over direct's median, when direct ran.
+    pub to_direct: Option<f64>,
+}
+
+impl RelaySummary {
+    /// The summary of `relay`'s runs among `runs`; `None` if it has none.
+    pub fn of(relay: Relay, runs: &[ServeRun]) -> Option<RelaySummary> {
+        let rates: Vec<f64> = runs
+            .iter()
+            .filter(|r| r.relay == relay)
+            .map(|r| r.per_second)
+            .collect();
+        Some(RelaySummary {
+            relay,
+            runs: rates.len(),
+            spread: Spread::of(&rates)?,
+            to_direct: None,
+        })
+    }
+}
+
+/// A relay that did not run, and why (not installed, or it failed to start).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// Which relay.
+    pub relay: Relay,
+    /// Why, in a few words.
+    pub reason: String,
+}
