@@ -108,9 +108,13 @@ fn fail(failure: Failure) -> ExitCode {
 /// limit of 1024 would cap `--serve` far below `--max-connections`.
 fn raise_fd_limit() {
     use rustix::process::{getrlimit, setrlimit, Resource};
+    /// Linux's default `fs.nr_open`: the most a soft limit may be when the
+    /// hard one is unlimited (`None`).
+    const NR_OPEN: u64 = 1 << 20;
     let mut limit = getrlimit(Resource::Nofile);
-    if limit.current < limit.maximum {
-        limit.current = limit.maximum;
+    let most = limit.maximum.unwrap_or(NR_OPEN);
+    if limit.current.is_some_and(|current| current < most) {
+        limit.current = Some(most);
         if let Err(error) = setrlimit(Resource::Nofile, limit) {
             tracing::debug!(%error, "cannot raise the open-file limit");
         }
