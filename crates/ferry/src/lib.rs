@@ -8,10 +8,11 @@
 //! What changes is underneath. All of them drive one engine,
 //! [`CopyBuffer`], which
 //!
-//! - yields after a bounded amount of work ([`MAX_OPS_PER_POLL`] reads and
-//!   writes or [`MAX_BYTES_PER_POLL`] bytes), so a copy between two
-//!   always-ready ends lets other tasks run instead of holding its thread for
-//!   the whole transfer, as tokio's copy does, at no measurable cost;
+//! - yields after a bounded amount of work (about [`TIME_PER_POLL`], and at
+//!   most [`MAX_OPS_PER_POLL`] reads and writes or [`MAX_BYTES_PER_POLL`]
+//!   bytes), so a copy between two always-ready ends lets other tasks run
+//!   instead of holding its thread for the whole transfer, as tokio's copy
+//!   does, at no measurable cost;
 //! - sizes its buffer by what the ends do: it grows (up to 1 MiB) where a
 //!   bigger buffer saves system calls, and stays at 8 KiB between in-memory
 //!   ends, where a bigger one would only fall out of the CPU's cache;
@@ -56,7 +57,7 @@ pub use copy_bidirectional::{
 pub use copy_buf::{copy_buf, CopyBuf};
 pub use engine::{
     BufferPolicy, CopyBuffer, DirectionCounts, MemoryBudget, Step, DEFAULT_BUF_SIZE,
-    DEFAULT_MAX_BUF_SIZE, MAX_BYTES_PER_POLL, MAX_OPS_PER_POLL,
+    DEFAULT_MAX_BUF_SIZE, MAX_BYTES_PER_POLL, MAX_OPS_PER_POLL, TIME_PER_POLL,
 };
 pub use error::{CopyError, Counts, Direction};
 #[cfg(unix)]

@@ -41,7 +41,8 @@ use super::{DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};
 ///    A read error is reported the same way: the bytes read before it are
 ///    written and flushed first, as far as the writer takes them.
 ///
-/// `Interrupted` from any operation is retried. One poll makes at most
+/// `Interrupted` from any operation is retried. One poll runs for about
+/// [`TIME_PER_POLL`](crate::TIME_PER_POLL), and makes at most
 /// [`MAX_OPS_PER_POLL`](crate::MAX_OPS_PER_POLL) reads and writes and moves
 /// at most [`MAX_BYTES_PER_POLL`](crate::MAX_BYTES_PER_POLL) bytes, then
 /// wakes its task and returns `Pending`, so the copy yields to the scheduler

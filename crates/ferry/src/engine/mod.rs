@@ -15,7 +15,7 @@ mod output;
 mod policy;
 mod step;
 
-pub use budget::{MAX_BYTES_PER_POLL, MAX_OPS_PER_POLL};
+pub use budget::{MAX_BYTES_PER_POLL, MAX_OPS_PER_POLL, TIME_PER_POLL};
 pub use buffer::CopyBuffer;
 pub use counts::DirectionCounts;
 pub use memory::MemoryBudget;
