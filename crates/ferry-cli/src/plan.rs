@@ -10,6 +10,7 @@ use crate::address::Address;
 use crate::closing;
 use crate::flags::{Cli, OutputFlags, ZeroCopy};
 use crate::messages::{self, Failure};
+use crate::units::Bytes;
 
 /// What one invocation of `ferry` does.
 #[derive(Debug)]
@@ -26,6 +27,8 @@ pub struct Plan {
     pub max_connections: usize,
     /// What to print.
     pub output: OutputFlags,
+    /// Flags that were given but have no effect here, each as one line.
+    pub warnings: Vec<String>,
 }
 
 /// The kind of transfer a plan runs.
@@ -107,14 +110,38 @@ impl Plan {
             Shape::OneWay
         };
         let flags = cli.copy;
+        // A server flag without --serve is an error: the run would end
+        // after one connection, which is not what whoever set a server's
+        // limit wanted. A flag that merely has nothing to act on is a
+        // warning: ignoring it changes no byte.
+        if cli.serve.max_connections.is_some() && shape != Shape::Serve {
+            return Err(messages::needs_serve("--max-connections"));
+        }
+        let mut warnings = Vec::new();
+        if flags.append && !matches!(dst, Address::File(_)) {
+            warnings.push(messages::no_effect(
+                "--append",
+                &dst,
+                "only a file is appended to",
+            ));
+        }
         if flags.zero_copy == ZeroCopy::Always {
             if let Some(address) = [&src, &dst]
                 .into_iter()
-                .find(|address| matches!(address, Address::Stdio | Address::Zero | Address::Null))
+                .find(|address| matches!(address, Address::Zero | Address::Null))
             {
                 return Err(messages::zero_copy_always_refused(format!(
                     "with \"{address}\""
                 )));
+            }
+            // In a relay, stdin and stdout are one end read and written
+            // through memory; alone, `-` may be a pipe, a socket or a file,
+            // and the library finds out when the copy starts.
+            if shape != Shape::OneWay && [&src, &dst].contains(&&Address::Stdio) {
+                return Err(Failure::input(
+                    "cannot use --zero-copy always with \"-\" in a relay",
+                    "stdin and stdout are relayed through memory",
+                ));
             }
             if flags.append {
                 return Err(Failure::input(
@@ -137,14 +164,20 @@ impl Plan {
                 append: flags.append,
                 zero_copy: flags.zero_copy.into(),
             },
-            max_connections: cli.serve.max_connections as usize,
+            max_connections: cli.serve.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,
             output: cli.output,
+            warnings,
         })
     }
 
     /// Whether both directions move: a relay, or each connection of a server.
     pub fn two_way(&self) -> bool {
         self.shape != Shape::OneWay
+    }
+
+    /// Whether the data goes to stdout: DST is `-`, or `-` is an end of a relay.
+    pub fn data_on_stdout(&self) -> bool {
+        self.dst == Address::Stdio || (self.two_way() && self.src == Address::Stdio)
     }
 }
 
@@ -184,12 +217,28 @@ impl CopyPlan {
         }
     }
 
+    /// The buffers a copy uses, for logs: `fixed 64.0 KiB` or
+    /// `adaptive 8.0 KiB to 1.0 MiB`.
+    pub fn buffer(&self) -> String {
+        match self.buffer_size {
+            Some(size) => format!("fixed {}", Bytes(size as u64)),
+            None => format!(
+                "adaptive {} to {}",
+                Bytes(ferry::DEFAULT_BUF_SIZE as u64),
+                Bytes(MAX_BUF_SIZE as u64)
+            ),
+        }
+    }
+
     /// How long a socket ferry wrote to may be drained before it is closed
     /// (see [`closing`]).
     pub fn drain_for(&self) -> Duration {
         self.linger.unwrap_or(closing::AT_MOST)
     }
 }
+
+/// How many relays `--serve` runs at once unless `--max-connections` says.
+const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
 
 /// The most a busy copy's adaptive buffer grows to. The library stops at
 /// 256 KiB; a relay through 1 MiB buffers measured 1.1× to 1.15× faster

@@ -10,11 +10,10 @@ use crate::address::Address;
 use crate::endpoint::{self, Endpoint, Listener, OpenOptions, Role};
 use crate::messages::{self, Failure};
 use crate::plan::{Plan, Shape};
-use crate::report::{self, Reporter, Summary};
+use crate::report::{self, ErrorRecord, Reporter, Summary};
 use crate::serve::{self, Tally};
 use crate::signals::{self, Finish, Signals};
-use crate::transfer::{self, Broken, Moved};
-use crate::units::Bytes;
+use crate::transfer::{self, Broken, Cause, Moved};
 
 /// Runs the copy, relay or server, prints the summary, and returns how it ended.
 ///
@@ -26,7 +25,7 @@ pub async fn run(plan: Plan) -> Result<(), Failure> {
     let mut reported = false;
     let result = execute(&plan, &mut reported).await;
     if let (Err(failure), false) = (&result, reported) {
-        report::print_early_failure(&plan.output, failure.message());
+        report::print_early_failure(&plan.output, Some(&plan.src), Some(&plan.dst), failure);
     }
     result
 }
@@ -41,7 +40,7 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
     if plan.shape == Shape::Serve {
         let listener = Listener::bind(&plan.src).await?;
         let tally = Arc::new(Tally::default());
-        let reporter = Reporter::start(&plan.output, &progress, true, plan.output.size);
+        let reporter = Reporter::start(plan, &progress, plan.output.size);
         let result = serve::run(plan, copier, listener, &mut signals, tally.clone()).await;
         let counts = progress.snapshot();
         *reported = true;
@@ -49,13 +48,15 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
             forward: counts.a_to_b.written,
             backward: counts.b_to_a.written,
             two_way: true,
-            connections: Some(tally.accepted.load(Ordering::Relaxed)),
-            failed_connections: Some(tally.failed.load(Ordering::Relaxed)),
+            connections: Some((
+                tally.accepted.load(Ordering::Relaxed),
+                tally.failed.load(Ordering::Relaxed),
+            )),
             error: result
                 .as_ref()
                 .err()
-                .map(|failure| failure.message().to_string()),
-            path: None,
+                .map(|failure| ErrorRecord::new(failure, None)),
+            path: tally.path(),
         });
         return result;
     }
@@ -99,8 +100,10 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
             return Err(failure);
         }
     };
-    let reporter = Reporter::start(&plan.output, &progress, two_way, size);
+    let reporter = Reporter::start(plan, &progress, size);
     let copier = plan.copy.for_connection(&copier);
+    let planned = transfer::route(&copier, plan.copy.zero_copy, &src_end, &dst_end);
+    tracing::debug!(path = %planned, buffer = %plan.copy.buffer(), "transfer");
     let transfer = transfer::run(
         &copier,
         plan.copy.zero_copy,
@@ -131,34 +134,30 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
             Err(interrupted(Moved {
                 forward: counts.a_to_b.written,
                 backward: counts.b_to_a.written,
-                route: None,
+                route: Some(planned),
             }))
         }
     };
-    let (moved, mut result) = match outcome {
-        Ok(moved) => (moved, Ok(())),
-        Err(broken) => (broken.moved, Err(broken.failure)),
+    let (moved, mut result, cause) = match outcome {
+        Ok(moved) => (moved, Ok(()), None),
+        Err(broken) => (broken.moved, Err(broken.failure), broken.cause),
     };
     if let Some(file) = dst_file {
         let ended = file.finish(moved.forward, result.is_ok());
         result = result.and(ended);
     }
-    tracing::info!(sent = %Bytes(moved.forward), received = %Bytes(moved.backward), "close");
+    tracing::info!(up = moved.forward, down = moved.backward, "close");
     *reported = true;
     reporter.finish(&Summary {
         forward: moved.forward,
         backward: moved.backward,
         two_way,
         connections: None,
-        failed_connections: None,
         error: result
             .as_ref()
             .err()
-            .map(|failure| failure.message().to_string()),
-        path: match (&result, moved.route) {
-            (Ok(()), Some(route)) => Some(route.to_string()),
-            _ => None,
-        },
+            .map(|failure| ErrorRecord::new(failure, cause.as_ref())),
+        path: Some(moved.route.unwrap_or(planned).to_string()),
     });
     result
 }
@@ -168,6 +167,7 @@ fn interrupted(moved: Moved) -> Broken {
     Broken {
         moved,
         failure: messages::interrupted(moved.forward + moved.backward),
+        cause: Some(Cause::interrupted()),
     }
 }
 

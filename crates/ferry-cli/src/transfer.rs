@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use std::io;
+
 use ferry::zero_copy::{Route, ZeroCopyMode};
-use ferry::{Copier, CopyError};
+use ferry::{Copier, CopyError, Direction, Step};
 use tokio::io::AsyncWriteExt;
 
 use crate::endpoint::Endpoint;
@@ -18,7 +20,8 @@ pub struct Moved {
     pub forward: u64,
     /// From DST back to SRC (relays only).
     pub backward: u64,
-    /// How the bytes moved, once the transfer has ended well.
+    /// How the bytes moved: the route taken, or for a transfer that did not
+    /// end well the route it was on.
     pub route: Option<Route>,
 }
 
@@ -29,20 +32,80 @@ pub struct Broken {
     pub moved: Moved,
     /// The failure, with the counts in its message.
     pub failure: Failure,
+    /// What failed, as fields, when a copy failed or a signal stopped it.
+    pub cause: Option<Cause>,
+}
+
+/// What made a transfer fail, for programs (`--json`): the library's
+/// [`CopyError`] has these as fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cause {
+    /// The kind of I/O error (`Interrupted` for a signal).
+    pub kind: io::ErrorKind,
+    /// The step of the copy that failed.
+    pub step: Option<Step>,
+    /// The direction that failed.
+    pub direction: Option<Direction>,
+}
+
+impl Cause {
+    /// The cause of a transfer that a signal stopped.
+    pub fn interrupted() -> Cause {
+        Cause {
+            kind: io::ErrorKind::Interrupted,
+            step: None,
+            direction: None,
+        }
+    }
 }
 
 impl Broken {
-    /// A failed copy: what it moved, and the message that says so.
-    fn copy_failed(error: &CopyError) -> Broken {
+    /// A transfer that failed before it started, with nothing moved.
+    pub fn before_start(failure: Failure) -> Broken {
+        Broken {
+            moved: Moved::default(),
+            failure,
+            cause: None,
+        }
+    }
+
+    /// A failed copy on `route`: what it moved, and the message that says so.
+    fn copy_failed(error: &CopyError, route: Route) -> Broken {
         let counts = error.counts();
         Broken {
             moved: Moved {
                 forward: counts.a_to_b.written,
                 backward: counts.b_to_a.written,
-                route: None,
+                route: Some(route),
             },
             failure: messages::copy_failed(error),
+            cause: Some(Cause {
+                kind: error.kind(),
+                step: Some(error.step()),
+                direction: error.direction(),
+            }),
         }
+    }
+}
+
+/// The route a transfer between `src` and `dst` starts on (the kernel may
+/// still refuse it, and memory carry the bytes).
+pub fn route(copier: &Copier, mode: ZeroCopyMode, src: &Endpoint, dst: &Endpoint) -> Route {
+    let zero_copy = copier.zero_copy(mode);
+    match (src, dst) {
+        // A relay splices only when both directions can.
+        (Endpoint::Stream(a), Endpoint::Stream(b)) => {
+            match (zero_copy.route(&**a, &**b), zero_copy.route(&**b, &**a)) {
+                (Route::Splice, Route::Splice) => Route::Splice,
+                _ => Route::Buffered,
+            }
+        }
+        (Endpoint::Source(source, _), Endpoint::Sink(sink)) => zero_copy.route(&**source, &**sink),
+        (Endpoint::Stream(source), Endpoint::Sink(sink)) => zero_copy.route(&**source, &**sink),
+        (Endpoint::Source(source, _), Endpoint::Stream(sink)) => {
+            zero_copy.route(&**source, &**sink)
+        }
+        _ => Route::Buffered,
     }
 }
 
@@ -63,12 +126,13 @@ pub async fn run(
     mut src: Endpoint,
     mut dst: Endpoint,
 ) -> Result<Moved, Broken> {
+    let planned = route(copier, mode, &src, &dst);
     let zero_copy = copier.zero_copy(mode);
     let moved = if let (Endpoint::Stream(a), Endpoint::Stream(b)) = (&mut src, &mut dst) {
         let relayed = zero_copy
             .bidirectional(&mut **a, &mut **b)
             .await
-            .map_err(|error| Broken::copy_failed(&error))?;
+            .map_err(|error| Broken::copy_failed(&error, planned))?;
         tokio::join!(src.close(drain_for), dst.close(drain_for));
         Moved {
             forward: relayed.transfer.a_to_b.bytes,
@@ -80,12 +144,13 @@ pub async fn run(
             return Err(Broken {
                 moved: Moved::default(),
                 failure: messages::wrong_way(),
+                cause: None,
             });
         };
         let copied = zero_copy
             .copy(source, sink)
             .await
-            .map_err(|error| Broken::copy_failed(&error))?;
+            .map_err(|error| Broken::copy_failed(&error, planned))?;
         // A socket peer sees EOF; for files and stdout this is a flush.
         let shut = match sink.writer() {
             Ok(mut writer) => writer.shutdown().await,
@@ -99,6 +164,11 @@ pub async fn run(
         if let Err(error) = shut {
             return Err(Broken {
                 moved,
+                cause: Some(Cause {
+                    kind: error.kind(),
+                    step: Some(Step::Shutdown),
+                    direction: Some(Direction::AToB),
+                }),
                 failure: messages::shutdown_failed(&error, copied.bytes),
             });
         }

@@ -12,7 +12,7 @@ use ferry::LandedWriter;
 use super::Endpoint;
 use crate::address::Address;
 use crate::messages::{describe, Failure};
-use crate::units::Bytes;
+use crate::units::Exact;
 
 /// A destination file ferry opened. It is written from its start and cut
 /// to the bytes written only when the transfer is over, so a transfer that
@@ -47,7 +47,7 @@ impl DestinationFile {
             Failure::Transfer(format!(
                 "cannot cut {} to the {} written: {}",
                 self.path.display(),
-                Bytes(written),
+                Exact(written),
                 describe(&error)
             ))
         })

@@ -21,6 +21,7 @@ use crate::closing;
 pub use destination::{open_destination, refuse_same_file, DestinationFile};
 pub use listener::Listener;
 pub use open::{open, OpenOptions, Role};
+pub use stdio::restore_flags;
 
 /// An opened address.
 pub enum Endpoint {

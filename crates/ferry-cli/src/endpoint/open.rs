@@ -45,8 +45,11 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
     let fail = |error: io::Error| messages::cannot_open(address, &error);
     match (address, options.role) {
         (Address::Stdio, _) if options.two_way => Ok(Endpoint::Stream(Box::new(stdio::both()?))),
-        (Address::Stdio, Role::Source) => Ok(Endpoint::Source(Box::new(stdio::stdin()?), None)),
-        (Address::Stdio, Role::Destination) => Ok(Endpoint::Sink(Box::new(stdio::stdout()?))),
+        (Address::Stdio, Role::Source) => {
+            let (stdin, size) = stdio::stdin()?;
+            Ok(Endpoint::Source(stdin, size))
+        }
+        (Address::Stdio, Role::Destination) => Ok(Endpoint::Sink(stdio::stdout()?)),
         (Address::File(path), Role::Source) => {
             let file = tokio::fs::File::open(path).await.map_err(fail)?;
             let metadata = file.metadata().await.map_err(fail)?;
