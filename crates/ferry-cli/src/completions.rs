@@ -133,15 +133,17 @@ _ferry_address() {{
 }}
 "#
     );
-    let script = script
-        .replace(
-            ":src -- Where bytes come from.:_files'",
-            ":src -- Where bytes come from.:_ferry_address'",
-        )
-        .replace(
-            ":dst -- Where bytes go.:_files'",
-            ":dst -- Where bytes go.:_ferry_address'",
-        );
+    let script: String = script
+        .split_inclusive('\n')
+        .map(|line| {
+            let positional = line.starts_with("':src -- ") || line.starts_with("':dst -- ");
+            if positional {
+                line.replacen(":_files'", ":_ferry_address'", 1)
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
     match script.find("\nif [ \"$funcstack[1]\" = \"_ferry\" ]") {
         Some(at) => format!("{}{ours}{}", &script[..at], &script[at..]),
         None => format!("{script}{ours}"),
@@ -152,7 +154,7 @@ _ferry_address() {{
 fn fish(mut script: String, prefixes: &str) -> String {
     script.push_str(&format!(
         "\n# SRC and DST: address prefixes (added by ferry).\n\
-         complete -c ferry -n \"not __fish_seen_subcommand_from completions man help\" -a \"{prefixes}\"\n"
+         complete -c ferry -n \"__fish_ferry_needs_command\" -a \"{prefixes}\"\n"
     ));
     script
 }

@@ -129,11 +129,11 @@ fn stdin_and_stdout_flags_are_put_back_at_exit() {
     // ferry makes its stdin and stdout pipes non-blocking; the commands
     // after it share those pipes and must find them as they were. The
     // flags are read from /proc as octal; O_NONBLOCK is 04000.
-    let script = r#"printf 'abcdef' | { "$0" -q -n 3 - -; grep flags /proc/self/fdinfo/0; grep flags /proc/self/fdinfo/1 >&2; cat; } | cat"#;
+    let script = r#"printf 'abcdef' | { "$0" -q -n 3 - -; echo; grep flags /proc/self/fdinfo/0; grep flags /proc/self/fdinfo/1 >&2; cat; } | cat"#;
     let done = Ferry::spawn_shell(script).wait(DEADLINE);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let stdout = String::from_utf8(done.stdout).unwrap();
-    assert!(stdout.starts_with("abc"), "{stdout:?}");
+    assert!(stdout.starts_with("abc\n"), "{stdout:?}");
     assert!(stdout.ends_with("def"), "{stdout:?}");
     let flags: Vec<u32> = stdout
         .lines()
