@@ -142,8 +142,7 @@ fn the_bar_shows_zero_bytes_per_second_while_the_source_stalls() {
     let stalled = pty.wait_for(mark, "0 B/s", |shown| shown.contains(" 0 B/s, ETA --"));
     let line = stalled
         .split(['\r', '\n'])
-        .filter(|line| line.contains(" 0 B/s"))
-        .next_back()
+        .rfind(|line| line.contains(" 0 B/s"))
         .unwrap()
         .to_string();
     eprintln!("progress during the stall: {line:?}");

@@ -199,7 +199,7 @@ fn nonblocking(which: StdFd, fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
         found.push((which, flags));
         rustix::fs::fcntl_setfl(fd, flags | OFlags::NONBLOCK)?;
     }
-    Ok(fd.try_clone_to_owned()?)
+    fd.try_clone_to_owned()
 }
 
 /// Puts back the flags of stdin and stdout that ferry changed (latest first,

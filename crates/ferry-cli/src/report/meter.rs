@@ -123,7 +123,7 @@ mod tests {
         let start = meter.started;
         let at = |ms| start + Duration::from_millis(ms);
         for tick in 1..=20 {
-            meter.sample_at(at(tick * 100), tick * 100 << 10, Some(10 << 20));
+            meter.sample_at(at(tick * 100), (tick * 100) << 10, Some(10 << 20));
         }
         let moving = meter.sample_at(at(2100), 2100 << 10, Some(10 << 20));
         assert_eq!(moving.current, 1000 << 10);
