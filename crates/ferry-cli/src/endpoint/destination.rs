@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use ferry::LandedWriter;
 
+use super::device::Device;
 use super::Endpoint;
 use crate::address::Address;
 use crate::messages::{describe, Failure};
@@ -99,7 +100,10 @@ pub async fn open_destination(
     };
     let regular = file.metadata().map_err(fail)?.is_file();
     let kept = file.try_clone().map_err(fail)?;
-    let endpoint = Endpoint::Sink(Box::new(LandedWriter::new(file)));
+    let endpoint = match Device::new(file) {
+        Ok(device) => Endpoint::Sink(Box::new(device)),
+        Err(file) => Endpoint::Sink(Box::new(LandedWriter::new(file))),
+    };
     let file = DestinationFile {
         path: path.to_path_buf(),
         file: kept,

@@ -5,9 +5,11 @@
 //! (a file, a socket, stdin, `/dev/zero`); the library decides, per pair,
 //! whether the kernel or memory carries the bytes. `open` opens an address,
 //! `destination` owns destination files and the same-file check, `listener`
-//! binds and accepts, `stdio` wraps the standard streams.
+//! binds and accepts, `stdio` wraps the standard streams, `device` reads and
+//! writes memory devices (`/dev/zero`, `/dev/null`) in place.
 
 mod destination;
+mod device;
 mod listener;
 mod open;
 mod stdio;

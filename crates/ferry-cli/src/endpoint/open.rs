@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::{TcpStream, UnixStream};
 
 use super::destination::{open_destination, refuse_directory};
+use super::device::Device;
 use super::stdio::{self, Null, Zero};
 use super::Endpoint;
 use crate::address::Address;
@@ -57,6 +58,12 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
             // Only a regular file has a size; a FIFO or a device is read
             // like a stream (the library sees it is not a regular file).
             let size = metadata.is_file().then_some(metadata.len());
+            if metadata.file_type().is_char_device() {
+                return Ok(match Device::new(file.into_std().await) {
+                    Ok(device) => Endpoint::Source(Box::new(device), None),
+                    Err(file) => Endpoint::Source(Box::new(tokio::fs::File::from_std(file)), None),
+                });
+            }
             Ok(Endpoint::Source(Box::new(file), size))
         }
         (Address::File(path), Role::Destination) => {
