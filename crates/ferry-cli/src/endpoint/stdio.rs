@@ -54,6 +54,7 @@ pub fn stdin() -> Result<(Box<dyn ZeroCopySource>, Option<u64>), Failure> {
     Ok(match Stream::of(fd.as_fd()) {
         Stream::Pipe => {
             let owned = nonblocking(StdFd::In, fd.as_fd()).map_err(cannot)?;
+            widen(&owned);
             let receiver = pipe::Receiver::from_owned_fd_unchecked(owned).map_err(cannot)?;
             (Box::new(receiver), None)
         }
@@ -91,6 +92,7 @@ pub fn stdout() -> Result<Box<dyn ZeroCopySink>, Failure> {
     Ok(match Stream::of(fd.as_fd()) {
         Stream::Pipe => {
             let owned = nonblocking(StdFd::Out, fd.as_fd()).map_err(cannot)?;
+            widen(&owned);
             Box::new(pipe::Sender::from_owned_fd_unchecked(owned).map_err(cannot)?)
         }
         Stream::Socket(family) => Socket::new(family, StdFd::Out, fd.as_fd())
@@ -174,6 +176,19 @@ fn left_in(file: &File) -> Option<u64> {
     let size = file.metadata().ok()?.len();
     let offset = rustix::fs::seek(file, rustix::fs::SeekFrom::Current(0)).ok()?;
     Some(size.saturating_sub(offset))
+}
+
+/// Grows a pipe of the shell's to the size of ferry's own splice pipes
+/// (1 MiB; the kernel's default is 64 KiB), so that each call moves up to
+/// 16 times more and the programs on either side wait less. The size stays
+/// with the pipe, which is harmless; a refusal (over the user's pipe
+/// budget) leaves it as it was.
+fn widen(pipe: &OwnedFd) {
+    if let Ok(size) = rustix::pipe::fcntl_getpipe_size(pipe) {
+        if size < ferry::zero_copy::DEFAULT_PIPE_SIZE {
+            let _ = rustix::pipe::fcntl_setpipe_size(pipe, ferry::zero_copy::DEFAULT_PIPE_SIZE);
+        }
+    }
 }
 
 /// fd 0 or fd 1.
