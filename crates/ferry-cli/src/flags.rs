@@ -109,11 +109,8 @@ pub struct CopyFlags {
     pub append: bool,
 
     /// Whether the kernel may move the bytes (splice, sendfile,
-    /// copy_file_range). auto: where a file or a pipe is an end, falling
-    /// back to memory when the kernel refuses; two sockets go through
-    /// memory, which measured faster. never: always through memory.
-    /// always: the kernel for every pair it can take (two sockets too), an
-    /// error otherwise.
+    /// copy_file_range): auto where a file or a pipe is an end, never, or
+    /// always.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = ZeroCopy::Auto)]
     pub zero_copy: ZeroCopy,
 }
