@@ -183,6 +183,11 @@ impl Address {
         if text.is_empty() {
             return Err(bad(&format!("expected one of {TYPES}")));
         }
+        if looks_like_host_port(text) {
+            return Err(bad(&format!(
+                "looks like HOST:PORT; write tcp:{text} to connect, or ./{text} for a file"
+            )));
+        }
         let Some((kind, rest)) = text.split_once(':') else {
             return Ok(Address::File(PathBuf::from(text)));
         };
@@ -190,7 +195,15 @@ impl Address {
         if kind.contains('/') || kind.contains('.') {
             return Ok(Address::File(PathBuf::from(text)));
         }
-        match kind.to_ascii_lowercase().as_str() {
+        let kind_lower = kind.to_ascii_lowercase();
+        if let (Some(host_port), "tcp" | "tcp-listen") =
+            (rest.strip_prefix("//"), kind_lower.as_str())
+        {
+            return Err(bad(&format!(
+                "expected {kind}:[HOST:]PORT without \"//\", like {kind}:{host_port}"
+            )));
+        }
+        match kind_lower.as_str() {
             "file" if !rest.is_empty() => Ok(Address::File(PathBuf::from(rest))),
             "file" => Err(bad("expected file:PATH")),
             "tcp" | "tls" => {
@@ -270,6 +283,9 @@ impl Address {
             "zero" => Err(bad("expected zero: with nothing after the colon")),
             "null" if rest.is_empty() => Ok(Address::Null),
             "null" => Err(bad("expected null: with nothing after the colon")),
+            _ if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()) => Err(bad(&format!(
+                "unknown address type \"{kind}:\"; write tcp:{text} to connect to HOST:PORT, or ./{text} for a file"
+            ))),
             _ => Err(bad(&format!(
                 "unknown address type \"{kind}:\"; expected one of {TYPES} (write ./{text} for a file)"
             ))),
@@ -392,6 +408,24 @@ impl fmt::Display for Address {
             Address::Null => f.write_str("null:"),
         }
     }
+}
+
+/// Whether `text`, taken for a path, is more likely a `HOST:PORT` missing
+/// its `tcp:` (`127.0.0.1:80`, `[::1]:80`, `example.com:443`): a host of
+/// IP-address or domain-name characters with a dot or brackets, then a
+/// port number.
+fn looks_like_host_port(text: &str) -> bool {
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return false;
+    };
+    let port_like = (1..=5).contains(&port.len()) && port.chars().all(|c| c.is_ascii_digit());
+    let bracketed = host.starts_with('[') && host.ends_with(']');
+    let named = host.contains('.')
+        && !host.starts_with('.')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    port_like && (bracketed || named)
 }
 
 /// Splits `HOST:PORT`, `[V6]:PORT` or, when `host_optional`, a bare `PORT`
@@ -538,6 +572,21 @@ mod tests {
         ] {
             assert!(Address::parse(bad).is_err(), "{bad:?} was accepted");
         }
+        let hint = |text: &str| Address::parse(text).unwrap_err().expected;
+        assert!(hint("127.0.0.1:80").contains("write tcp:127.0.0.1:80"));
+        assert!(hint("[::1]:80").contains("write tcp:[::1]:80"));
+        assert!(hint("localhost:80").contains("write tcp:localhost:80"));
+        assert!(hint("tcp://example.com:80").contains("like tcp:example.com:80"));
+        assert!(hint("tcp-listen://9000").contains("like tcp-listen:9000"));
+        // Paths with dots and colons that are not HOST:PORT stay paths.
+        assert_eq!(
+            Address::parse("./127.0.0.1:80"),
+            Ok(Address::File("./127.0.0.1:80".into()))
+        );
+        assert_eq!(
+            Address::parse("notes.txt:draft"),
+            Ok(Address::File("notes.txt:draft".into()))
+        );
         let error = Address::parse("tcp:localhost").unwrap_err();
         assert!(error
             .to_string()

@@ -1,12 +1,14 @@
 //! Every flag of `ferry`, defined once: names, help text and parsing.
 //!
-//! The help text is the doc comment of each field; completions and the man
-//! page are generated from the same definitions.
+//! The help text is the doc comment of each field; completions are
+//! generated from the same definitions (see [`completions`](crate::completions)).
+//! The man page is written by hand (`doc/ferry.1`); a test checks that it
+//! names every flag defined here.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args as ClapArgs, Parser, Subcommand};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueHint};
 
 use crate::address::{Address, Bind};
 use crate::units::{self, Timeout};
@@ -14,7 +16,7 @@ use crate::units::{self, Timeout};
 /// Copy and relay bytes between stdio, files, TCP and Unix sockets, TLS,
 /// programs and UDP.
 ///
-/// Addresses: `-` (stdin/stdout), PATH or file:PATH, tcp:HOST:PORT,
+/// Addresses: - (stdin/stdout), PATH or file:PATH, tcp:HOST:PORT,
 /// tcp-listen:PORT or tcp-listen:HOST:PORT (HOST defaults to 127.0.0.1), unix:PATH,
 /// unix-listen:PATH, zero: (endless zeros) and null: (discard);
 /// tls:HOST:PORT and `tls-listen:[HOST:]PORT` (TCP with TLS);
@@ -22,7 +24,7 @@ use crate::units::{self, Timeout};
 /// whose stdin and stdout are the end; udp:HOST:PORT and `udp-listen:[HOST:]PORT`
 /// (datagrams, relayed one by one). tcp: and tls: take `,bind=ADDR[:PORT]`.
 ///
-/// When both addresses are two-way (sockets, or `-` as stdin+stdout) ferry
+/// When both addresses are two-way (sockets, or - as stdin+stdout) ferry
 /// relays both directions with half-close; otherwise it copies SRC to DST.
 ///
 /// Sizes: bytes, or K/M/G/T (powers of 1024), KB/MB/GB/TB (powers of 1000).
@@ -36,7 +38,7 @@ use crate::units::{self, Timeout};
     version,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Examples:\n  ferry zero: null: --limit 1G --progress\n  ferry big.iso tcp:host:9000\n  ferry tcp-listen:0.0.0.0:8080 tcp:10.0.0.5:80 --serve\n  ferry tls-listen:0.0.0.0:443 tcp:127.0.0.1:8080 --serve --tls-cert cert.pem --tls-key key.pem\n  ferry tcp-listen:9000 exec:'cat' --serve"
+    after_help = "Examples:\n  ferry zero: null: --limit 1G --rate-limit 200M\n  ferry big.iso tcp:host:9000\n  ferry tcp-listen:0.0.0.0:8080 tcp:10.0.0.5:80 --serve\n  ferry tls-listen:0.0.0.0:443 tcp:127.0.0.1:8080 --serve --tls-cert cert.pem --tls-key key.pem\n  ferry tcp-listen:9000 exec:'cat' --serve"
 )]
 pub struct Cli {
     /// Generate shell completions or the man page, or run the benchmark.
@@ -44,11 +46,11 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// Where bytes come from.
-    #[arg(value_name = "SRC", required = true, value_parser = parse_address)]
+    #[arg(value_name = "SRC", required = true, value_parser = parse_address, value_hint = ValueHint::AnyPath)]
     pub src: Option<Address>,
 
     /// Where bytes go.
-    #[arg(value_name = "DST", required = true, value_parser = parse_address)]
+    #[arg(value_name = "DST", required = true, value_parser = parse_address, value_hint = ValueHint::AnyPath)]
     pub dst: Option<Address>,
 
     /// How to copy.
@@ -138,52 +140,50 @@ pub struct BenchFlags {
 #[command(next_help_heading = "Copy")]
 pub struct CopyFlags {
     /// Use a fixed buffer of this size per direction instead of the adaptive default.
-    #[arg(short = 'b', long, value_name = "SIZE", allow_hyphen_values = true, value_parser = parse_buffer_size)]
+    #[arg(short = 'b', long, value_name = "SIZE", allow_hyphen_values = true, value_parser = parse_buffer_size, value_hint = ValueHint::Other)]
     pub buffer_size: Option<usize>,
 
     /// Limit the rate to RATE bytes per second, both directions of a relay
     /// together (with --serve: for the whole server).
-    #[arg(short = 'L', long, value_name = "RATE", allow_hyphen_values = true, value_parser = units::parse_rate)]
+    #[arg(short = 'L', long, value_name = "RATE", allow_hyphen_values = true, value_parser = units::parse_rate, value_hint = ValueHint::Other)]
     pub rate_limit: Option<u64>,
 
     /// With --serve, limit each connection to RATE, both directions together
     /// (both limits apply).
-    #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = units::parse_rate)]
+    #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = units::parse_rate, value_hint = ValueHint::Other)]
     pub rate_limit_per_connection: Option<u64>,
 
     /// Stop after SIZE bytes in each direction.
-    #[arg(short = 'n', long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_positive_size)]
+    #[arg(short = 'n', long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_positive_size, value_hint = ValueHint::Other)]
     pub limit: Option<u64>,
 
     /// Fail when no byte moved in either direction for DURATION; `off` for
     /// never (default: off, or 10m with --serve). Waiting on a rate limit is
     /// not idleness.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_timeout)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_timeout, value_hint = ValueHint::Other)]
     pub idle_timeout: Option<Timeout>,
 
     /// Fail a connection to DST (or a connecting SRC) that takes longer than DURATION.
-    #[arg(long, value_name = "DURATION", default_value = "10s", allow_hyphen_values = true, value_parser = units::parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", allow_hyphen_values = true, value_parser = units::parse_positive_duration, value_hint = ValueHint::Other)]
     pub connect_timeout: Duration,
 
     /// After one direction of a relay finished, let the other run for at most
     /// DURATION.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration, value_hint = ValueHint::Other)]
     pub linger: Option<Duration>,
 
     /// After the first SIGINT or SIGTERM, let what runs finish for at most
     /// DURATION, then cut it off (default: 2s, or 30s with --serve).
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration, value_hint = ValueHint::Other)]
     pub shutdown_timeout: Option<Duration>,
 
     /// Append to the destination file instead of truncating it.
     #[arg(long)]
     pub append: bool,
 
-    /// Move bytes in the kernel (splice, sendfile, copy_file_range) when both
-    /// ends are files or sockets: auto does where it is faster (a file at
-    /// either end) and falls back to memory when the kernel refuses, never
-    /// always copies through memory, always also splices socket-to-socket
-    /// relays and fails instead of falling back.
+    /// Whether the kernel may move the bytes (splice, sendfile,
+    /// copy_file_range): auto where a file or a pipe is an end, never, or
+    /// always.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = ZeroCopy::Auto)]
     pub zero_copy: ZeroCopy,
 }
@@ -191,12 +191,12 @@ pub struct CopyFlags {
 /// The `--zero-copy` modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ZeroCopy {
-    /// The kernel path where it is faster (a file at either end), memory
-    /// elsewhere and when the kernel refuses.
+    /// The kernel where a file or a pipe is an end; memory between two
+    /// sockets and when the kernel refuses.
     Auto,
     /// Always copy through memory.
     Never,
-    /// The kernel path (splice for two sockets too) or an error.
+    /// The kernel for every pair it can take (two sockets too), or an error.
     Always,
 }
 
@@ -219,14 +219,15 @@ pub struct ServeFlags {
     #[arg(long)]
     pub serve: bool,
 
-    /// With --serve, relay at most N connections at once; more wait in the backlog.
-    #[arg(long, value_name = "N", default_value_t = 1024, allow_hyphen_values = true, value_parser = units::parse_connections)]
-    pub max_connections: u32,
+    /// With --serve, relay at most N connections at once (default 1024);
+    /// more wait in the backlog.
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_connections, value_hint = ValueHint::Other)]
+    pub max_connections: Option<u32>,
 
     /// With --serve, the most memory all relays' buffers may grow into
     /// together (each starts at 8 KiB per direction and may grow to 1 MiB
     /// where that pays; past this bound, buffers stop growing).
-    #[arg(long, value_name = "SIZE", default_value = "256M", allow_hyphen_values = true, value_parser = units::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "256M", allow_hyphen_values = true, value_parser = units::parse_size, value_hint = ValueHint::Other)]
     pub max_buffer_memory: u64,
 }
 
@@ -234,33 +235,53 @@ pub struct ServeFlags {
 #[derive(Clone, Debug, ClapArgs)]
 #[command(next_help_heading = "Output")]
 pub struct OutputFlags {
-    /// Show progress on stderr: a bar on a terminal, otherwise a line a
-    /// second (default: a bar when stderr is a terminal and the copy is one-way).
+    /// Show progress on stderr: a bar on a terminal, otherwise a line every
+    /// --interval (default: a bar when stderr is a terminal, the copy is
+    /// one-way and its data does not go to the same terminal).
     #[arg(short = 'p', long, overrides_with = "no_progress")]
     pub progress: bool,
 
-    /// Never show a progress bar.
+    /// Never show progress.
     #[arg(long)]
     pub no_progress: bool,
 
-    /// The total size for the progress bar's percent and ETA, when it cannot
-    /// be read from the source file.
-    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_size)]
+    /// Show progress as numbers on stderr, one a line every --interval, as
+    /// pv -n does: the percent done when the size is known, otherwise the
+    /// bytes so far.
+    #[arg(long, conflicts_with = "no_progress")]
+    pub numeric: bool,
+
+    /// How often progress is shown, and the window of its current rate.
+    #[arg(long, value_name = "DURATION", default_value = "1s", allow_hyphen_values = true, value_parser = units::parse_positive_duration, value_hint = ValueHint::Other)]
+    pub interval: Duration,
+
+    /// The total size for percent and ETA, when it cannot be read from the
+    /// source file.
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_size, value_hint = ValueHint::Other)]
     pub size: Option<u64>,
 
     /// Print one summary line on stderr at the end.
     #[arg(long)]
     pub stats: bool,
 
-    /// Print the summary as one JSON object on stderr at the end.
+    /// Print the summary as one JSON object on stderr at the end (also on
+    /// failure, instead of the message).
     #[arg(long)]
     pub json: bool,
 
-    /// Print nothing on stderr unless something failed.
-    #[arg(short, long, conflicts_with_all = ["progress", "verbose", "stats", "json"])]
+    /// Print JSON records on stderr, one a line: progress every --interval,
+    /// one per connection with --serve, and the summary at the end.
+    #[arg(long)]
+    pub json_lines: bool,
+
+    /// Print nothing on stderr unless something failed (--json and
+    /// --json-lines still print their records).
+    #[arg(short, long, conflicts_with_all = ["progress", "numeric", "verbose", "stats"])]
     pub quiet: bool,
 
-    /// Log what happens (connections opened and closed, with byte counts); twice for more.
+    /// Log what happens, with timestamps: connections opened and closed,
+    /// with exact byte counts up (SRC to DST) and down; twice for more
+    /// (routes, buffers).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

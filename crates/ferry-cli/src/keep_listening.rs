@@ -6,7 +6,7 @@
 //! handshake) is logged and counted, and the next one is accepted; a
 //! destination that fails (a full disk, a closed stdout) ends the run.
 //! SIGINT/SIGTERM stop accepting and let the connection in progress finish
-//! (for at most `--linger`); a second signal cuts it off.
+//! (for at most `--shutdown-timeout`); a second signal cuts it off.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use crate::address::Address;
 use crate::endpoint::{self, DestinationFile, Listener, OpenOptions, Role};
 use crate::messages::{self, describe, Failure};
 use crate::plan::Plan;
+use crate::report;
 use crate::serve::Tally;
 use crate::signals::{self, Finish, Signals};
 use crate::transfer::{self, Way};
@@ -61,8 +62,10 @@ pub async fn run(
     };
     let (stop_accepting, accepting) = watch::channel(true);
     let work = accept_and_copy(plan, &copier, &listener, &destination, accepting, &tally);
-    let ending = signals::until_cut(work, signals, plan.copy.linger, || {
+    let grace = plan.copy.shutdown_timeout;
+    let ending = signals::until_cut(work, signals, Some(grace), || {
         stop_accepting.send_replace(false);
+        report::finishing(&plan.output, grace);
     })
     .await;
     let written = progress.snapshot().a_to_b.written;

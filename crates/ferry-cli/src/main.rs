@@ -9,16 +9,20 @@
 //! ([`keep_listening`]), stopping on [`signals`]; datagrams have a relay of
 //! their own ([`udp`]); [`report`] prints progress and summaries,
 //! [`messages`] every failure; [`closing`] closes sockets without resetting
-//! them. `ferry bench` ([`mod@bench`]) runs the `ferry-bench` harness.
+//! them; [`stderr`] writes everything ferry says without ever blocking.
+//! [`completions`] and [`man`] are what `ferry completions` and `ferry man`
+//! print, and `ferry bench` ([`mod@bench`]) runs the `ferry-bench` harness.
 
 #![forbid(unsafe_code)]
 
 pub mod address;
 pub mod bench;
 pub mod closing;
+pub mod completions;
 pub mod endpoint;
 pub mod flags;
 pub mod keep_listening;
+pub mod man;
 pub mod messages;
 pub mod plan;
 pub mod report;
@@ -34,7 +38,7 @@ pub mod units;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 use crate::flags::{Cli, Command};
 use crate::messages::{describe, Failure};
@@ -44,18 +48,15 @@ fn main() -> ExitCode {
     let cli = Cli::try_parse().unwrap_or_else(|error| messages::clap_exit(error));
     match cli.command {
         Some(Command::Completions { shell }) => {
-            // clap_complete panics when its writer fails: render, then write.
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "ferry", &mut script);
+            let script = completions::script(shell);
             return print_generated("the completion script", Ok(script));
         }
         Some(Command::Man) => {
-            let mut page = Vec::new();
-            let rendered = clap_mangen::Man::new(Cli::command()).render(&mut page);
-            return print_generated("the man page", rendered.map(|()| page));
+            return print_generated("the man page", Ok(man::PAGE.as_bytes().to_vec()));
         }
         Some(Command::Bench(flags)) => {
-            return bench::run(flags).map_or_else(fail, |()| ExitCode::SUCCESS)
+            return bench::run(flags)
+                .map_or_else(|failure| fail(failure, None), |()| ExitCode::SUCCESS)
         }
         None => {}
     }
@@ -63,26 +64,37 @@ fn main() -> ExitCode {
     init_logging(&cli.output);
     raise_fd_limit();
     let output = cli.output.clone();
+    let addresses = (cli.src.clone(), cli.dst.clone());
     let plan = match Plan::new(cli) {
         Ok(plan) => plan,
         Err(failure) => {
-            report::print_early_failure(&output, failure.message());
-            return fail(failure);
+            let (src, dst) = (addresses.0.as_ref(), addresses.1.as_ref());
+            report::print_early_failure(&output, src, dst, &failure);
+            return fail(failure, Some(&output));
         }
     };
+    if !output.quiet && !output.json && !output.json_lines {
+        for warning in &plan.warnings {
+            stderr::line(warning);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
-        Err(error) => return fail(Failure::input("cannot start the runtime", describe(&error))),
+        Err(error) => {
+            let failure = Failure::input("cannot start the runtime", describe(&error));
+            return fail(failure, None);
+        }
     };
     let result = runtime.block_on(run::run(plan));
     // Do not wait for blocked stdin reads: they never return on their own.
     runtime.shutdown_background();
+    endpoint::restore_flags();
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => fail(failure),
+        Err(failure) => fail(failure, Some(&output)),
     }
 }
 
@@ -91,15 +103,19 @@ fn print_generated(what: &str, text: std::io::Result<Vec<u8>>) -> ExitCode {
     let mut stdout = std::io::stdout();
     match text.and_then(|text| stdout.write_all(&text).and_then(|()| stdout.flush())) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(Failure::Transfer(format!(
-            "cannot write {what}: {}",
-            describe(&error)
-        ))),
+        Err(error) => fail(
+            Failure::Transfer(format!("cannot write {what}: {}", describe(&error))),
+            None,
+        ),
     }
 }
 
-fn fail(failure: Failure) -> ExitCode {
-    failure.print();
+/// Prints the failure and returns its exit code; with `--json` or
+/// `--json-lines` the summary already carries it, and stands alone.
+fn fail(failure: Failure, output: Option<&flags::OutputFlags>) -> ExitCode {
+    if !output.is_some_and(|output| output.json || output.json_lines) {
+        failure.print();
+    }
     failure.exit_code()
 }
 
@@ -121,21 +137,25 @@ fn raise_fd_limit() {
     }
 }
 
-/// Logs go to stderr: warnings (failed connections) by default, per-connection
-/// open/close with `-v`, more with `-vv`, nothing with `-q`.
+/// Logs go to stderr, each line with an RFC 3339 timestamp: warnings
+/// (failed connections) by default, per-connection open/close with `-v`,
+/// routes and buffers with `-vv`; nothing with `-q`, and nothing beside the
+/// records of `--json`/`--json-lines` unless `-v` asks.
 fn init_logging(flags: &flags::OutputFlags) {
+    use tracing_subscriber::filter::LevelFilter;
+    let machine = flags.json || flags.json_lines;
     let level = match (flags.quiet, flags.verbose) {
-        (true, _) => tracing::Level::ERROR,
-        (false, 0) => tracing::Level::WARN,
-        (false, 1) => tracing::Level::INFO,
-        (false, 2) => tracing::Level::DEBUG,
-        (false, _) => tracing::Level::TRACE,
+        (true, _) => LevelFilter::ERROR,
+        (false, 0) if machine => LevelFilter::OFF,
+        (false, 0) => LevelFilter::WARN,
+        (false, 1) => LevelFilter::INFO,
+        (false, 2) => LevelFilter::DEBUG,
+        (false, _) => LevelFilter::TRACE,
     };
     tracing_subscriber::fmt()
         .with_writer(stderr::writer)
         .with_max_level(level)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
-        .without_time()
         .init();
 }

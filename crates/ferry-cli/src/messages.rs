@@ -10,7 +10,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use ferry::{CopyError, Counts, Direction, Step};
 
 use crate::address::Address;
-use crate::units::Bytes;
+use crate::units::Exact;
 
 /// Why `ferry` stopped short, and so which exit code it returns.
 #[derive(Debug)]
@@ -74,8 +74,21 @@ pub fn zero_is_a_source() -> Failure {
 pub fn zero_copy_always_refused(context: impl fmt::Display) -> Failure {
     Failure::input(
         format!("cannot use --zero-copy always {context}"),
-        "the kernel copies only between files and sockets",
+        "the kernel copies only between files, pipes and sockets",
     )
+}
+
+/// A server flag given without `--serve`.
+pub fn needs_serve(flag: &str) -> Failure {
+    Failure::input(
+        format!("cannot use {flag} without --serve"),
+        "it limits a server; add --serve to keep accepting connections",
+    )
+}
+
+/// The warning for a flag that has nothing to act on with `address`.
+pub fn no_effect(flag: &str, address: &Address, why: &str) -> String {
+    format!("ferry: warning: {flag} has no effect on \"{address}\": {why}")
 }
 
 /// An address that could not be opened.
@@ -86,6 +99,12 @@ pub fn cannot_open(address: &Address, error: &io::Error) -> Failure {
 /// A standard stream the shell closed (`verb` is "read from" or "write to").
 pub fn stdio_closed(verb: &str, stream: &str) -> Failure {
     Failure::input(format!("cannot {verb} -"), format!("{stream} is closed"))
+}
+
+/// A standard stream that is open but cannot be used (`stream` is "stdin"
+/// or "stdout").
+pub fn cannot_open_stdio(stream: &str, error: &io::Error) -> Failure {
+    Failure::input(format!("cannot use {stream}"), describe(error))
 }
 
 /// Accepting on a listening address failed.
@@ -113,7 +132,7 @@ pub fn finishing(within: std::time::Duration) -> String {
 
 /// A signal ended the transfer after `bytes` in all.
 pub fn interrupted(bytes: u64) -> Failure {
-    Failure::Transfer(format!("interrupted after {}", Bytes(bytes)))
+    Failure::Transfer(format!("interrupted after {}", Exact(bytes)))
 }
 
 /// The server stopped with `running` relays cut off.
@@ -130,13 +149,13 @@ pub fn wrong_way() -> Failure {
 pub fn shutdown_failed(error: &io::Error, bytes: u64) -> Failure {
     Failure::Transfer(format!(
         "shutting down DST failed after {}: {}",
-        Bytes(bytes),
+        Exact(bytes),
         describe(error)
     ))
 }
 
-/// A failed copy in SRC/DST terms, e.g.
-/// `write to DST failed after 12.4 MiB: connection reset by peer`.
+/// A failed copy in SRC/DST terms, e.g. `write to DST failed after
+/// 13,002,342 B (12.4 MiB): connection reset by peer`.
 pub fn copy_failed(error: &CopyError) -> Failure {
     copy_failed_as(error, false)
 }
@@ -168,20 +187,26 @@ fn copy_failed_as(error: &CopyError, reversed: bool) -> Failure {
         Step::Write => format!("write to {to} failed"),
         Step::Flush => format!("flush of {to} failed"),
         Step::Shutdown => format!("shutdown of {to} failed"),
-        Step::IdleTimeout => "idle timeout: no byte moved".to_string(),
+        Step::IdleTimeout => "idle timeout".to_string(),
         Step::LingerTimeout => format!("linger timeout: {from} to {to} did not finish in time"),
     };
     let reached = if backward > 0 || back {
         format!(
             "after {} SRC to DST, {} DST to SRC",
-            Bytes(forward),
-            Bytes(backward)
+            Exact(forward),
+            Exact(backward)
         )
     } else {
-        format!("after {}", Bytes(forward))
+        format!("after {}", Exact(forward))
     };
     let why = match error.step() {
-        Step::IdleTimeout | Step::LingerTimeout => "timed out".to_string(),
+        Step::IdleTimeout if forward + backward == 0 => {
+            return Failure::Transfer(
+                "idle timeout: no byte moved within --idle-timeout".to_string(),
+            )
+        }
+        Step::IdleTimeout => "nothing more moved within --idle-timeout".to_string(),
+        Step::LingerTimeout => "timed out".to_string(),
         _ => describe(error.io_error()),
     };
     Failure::Transfer(format!("{what} {reached}: {why}"))

@@ -12,7 +12,7 @@ use crate::flags::{Cli, ConnectionFlags, CopyFlags, OutputFlags, TlsFlags, ZeroC
 use crate::messages::{self, Failure};
 use crate::tls;
 use crate::transfer::Way;
-use crate::units::Timeout;
+use crate::units::{Bytes, Timeout};
 
 /// What one invocation of `ferry` does.
 #[derive(Debug)]
@@ -29,6 +29,8 @@ pub struct Plan {
     pub max_connections: usize,
     /// What to print.
     pub output: OutputFlags,
+    /// Flags that were given but have no effect here, each as one line.
+    pub warnings: Vec<String>,
 }
 
 /// The kind of transfer a plan runs.
@@ -138,20 +140,40 @@ impl Plan {
         load_tls(&mut src, &mut dst, &cli.tls)?;
         let flags = cli.copy;
         let serving = shape == Shape::Serve;
+        // A server flag without --serve is an error: the run would end
+        // after one connection, which is not what whoever set a server's
+        // limit wanted. A flag that merely has nothing to act on is a
+        // warning: ignoring it changes no byte.
+        if cli.serve.max_connections.is_some() && !serving {
+            return Err(messages::needs_serve("--max-connections"));
+        }
+        let mut warnings = Vec::new();
+        if flags.append && !matches!(dst, Address::File(_)) {
+            warnings.push(messages::no_effect(
+                "--append",
+                &dst,
+                "only a file is appended to",
+            ));
+        }
         if flags.zero_copy == ZeroCopy::Always {
             if let Some(address) = [&src, &dst].into_iter().find(|address| {
                 matches!(
                     address,
-                    Address::Stdio
-                        | Address::Zero
-                        | Address::Null
-                        | Address::Tls { .. }
-                        | Address::TlsListen { .. }
+                    Address::Zero | Address::Null | Address::Tls { .. } | Address::TlsListen { .. }
                 )
             }) {
                 return Err(messages::zero_copy_always_refused(format!(
                     "with \"{address}\""
                 )));
+            }
+            // In a relay, stdin and stdout are one end read and written
+            // through memory; alone, `-` may be a pipe, a socket or a file,
+            // and the library finds out when the copy starts.
+            if shape != Shape::OneWay && [&src, &dst].contains(&&Address::Stdio) {
+                return Err(Failure::input(
+                    "cannot use --zero-copy always with \"-\" in a relay",
+                    "stdin and stdout are relayed through memory",
+                ));
             }
             if flags.append {
                 return Err(Failure::input(
@@ -189,14 +211,20 @@ impl Plan {
                 zero_copy: flags.zero_copy.into(),
                 way,
             },
-            max_connections: cli.serve.max_connections as usize,
+            max_connections: cli.serve.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,
             output: cli.output,
+            warnings,
         })
     }
 
     /// Whether both directions move: a relay, or each connection of a server.
     pub fn two_way(&self) -> bool {
         self.shape != Shape::OneWay
+    }
+
+    /// Whether the data goes to stdout: DST is `-`, or `-` is an end of a relay.
+    pub fn data_on_stdout(&self) -> bool {
+        self.dst == Address::Stdio || (self.two_way() && self.src == Address::Stdio)
     }
 }
 
@@ -238,6 +266,19 @@ impl CopyPlan {
         match self.rate_limit_per_connection {
             Some(rate) => copier.clone().rate_limit(RateLimiter::new(rate)),
             None => copier.clone(),
+        }
+    }
+
+    /// The buffers a copy uses, for logs: `fixed 64.0 KiB` or
+    /// `adaptive 8.0 KiB to 1.0 MiB`.
+    pub fn buffer(&self) -> String {
+        match self.buffer_size {
+            Some(size) => format!("fixed {}", Bytes(size as u64)),
+            None => format!(
+                "adaptive {} to {}",
+                Bytes(ferry::DEFAULT_BUF_SIZE as u64),
+                Bytes(ferry::DEFAULT_MAX_BUF_SIZE as u64)
+            ),
         }
     }
 
@@ -395,7 +436,7 @@ fn load_tls(src: &mut Address, dst: &mut Address, flags: &TlsFlags) -> Result<()
     if client {
         let loaded = tls::client(flags)?;
         if flags.tls_insecure {
-            eprintln!("{}", messages::TLS_INSECURE);
+            crate::stderr::line(messages::TLS_INSECURE);
         }
         for address in [&mut *src, &mut *dst] {
             if let Address::Tls { tls, .. } = address {
@@ -422,3 +463,6 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long a server's running relays may finish after the first signal.
 const SERVE_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many relays `--serve` runs at once unless `--max-connections` says.
+const DEFAULT_MAX_CONNECTIONS: u32 = 1024;

@@ -11,13 +11,11 @@ use crate::endpoint::{self, Endpoint, Listener, OpenOptions, Role};
 use crate::keep_listening;
 use crate::messages::{self, Failure};
 use crate::plan::{Plan, Shape};
-use crate::report::{self, Reporter, Summary};
+use crate::report::{self, ErrorRecord, Reporter, Summary};
 use crate::serve::{self, Tally};
 use crate::signals::{self, Finish, Signals};
-use crate::stderr;
-use crate::transfer::{self, Broken, Moved};
+use crate::transfer::{self, Broken, Cause, Moved};
 use crate::udp;
-use crate::units::Bytes;
 
 /// Runs the copy, relay or server, prints the summary, and returns how it ended.
 ///
@@ -29,7 +27,7 @@ pub async fn run(plan: Plan) -> Result<(), Failure> {
     let mut reported = false;
     let result = execute(&plan, &mut reported).await;
     if let (Err(failure), false) = (&result, reported) {
-        report::print_early_failure(&plan.output, failure.message());
+        report::print_early_failure(&plan.output, Some(&plan.src), Some(&plan.dst), failure);
     }
     result
 }
@@ -42,19 +40,18 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
     let copier = plan.copy.copier(&progress, &stop);
 
     if matches!(plan.shape, Shape::Datagrams | Shape::DatagramServer) {
-        let reporter = Reporter::start(&plan.output, &progress, true, None);
+        let reporter = Reporter::start(plan, &progress, None);
         let (relayed, result) = udp::run(plan, &mut signals).await;
         *reported = true;
         reporter.finish(&Summary {
             forward: relayed.forward,
             backward: relayed.backward,
             two_way: true,
-            connections: relayed.flows,
-            failed_connections: relayed.flows.map(|_| relayed.failed_flows),
+            connections: relayed.flows.map(|flows| (flows, relayed.failed_flows)),
             error: result
                 .as_ref()
                 .err()
-                .map(|failure| failure.message().to_string()),
+                .map(|failure| ErrorRecord::new(failure, None)),
             path: None,
             exit: None,
         });
@@ -65,7 +62,7 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
         let listener = Listener::bind(&plan.src, plan.max_connections).await?;
         let tally = Arc::new(Tally::default());
         let two_way = plan.shape == Shape::Serve;
-        let reporter = Reporter::start(&plan.output, &progress, two_way, plan.output.size);
+        let reporter = Reporter::start(plan, &progress, plan.output.size);
         let result = if two_way {
             serve::run(plan, copier, listener, &mut signals, tally.clone()).await
         } else {
@@ -85,13 +82,15 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
             forward: counts.a_to_b.written,
             backward: counts.b_to_a.written,
             two_way,
-            connections: Some(tally.accepted.load(Ordering::Relaxed)),
-            failed_connections: Some(tally.failed.load(Ordering::Relaxed)),
+            connections: Some((
+                tally.accepted.load(Ordering::Relaxed),
+                tally.failed.load(Ordering::Relaxed),
+            )),
             error: result
                 .as_ref()
                 .err()
-                .map(|failure| failure.message().to_string()),
-            path: None,
+                .map(|failure| ErrorRecord::new(failure, None)),
+            path: tally.path(),
             exit: None,
         });
         return result;
@@ -126,8 +125,17 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
         (Some(size), Some(limit)) => Some(size.min(limit)),
         (size, limit) => size.or(limit),
     };
-    let reporter = Reporter::start(&plan.output, &progress, two_way, size);
+    let reporter = Reporter::start(plan, &progress, size);
     let copier = plan.copy.for_connection(&copier);
+    let (mut src_end, mut dst_end) = (src_end, dst_end);
+    let planned = transfer::route(
+        &copier,
+        plan.copy.zero_copy,
+        plan.copy.way,
+        &mut src_end,
+        &mut dst_end,
+    );
+    tracing::debug!(path = %planned, buffer = %plan.copy.buffer(), "transfer");
     let transfer = transfer::run(
         &copier,
         plan.copy.zero_copy,
@@ -141,9 +149,7 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
     // gets --shutdown-timeout; a second signal cuts it off at once.
     let grace = Some(plan.copy.shutdown_timeout);
     let ending = signals::until_cut(transfer, &mut signals, grace, || {
-        if !plan.output.quiet {
-            stderr::line(messages::finishing(plan.copy.shutdown_timeout));
-        }
+        report::finishing(&plan.output, plan.copy.shutdown_timeout);
         if !two_way {
             stop.stop();
         }
@@ -159,34 +165,31 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
             Err(interrupted(Moved {
                 forward: counts.a_to_b.written,
                 backward: counts.b_to_a.written,
-                ..Moved::default()
+                route: Some(planned),
+                exit: None,
             }))
         }
     };
-    let (moved, mut result) = match outcome {
-        Ok(moved) => (moved, Ok(())),
-        Err(broken) => (broken.moved, Err(broken.failure)),
+    let (moved, mut result, cause) = match outcome {
+        Ok(moved) => (moved, Ok(()), None),
+        Err(broken) => (broken.moved, Err(broken.failure), broken.cause),
     };
     if let Some(file) = dst_file {
         let ended = file.finish(moved.forward, result.is_ok());
         result = result.and(ended);
     }
-    tracing::info!(sent = %Bytes(moved.forward), received = %Bytes(moved.backward), "close");
+    tracing::info!(up = moved.forward, down = moved.backward, "close");
     *reported = true;
     reporter.finish(&Summary {
         forward: moved.forward,
         backward: moved.backward,
         two_way,
         connections: None,
-        failed_connections: None,
         error: result
             .as_ref()
             .err()
-            .map(|failure| failure.message().to_string()),
-        path: match (&result, moved.route) {
-            (Ok(()), Some(route)) => Some(route.to_string()),
-            _ => None,
-        },
+            .map(|failure| ErrorRecord::new(failure, cause.as_ref())),
+        path: Some(moved.route.unwrap_or(planned).to_string()),
         exit: moved.exit.map(|exit| exit.status),
     });
     result
@@ -198,6 +201,7 @@ fn interrupted(moved: Moved) -> Broken {
         moved,
         failure: messages::interrupted(moved.forward + moved.backward),
         dst_failed: false,
+        cause: Some(Cause::interrupted()),
     }
 }
 

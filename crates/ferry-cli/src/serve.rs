@@ -2,9 +2,10 @@
 //! per-connection logs, and stopping on SIGINT/SIGTERM.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use ferry::zero_copy::Route;
 use ferry::Copier;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
@@ -13,10 +14,9 @@ use crate::address::Address;
 use crate::endpoint::{self, Incoming, Listener, OpenOptions, Role};
 use crate::messages::{self, describe, Failure};
 use crate::plan::{CopyPlan, Plan};
+use crate::report::{self, Connections};
 use crate::signals::{self, Finish, Signals};
-use crate::stderr;
-use crate::transfer;
-use crate::units::Bytes;
+use crate::transfer::{self, Broken};
 
 /// A relay in progress; one dropped before it ended was cut off by the
 /// shutdown, and is logged and counted as failed.
@@ -42,6 +42,34 @@ pub struct Tally {
     pub accepted: AtomicU64,
     /// Connections that ended in an error.
     pub failed: AtomicU64,
+    /// The routes connections took.
+    routes: Mutex<Vec<Route>>,
+}
+
+impl Tally {
+    /// The route every connection took, `mixed` when they differed, none
+    /// before the first connection.
+    pub fn path(&self) -> Option<String> {
+        let routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match routes.as_slice() {
+            [] => None,
+            [route] => Some(route.to_string()),
+            _ => Some("mixed".to_string()),
+        }
+    }
+
+    fn took(&self, route: Route) {
+        let mut routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !routes.contains(&route) {
+            routes.push(route);
+        }
+    }
 }
 
 /// What every relay of the server shares.
@@ -49,6 +77,7 @@ struct Server {
     dst: Address,
     copy: CopyPlan,
     copier: Copier,
+    records: Connections,
 }
 
 /// Accepts and relays connections until a signal, then lets running relays
@@ -72,6 +101,7 @@ pub async fn run(
         dst: plan.dst.clone(),
         copy: plan.copy.clone(),
         copier,
+        records: Connections::new(plan),
     });
     let mut relays = JoinSet::new();
     let (stop_accepting, accepting) = watch::channel(true);
@@ -83,13 +113,11 @@ pub async fn run(
         accepting,
         &tally,
     );
-    let quiet = plan.output.quiet;
+    let output = &plan.output;
     let grace = plan.copy.shutdown_timeout;
     let ending = signals::until_cut(work, signals, Some(grace), || {
         stop_accepting.send_replace(false);
-        if !quiet {
-            stderr::line(messages::finishing(grace));
-        }
+        report::finishing(output, grace);
     })
     .await;
     if !matches!(ending, Finish::Cut) {
@@ -137,7 +165,7 @@ async fn serve(
                         tally,
                         ended: false,
                     };
-                    if !server.relay(id, client, &peer).await {
+                    if !server.relay(id, client, &peer, &open.tally).await {
                         open.tally.failed.fetch_add(1, Ordering::Relaxed);
                     }
                     open.ended = true;
@@ -168,14 +196,15 @@ async fn stopped(accepting: &mut watch::Receiver<bool>) {
 
 impl Server {
     /// Relays one accepted connection to a fresh DST; true when it ended well.
-    async fn relay(&self, id: u64, client: Incoming, peer: &str) -> bool {
-        let started = Instant::now();
-        tracing::info!(id, peer, "open");
+    async fn relay(&self, id: u64, client: Incoming, peer: &str, tally: &Tally) -> bool {
+        let started = self.records.open(id, peer);
         // A TLS client shakes hands before DST is opened for it.
         let client = match client.establish(self.copy.connect_timeout).await {
             Ok(client) => client,
             Err(error) => {
-                tracing::warn!(id, peer, error = %describe(&error), "close");
+                let failure = messages::handshake_failed(peer, &error);
+                self.records
+                    .close(id, peer, started, Err(&Broken::before_start(failure)));
                 return false;
             }
         };
@@ -188,14 +217,21 @@ impl Server {
         let dst = match endpoint::open(&self.dst, options).await {
             Ok(dst) => dst,
             Err(failure) => {
-                tracing::warn!(id, peer, error = %failure.message(), "close");
+                // A client whose relay cannot start must not take the
+                // close for a clean end of what it asked for.
                 client.abort();
+                let broken = Broken::before_start(failure);
+                self.records.close(id, peer, started, Err(&broken));
                 return false;
             }
         };
         let copier = self.copy.for_connection(&self.copier);
         let copy = &self.copy;
-        match transfer::run(
+        let (mut client, mut dst) = (client, dst);
+        let route = transfer::route(&copier, copy.zero_copy, copy.way, &mut client, &mut dst);
+        self.records.relaying(id, route);
+        tally.took(route);
+        let relayed = transfer::run(
             &copier,
             copy.zero_copy,
             copy.drain_for(),
@@ -203,23 +239,8 @@ impl Server {
             client,
             dst,
         )
-        .await
-        {
-            Ok(moved) => {
-                tracing::info!(
-                    id,
-                    peer,
-                    sent = %Bytes(moved.forward),
-                    received = %Bytes(moved.backward),
-                    seconds = started.elapsed().as_secs_f64(),
-                    "close"
-                );
-                true
-            }
-            Err(broken) => {
-                tracing::warn!(id, peer, error = %broken.failure.message(), "close");
-                false
-            }
-        }
+        .await;
+        self.records.close(id, peer, started, relayed.as_ref());
+        relayed.is_ok()
     }
 }

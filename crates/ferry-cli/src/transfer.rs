@@ -6,7 +6,7 @@ use std::io;
 use std::time::Duration;
 
 use ferry::zero_copy::{Route, ZeroCopier, ZeroCopyMode};
-use ferry::{Copier, CopyError};
+use ferry::{Copier, CopyError, Direction, Step};
 use tokio::io::AsyncWriteExt;
 
 use crate::endpoint::{Endpoint, Exit};
@@ -49,11 +49,46 @@ pub struct Broken {
     /// than SRC or the way there: a destination that keeps taking
     /// connections (`--keep-listening`) cannot go on after that.
     pub dst_failed: bool,
+    /// What failed, as fields, when a copy failed or a signal stopped it.
+    pub cause: Option<Cause>,
+}
+
+/// What made a transfer fail, for programs (`--json`): the library's
+/// [`CopyError`] has these as fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cause {
+    /// The kind of I/O error (`Interrupted` for a signal).
+    pub kind: io::ErrorKind,
+    /// The step of the copy that failed.
+    pub step: Option<Step>,
+    /// The direction that failed.
+    pub direction: Option<Direction>,
+}
+
+impl Cause {
+    /// The cause of a transfer that a signal stopped.
+    pub fn interrupted() -> Cause {
+        Cause {
+            kind: io::ErrorKind::Interrupted,
+            step: None,
+            direction: None,
+        }
+    }
 }
 
 impl Broken {
-    /// A failed copy: what it moved, and the message that says so.
-    fn copy_failed(error: &CopyError, reversed: bool) -> Broken {
+    /// A transfer that failed before it started, with nothing moved.
+    pub fn before_start(failure: Failure) -> Broken {
+        Broken {
+            moved: Moved::default(),
+            failure,
+            dst_failed: false,
+            cause: None,
+        }
+    }
+
+    /// A failed copy on `route`: what it moved, and the message that says so.
+    fn copy_failed(error: &CopyError, reversed: bool, route: Route) -> Broken {
         let counts = error.counts();
         let (forward, backward) = (counts.a_to_b.written, counts.b_to_a.written);
         let (forward, backward, failure) = if reversed {
@@ -61,19 +96,51 @@ impl Broken {
         } else {
             (forward, backward, messages::copy_failed(error))
         };
-        let writing = matches!(
-            error.step(),
-            ferry::Step::Write | ferry::Step::Flush | ferry::Step::Shutdown
-        );
+        let writing = matches!(error.step(), Step::Write | Step::Flush | Step::Shutdown);
         Broken {
             moved: Moved {
                 forward,
                 backward,
-                ..Moved::default()
+                route: Some(route),
+                exit: None,
             },
             failure,
-            dst_failed: writing && !reversed && error.direction() == Some(ferry::Direction::AToB),
+            dst_failed: writing && !reversed && error.direction() == Some(Direction::AToB),
+            cause: Some(Cause {
+                kind: error.kind(),
+                step: Some(error.step()),
+                direction: error.direction(),
+            }),
         }
+    }
+}
+
+/// The route a transfer between `src` and `dst` in `way` starts on (the
+/// kernel may still refuse it, and memory carry the bytes).
+pub fn route(
+    copier: &Copier,
+    mode: ZeroCopyMode,
+    way: Way,
+    src: &mut Endpoint,
+    dst: &mut Endpoint,
+) -> Route {
+    let zero_copy = copier.zero_copy(mode);
+    let (from, to) = match way {
+        Way::Backward => (dst, src),
+        Way::Both | Way::Forward => (src, dst),
+    };
+    if way == Way::Both {
+        if let (Some(a), Some(b)) = (from.stream(), to.stream()) {
+            // A relay splices only when both directions can.
+            return match (zero_copy.route(&*a, &*b), zero_copy.route(&*b, &*a)) {
+                (Route::Splice, Route::Splice) => Route::Splice,
+                _ => Route::Buffered,
+            };
+        }
+    }
+    match (from.source(), to.sink()) {
+        (Some(source), Some(sink)) => zero_copy.route(&*source, &*sink),
+        _ => Route::Buffered,
     }
 }
 
@@ -98,6 +165,7 @@ pub async fn run(
     mut src: Endpoint,
     mut dst: Endpoint,
 ) -> Result<Moved, Broken> {
+    let planned = route(copier, mode, way, &mut src, &mut dst);
     let zero_copy = copier.zero_copy(mode);
     let copied = match way {
         Way::Both => {
@@ -105,7 +173,7 @@ pub async fn run(
                 let relayed = zero_copy
                     .bidirectional(a, b)
                     .await
-                    .map_err(|error| Broken::copy_failed(&error, false));
+                    .map_err(|error| Broken::copy_failed(&error, false, planned));
                 if relayed.is_ok() {
                     tokio::join!(src.close(drain_for), dst.close(drain_for));
                 }
@@ -116,11 +184,11 @@ pub async fn run(
                     exit: None,
                 })
             } else {
-                one_way(zero_copy, drain_for, &mut src, &mut dst, way).await
+                one_way(zero_copy, drain_for, &mut src, &mut dst, way, planned).await
             }
         }
-        Way::Forward => one_way(zero_copy, drain_for, &mut src, &mut dst, way).await,
-        Way::Backward => one_way(zero_copy, drain_for, &mut dst, &mut src, way).await,
+        Way::Forward => one_way(zero_copy, drain_for, &mut src, &mut dst, way, planned).await,
+        Way::Backward => one_way(zero_copy, drain_for, &mut dst, &mut src, way, planned).await,
     };
     // What a program dropped after it stopped reading was not delivered.
     let (into_src, into_dst) = (src.discarded(), dst.discarded());
@@ -188,12 +256,10 @@ fn ended(
         return Ok(moved);
     }
     Err(Broken {
-        moved: Moved {
-            route: None,
-            ..moved
-        },
+        moved,
         failure: Failure::Transfer(failures.join("; ")),
         dst_failed: false,
+        cause: None,
     })
 }
 
@@ -206,6 +272,7 @@ async fn one_way(
     from: &mut Endpoint,
     to: &mut Endpoint,
     way: Way,
+    planned: Route,
 ) -> Result<Moved, Broken> {
     let reversed = way == Way::Backward;
     let moved = |bytes, route| {
@@ -218,9 +285,18 @@ async fn one_way(
         }
     };
     let half_close = |error: io::Error| Broken {
-        moved: moved(0, None),
+        moved: moved(0, Some(planned)),
         failure: messages::shutdown_failed(&error, 0),
         dst_failed: false,
+        cause: Some(Cause {
+            kind: error.kind(),
+            step: Some(Step::Shutdown),
+            direction: Some(if reversed {
+                Direction::AToB
+            } else {
+                Direction::BToA
+            }),
+        }),
     };
     // With -u/-U a two-way `from` says at once that nothing comes back.
     if let (false, Some(sink)) = (way == Way::Both, from.sink()) {
@@ -228,16 +304,12 @@ async fn one_way(
         writer.shutdown().await.map_err(half_close)?;
     }
     let (Some(source), Some(sink)) = (from.source(), to.sink()) else {
-        return Err(Broken {
-            moved: Moved::default(),
-            failure: messages::wrong_way(),
-            dst_failed: false,
-        });
+        return Err(Broken::before_start(messages::wrong_way()));
     };
     let copied = zero_copy
         .copy(source, sink)
         .await
-        .map_err(|error| Broken::copy_failed(&error, reversed))?;
+        .map_err(|error| Broken::copy_failed(&error, reversed, planned))?;
     // A socket peer sees EOF; for files and stdout this is a flush.
     let shut = match sink.writer() {
         Ok(mut writer) => writer.shutdown().await,
@@ -245,9 +317,18 @@ async fn one_way(
     };
     if let Err(error) = shut {
         return Err(Broken {
-            moved: moved(copied.bytes, None),
+            moved: moved(copied.bytes, Some(copied.route)),
             failure: messages::shutdown_failed(&error, copied.bytes),
             dst_failed: !reversed,
+            cause: Some(Cause {
+                kind: error.kind(),
+                step: Some(Step::Shutdown),
+                direction: Some(if reversed {
+                    Direction::BToA
+                } else {
+                    Direction::AToB
+                }),
+            }),
         });
     }
     to.close(drain_for).await;

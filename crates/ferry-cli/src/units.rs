@@ -29,6 +29,29 @@ impl fmt::Display for Bytes {
     }
 }
 
+/// A byte count where the count is the point, exact and then for people:
+/// `10,493,985 B (10.0 MiB)`, or `512 B` below 1 KiB.
+#[derive(Clone, Copy, Debug)]
+pub struct Exact(pub u64);
+
+impl fmt::Display for Exact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.0.to_string();
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+        for (at, digit) in digits.chars().enumerate() {
+            if at > 0 && (digits.len() - at) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        if self.0 < 1024 {
+            write!(f, "{grouped} B")
+        } else {
+            write!(f, "{grouped} B ({})", Bytes(self.0))
+        }
+    }
+}
+
 /// Parses a size such as `4096`, `512K`, `1G`, `1.5M` or `10MB`.
 ///
 /// # Errors
@@ -158,6 +181,14 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_counts_group_digits_and_add_the_rounded_size() {
+        assert_eq!(Exact(0).to_string(), "0 B");
+        assert_eq!(Exact(1023).to_string(), "1,023 B");
+        assert_eq!(Exact(10_493_985).to_string(), "10,493,985 B (10.0 MiB)");
+        assert_eq!(Exact(1 << 30).to_string(), "1,073,741,824 B (1.0 GiB)");
+    }
 
     #[test]
     fn sizes_use_1024_for_single_letters_and_1000_for_kb() {

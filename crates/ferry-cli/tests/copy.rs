@@ -205,13 +205,20 @@ fn peer_reset_exits_1_with_counts_in_json() {
     assert_eq!(done.code, Some(1), "{}", done.stderr);
     let report = done.json();
     assert!(report["src_to_dst"]["bytes"].as_u64().unwrap() >= 256 << 10);
-    let error = report["error"].as_str().expect("an error");
-    assert!(error.contains("write to DST failed after"), "{error}");
+    let error = &report["error"];
+    let message = error["message"].as_str().expect("an error");
+    assert!(message.contains("write to DST failed after"), "{message}");
+    assert_eq!(error["step"], "write");
+    assert_eq!(error["direction"], "src_to_dst");
     assert!(
-        done.stderr.contains("ferry: write to DST failed after"),
-        "{}",
-        done.stderr
+        matches!(
+            error["kind"].as_str(),
+            Some("connection_reset" | "broken_pipe")
+        ),
+        "{error}"
     );
+    // With --json the failure is in the object alone.
+    assert_eq!(done.stderr.lines().count(), 1, "{}", done.stderr);
 }
 
 #[test]
@@ -224,7 +231,7 @@ fn completions_and_man_page_come_from_the_flags() {
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let page = String::from_utf8(done.stdout).unwrap();
     assert!(
-        page.contains(".TH ferry") && page.contains("idle\\-timeout"),
+        page.contains(".TH FERRY 1") && page.contains("idle\\-timeout"),
         "{page}"
     );
     let _ = Duration::ZERO;

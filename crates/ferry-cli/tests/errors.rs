@@ -40,6 +40,33 @@ fn bad_addresses() {
     refused(&["tcp-listen:0", "tcp-listen:0"], "both are listening");
     refused(&["null:", "zero:"], "bad address \"null:\"");
     refused(&["zero:", "-", "--serve"], "--serve");
+    // What people type for TCP.
+    refused(
+        &["zero:", "127.0.0.1:80"],
+        "looks like HOST:PORT; write tcp:127.0.0.1:80 to connect",
+    );
+    refused(
+        &["tcp://example.com:80", "null:"],
+        "expected tcp:[HOST:]PORT without \"//\", like tcp:example.com:80",
+    );
+    refused(&["localhost:80", "null:"], "write tcp:localhost:80");
+}
+
+#[test]
+fn flags_that_do_not_apply() {
+    // A server's limit without a server: an error, the run would end after
+    // one connection.
+    refused(
+        &["tcp-listen:0", "null:", "--max-connections", "5"],
+        "cannot use --max-connections without --serve",
+    );
+    // --append with nothing to append to: a warning, and the copy runs.
+    let done = run(&["zero:", "null:", "-n", "1K", "--append"]);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(
+        done.stderr,
+        "ferry: warning: --append has no effect on \"null:\": only a file is appended to\n"
+    );
 }
 
 #[test]
@@ -181,7 +208,7 @@ fn json_reports_bad_input_found_after_parsing() {
     let report = done.json();
     assert_eq!(report["bytes"], 0);
     assert!(
-        report["error"]
+        report["error"]["message"]
             .as_str()
             .is_some_and(|error| error.contains("connection refused")),
         "{report}"

@@ -62,7 +62,7 @@ fn exec_cat_echoes_exact_bytes() {
     let report = done.json();
     assert_eq!(report["src_to_dst"]["bytes"], data.len());
     assert_eq!(report["dst_to_src"]["bytes"], data.len());
-    assert_eq!(report["exit_code"], 0);
+    assert_eq!(report["program"]["exit_status"], 0);
 }
 
 #[test]
@@ -84,8 +84,11 @@ fn exec_false_reports_failure() {
     let done = run_with_stdin(&["-", "exec:false", "--json"], b"");
     assert_eq!(done.code, Some(1), "{}", done.stderr);
     let report = done.json();
+    assert_eq!(report["program"]["exit_status"], 1);
     assert_eq!(report["exit_code"], 1);
-    assert_eq!(report["error"], "DST exited with status 1");
+    assert_eq!(report["error"]["message"], "DST exited with status 1");
+    let done = run_with_stdin(&["-", "exec:false"], b"");
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
     assert!(
         done.stderr.contains("ferry: DST exited with status 1"),
         "{}",
@@ -96,7 +99,7 @@ fn exec_false_reports_failure() {
     let done = run(&["sh:echo partial; exit 7", "-", "--json"]);
     assert_eq!(done.code, Some(1), "{}", done.stderr);
     assert_eq!(done.stdout, b"partial\n");
-    assert_eq!(done.json()["exit_code"], 7);
+    assert_eq!(done.json()["program"]["exit_status"], 7);
 }
 
 #[test]
@@ -120,7 +123,7 @@ fn a_program_that_stops_reading_ends_its_input_not_the_relay() {
     let report = done.json();
     assert_eq!(report["dst_to_src"]["bytes"], 10);
     assert!(report["src_to_dst"]["bytes"].as_u64().unwrap() < data.len() as u64);
-    assert_eq!(report["exit_code"], 0);
+    assert_eq!(report["program"]["exit_status"], 0);
 }
 
 #[test]
@@ -131,7 +134,7 @@ fn a_limit_stops_an_endless_program_without_failing() {
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(done.stdout.len(), 100 << 10);
     assert!(done.stdout.starts_with(b"y\ny\n"));
-    assert_eq!(done.json()["exit_signal"], 13);
+    assert_eq!(done.json()["program"]["signal"], 13);
 }
 
 #[test]

@@ -235,3 +235,24 @@ fn a_kernel_refusal_leaves_the_destination_as_it_was() {
     assert_eq!(done.code, Some(2), "{}", done.stderr);
     assert!(!std::path::Path::new(&dir.path("new")).exists());
 }
+
+#[test]
+fn memory_devices_given_as_paths_are_read_and_written_exactly() {
+    let dir = TempDir::new("devices");
+    let out = dir.path("out");
+    let done = run(&["/dev/zero", &out, "-n", "3M", "--json"]);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(done.json()["bytes"], 3 << 20);
+    let written = std::fs::read(&out).unwrap();
+    assert!(written.len() == 3 << 20 && written.iter().all(|&b| b == 0));
+    let done = run(&["/dev/urandom", "/dev/null", "-n", "1M", "--json"]);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(done.json()["bytes"], 1 << 20);
+    // /dev/full refuses every byte: a failed write, counted as nothing.
+    let done = run(&["zero:", "/dev/full", "-n", "1M"]);
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert_eq!(
+        done.stderr,
+        "ferry: write to DST failed after 0 B: no space left on device\n"
+    );
+}

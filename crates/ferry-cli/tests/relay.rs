@@ -551,11 +551,12 @@ fn sigint_stops_a_one_way_copy_at_once_with_counts() {
     ferry.signal("INT");
     let done = ferry.wait(Duration::from_secs(5));
     assert_eq!(done.code, Some(1), "{}", done.stderr);
-    assert!(
-        done.stderr.contains("ferry: interrupted after"),
-        "{}",
-        done.stderr
-    );
+    // With --json the failure is in the object alone.
+    assert_eq!(done.stderr.lines().count(), 1, "{}", done.stderr);
     let report = done.json();
-    assert!(report["src_to_dst"]["bytes"].as_u64().unwrap() > 0);
+    let bytes = report["src_to_dst"]["bytes"].as_u64().unwrap();
+    assert!(bytes > 0);
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("interrupted after "), "{message}");
+    assert_eq!(report["error"]["kind"], "interrupted");
 }

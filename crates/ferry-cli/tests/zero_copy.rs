@@ -86,3 +86,64 @@ fn always_is_refused_when_an_end_is_not_a_file_or_socket() {
     assert_eq!(done.code, Some(2), "{}", done.stderr);
     assert!(done.stderr.contains("sometimes"), "{}", done.stderr);
 }
+
+#[test]
+fn pipes_from_stdin_to_stdout_are_spliced() {
+    // The test's stdin and stdout for ferry are pipes.
+    let data = random_bytes((3 << 20) + 5, 43);
+    for mode in ["auto", "always"] {
+        let done = run_with_stdin(&["-", "-", "--json", "--zero-copy", mode], &data);
+        assert_eq!(done.code, Some(0), "{mode}: {}", done.stderr);
+        assert_eq!(done.json()["path"], "splice", "{mode}");
+        assert!(done.stdout == data, "{mode}: content differs");
+    }
+}
+
+#[test]
+fn a_file_on_stdin_is_a_file_and_a_device_is_refused_by_always() {
+    let dir = TempDir::new("zero-copy-stdin-file");
+    let data = random_bytes(1 << 20, 44);
+    std::fs::write(dir.path("in"), &data).unwrap();
+    // stdout is a pipe: the file is sent to it, from where the shell left
+    // stdin's offset, and the size is known.
+    let done = Ferry::spawn_shell(&format!(
+        "exec \"$0\" - - --zero-copy always --json < {}",
+        dir.path("in")
+    ))
+    .wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(done.json()["path"], "sendfile");
+    assert!(done.stdout == data);
+    let done =
+        Ferry::spawn_shell("exec \"$0\" - - -n 1K --zero-copy always < /dev/zero").wait(DEADLINE);
+    assert_eq!(done.code, Some(2), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("cannot use --zero-copy always here"),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn stdin_and_stdout_flags_are_put_back_at_exit() {
+    // ferry makes its stdin and stdout pipes non-blocking; the commands
+    // after it share those pipes and must find them as they were. The
+    // flags are read from /proc as octal; O_NONBLOCK is 04000.
+    let script = r#"printf 'abcdef' | { "$0" -q -n 3 - -; echo; grep flags /proc/self/fdinfo/0; grep flags /proc/self/fdinfo/1 >&2; cat; } | cat"#;
+    let done = Ferry::spawn_shell(script).wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let stdout = String::from_utf8(done.stdout).unwrap();
+    assert!(stdout.starts_with("abc\n"), "{stdout:?}");
+    assert!(stdout.ends_with("def"), "{stdout:?}");
+    let flags: Vec<u32> = stdout
+        .lines()
+        .chain(done.stderr.lines())
+        .filter_map(|line| line.strip_prefix("flags:"))
+        .map(|octal| u32::from_str_radix(octal.trim(), 8).unwrap())
+        .collect();
+    assert_eq!(flags.len(), 2, "{stdout:?} {}", done.stderr);
+    assert!(
+        flags.iter().all(|flags| flags & 0o4000 == 0),
+        "left non-blocking: {flags:?}"
+    );
+}

@@ -214,3 +214,48 @@ async fn tcp_relay_splices_both_directions() {
     relay(BIG, 3 * PIPE + 17).await;
     relay(1, BIG).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipe_to_pipe_splices_straight_across() {
+    for len in SIZES.into_iter().chain([BIG]) {
+        let (feeder, source) = pipe::pipe().unwrap();
+        let (sink, peer) = pipe::pipe().unwrap();
+        stream_to_stream(len, source, feeder, sink, peer).await;
+    }
+}
+
+/// A full sink while the source still holds bytes its writer has finished
+/// with: the source's readiness must survive (no new edge will come), or
+/// the copy hangs once the sink drains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipe_to_pipe_survives_a_slow_reader_after_the_writer_closed() {
+    use tokio::io::AsyncReadExt;
+    let len = 3 * PIPE + 17;
+    let (feeder, mut source) = pipe::pipe().unwrap();
+    let (mut sink, mut peer) = pipe::pipe().unwrap();
+    let feeding = tokio::spawn(send(feeder, len));
+    let slow = tokio::spawn(async move {
+        let mut chunk = vec![0; 32 << 10];
+        let mut got = 0u64;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            match peer.read(&mut chunk).await? {
+                0 => return std::io::Result::Ok(got),
+                n => got += n as u64,
+            }
+        }
+    });
+    let copied = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        auto()
+            .zero_copy(ZeroCopyMode::Auto)
+            .copy(&mut source, &mut sink),
+    )
+    .await
+    .expect("the copy hung")
+    .unwrap();
+    drop(sink);
+    assert_eq!((copied.bytes, copied.route), (len, Route::Splice));
+    feeding.await.unwrap().unwrap();
+    assert_eq!(slow.await.unwrap().unwrap(), len);
+}

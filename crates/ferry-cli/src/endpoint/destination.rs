@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 
 use ferry::LandedWriter;
 
+use super::device::Device;
 use super::Endpoint;
 use crate::address::Address;
 use crate::messages::{describe, Failure};
-use crate::units::Bytes;
+use crate::units::Exact;
 
 /// A destination file ferry opened. It is written from its start and cut
 /// to the bytes written only when the transfer is over, so a transfer that
@@ -47,7 +48,7 @@ impl DestinationFile {
             Failure::Transfer(format!(
                 "cannot cut {} to the {} written: {}",
                 self.path.display(),
-                Bytes(written),
+                Exact(written),
                 describe(&error)
             ))
         })
@@ -116,7 +117,10 @@ pub async fn open_destination(
     };
     let regular = file.metadata().map_err(fail)?.is_file();
     let kept = file.try_clone().map_err(fail)?;
-    let endpoint = Endpoint::Sink(Box::new(LandedWriter::new(file)));
+    let endpoint = match Device::new(file) {
+        Ok(device) => Endpoint::Sink(Box::new(device)),
+        Err(file) => Endpoint::Sink(Box::new(LandedWriter::new(file))),
+    };
     let file = DestinationFile {
         path: path.to_path_buf(),
         file: kept,

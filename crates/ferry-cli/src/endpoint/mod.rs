@@ -7,10 +7,12 @@
 //! whose bytes are not the fd's (TLS, `zero:`) report so and go through
 //! memory. `open` opens an address, `destination` owns destination files and
 //! the same-file check, `listener` binds and accepts, `stdio` wraps the
-//! standard streams, `tcp` connects (from a bound address), `tls` speaks
+//! standard streams, `device` reads and writes memory devices (`/dev/zero`,
+//! `/dev/null`) in place, `tcp` connects (from a bound address), `tls` speaks
 //! TLS, `exec` runs programs, `memory` marks the ends copied through memory.
 
 mod destination;
+mod device;
 mod exec;
 mod listener;
 mod memory;
@@ -29,6 +31,7 @@ pub use destination::{open_destination, refuse_same_file, DestinationFile};
 pub use exec::{Exit, Program};
 pub use listener::{Incoming, Listener};
 pub use open::{open, OpenOptions, Role};
+pub use stdio::restore_flags;
 
 /// An opened address.
 pub enum Endpoint {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::UnixStream;
 
 use super::destination::{open_destination, refuse_directory};
+use super::device::Device;
 use super::exec::Program;
 use super::stdio::{self, Null, Zero};
 use super::{tcp, tls, Endpoint};
@@ -45,8 +46,11 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
     let fail = |error: io::Error| messages::cannot_open(address, &error);
     match (address, options.role) {
         (Address::Stdio, _) if options.two_way => Ok(Endpoint::Stream(Box::new(stdio::both()?))),
-        (Address::Stdio, Role::Source) => Ok(Endpoint::Source(Box::new(stdio::stdin()?), None)),
-        (Address::Stdio, Role::Destination) => Ok(Endpoint::Sink(Box::new(stdio::stdout()?))),
+        (Address::Stdio, Role::Source) => {
+            let (stdin, size) = stdio::stdin()?;
+            Ok(Endpoint::Source(stdin, size))
+        }
+        (Address::Stdio, Role::Destination) => Ok(Endpoint::Sink(stdio::stdout()?)),
         (Address::File(path), Role::Source) => {
             let file = tokio::fs::File::open(path).await.map_err(fail)?;
             let metadata = file.metadata().await.map_err(fail)?;
@@ -54,6 +58,12 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
             // Only a regular file has a size; a FIFO or a device is read
             // like a stream (the library sees it is not a regular file).
             let size = metadata.is_file().then_some(metadata.len());
+            if metadata.file_type().is_char_device() {
+                return Ok(match Device::new(file.into_std().await) {
+                    Ok(device) => Endpoint::Source(Box::new(device), None),
+                    Err(file) => Endpoint::Source(Box::new(tokio::fs::File::from_std(file)), None),
+                });
+            }
             Ok(Endpoint::Source(Box::new(file), size))
         }
         (Address::File(path), Role::Destination) => {

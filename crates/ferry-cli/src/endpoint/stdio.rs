@@ -1,61 +1,237 @@
 //! The ends that are not files or sockets: stdin, stdout, both as one
 //! stream for a relay, `zero:` and `null:`.
 //!
-//! Each is a kernel object with an fd (the zero-copy paths look at every
-//! end, and move bytes in the kernel where the pair allows), read or written
-//! through memory otherwise. Rust's runtime reopens a closed fd 0, 1 or 2
-//! on `/dev/null`, read-write, before `main` runs, so `ferry FILE - >&-`
-//! would copy into `/dev/null` and report success: a stream that is
-//! `/dev/null` opened read-write is taken as closed (shells open
-//! `</dev/null` read-only and `>/dev/null` write-only).
+//! stdin and stdout are taken for what they are. A pipe or a stream socket
+//! becomes a non-blocking end on tokio's reactor, so that the kernel can
+//! splice between two pipes as `pv` does; a regular file becomes a file
+//! (`copy_file_range`, `sendfile`); anything else (a terminal) is read and
+//! written through memory on tokio's blocking pool. `O_NONBLOCK` belongs to
+//! the open file description, which the shell and the processes after ferry
+//! share: it is never set on a terminal, and [`restore_flags`] puts back the
+//! flags ferry found before it exits.
+//!
+//! Rust's runtime reopens a closed fd 0, 1 or 2 on `/dev/null`, read-write,
+//! before `main` runs, so `ferry FILE - >&-` would copy into `/dev/null` and
+//! report success: a stream that is `/dev/null` opened read-write is taken as
+//! closed (shells open `</dev/null` read-only and `>/dev/null` write-only).
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 
+use ferry::zero_copy::{ZeroCopySink, ZeroCopySource};
 use ferry::LandedWriter;
-use rustix::fs::OFlags;
+use rustix::fs::{FileType, OFlags};
+use rustix::net::{AddressFamily, SocketType};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::unix::pipe;
 
 use super::memory::{memory_sink, memory_source};
 use crate::messages::{self, Failure};
 
-/// stdin, read through tokio.
+/// stdin, read through tokio's blocking pool (a terminal, a device).
 #[derive(Debug)]
 pub struct Stdin {
     fd: io::Stdin,
     reader: tokio::io::Stdin,
 }
 
-/// stdin, unless the shell closed it.
+/// stdin, unless the shell closed it, with the bytes it holds when that is
+/// known (a regular file: what lies after its offset).
 ///
 /// # Errors
 ///
-/// A [`Failure::Input`] when stdin is closed.
-pub fn stdin() -> Result<Stdin, Failure> {
-    if stdin_closed() {
+/// A [`Failure::Input`] when stdin is closed or cannot be duplicated.
+pub fn stdin() -> Result<(Box<dyn ZeroCopySource>, Option<u64>), Failure> {
+    let fd = io::stdin();
+    if closed(fd.as_fd()) {
         return Err(messages::stdio_closed("read from", "stdin"));
     }
-    Ok(Stdin {
-        fd: io::stdin(),
-        reader: tokio::io::stdin(),
+    let cannot = |error: io::Error| messages::cannot_open_stdio("stdin", &error);
+    Ok(match Stream::of(fd.as_fd()) {
+        Stream::Pipe => {
+            let owned = nonblocking(StdFd::In, fd.as_fd()).map_err(cannot)?;
+            widen(&owned);
+            let receiver = pipe::Receiver::from_owned_fd_unchecked(owned).map_err(cannot)?;
+            (Box::new(receiver), None)
+        }
+        Stream::Socket(family) => {
+            let socket = Socket::new(family, StdFd::In, fd.as_fd()).map_err(cannot)?;
+            (socket.into_source(), None)
+        }
+        Stream::File => {
+            let file = File::from(fd.as_fd().try_clone_to_owned().map_err(cannot)?);
+            let left = left_in(&file);
+            (Box::new(file), left)
+        }
+        Stream::Other => {
+            let stdin = Stdin {
+                fd,
+                reader: tokio::io::stdin(),
+            };
+            (Box::new(stdin), None)
+        }
     })
 }
 
-/// stdout, unless the shell closed it, written so that counts are exact.
+/// stdout, unless the shell closed it, written so that counts are exact
+/// (what the kernel took).
 ///
 /// # Errors
 ///
-/// A [`Failure::Input`] when stdout is closed.
-pub fn stdout() -> Result<LandedWriter, Failure> {
-    let closed = || messages::stdio_closed("write to", "stdout");
-    if stdout_closed() {
-        return Err(closed());
+/// A [`Failure::Input`] when stdout is closed or cannot be duplicated.
+pub fn stdout() -> Result<Box<dyn ZeroCopySink>, Failure> {
+    let fd = io::stdout();
+    if closed(fd.as_fd()) {
+        return Err(messages::stdio_closed("write to", "stdout"));
     }
-    LandedWriter::stdout().map_err(|_| closed())
+    let cannot = |error: io::Error| messages::cannot_open_stdio("stdout", &error);
+    Ok(match Stream::of(fd.as_fd()) {
+        Stream::Pipe => {
+            let owned = nonblocking(StdFd::Out, fd.as_fd()).map_err(cannot)?;
+            widen(&owned);
+            Box::new(pipe::Sender::from_owned_fd_unchecked(owned).map_err(cannot)?)
+        }
+        Stream::Socket(family) => Socket::new(family, StdFd::Out, fd.as_fd())
+            .map_err(cannot)?
+            .into_sink(),
+        // A file or a terminal: written on the blocking pool, counted as it lands.
+        Stream::File | Stream::Other => Box::new(LandedWriter::stdout().map_err(cannot)?),
+    })
+}
+
+/// What a standard stream is, as far as moving bytes goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stream {
+    /// A pipe or FIFO.
+    Pipe,
+    /// A connected stream socket of this family.
+    Socket(AddressFamily),
+    /// A regular file.
+    File,
+    /// A terminal, a device, a datagram or listening socket...
+    Other,
+}
+
+impl Stream {
+    fn of(fd: BorrowedFd<'_>) -> Stream {
+        let Ok(stat) = rustix::fs::fstat(fd) else {
+            return Stream::Other;
+        };
+        match FileType::from_raw_mode(stat.st_mode) {
+            FileType::Fifo => Stream::Pipe,
+            FileType::RegularFile => Stream::File,
+            FileType::Socket => {
+                let stream = rustix::net::sockopt::socket_type(fd) == Ok(SocketType::STREAM);
+                let listening = rustix::net::sockopt::socket_acceptconn(fd) != Ok(false);
+                match rustix::net::getsockname(fd) {
+                    Ok(local) if stream && !listening => Stream::Socket(local.address_family()),
+                    _ => Stream::Other,
+                }
+            }
+            _ => Stream::Other,
+        }
+    }
+}
+
+/// A connected stream socket on stdin or stdout, on tokio's reactor.
+enum Socket {
+    Unix(tokio::net::UnixStream),
+    /// TCP, or any other family: only reads, writes and readiness are used.
+    Tcp(tokio::net::TcpStream),
+}
+
+impl Socket {
+    fn new(family: AddressFamily, which: StdFd, fd: BorrowedFd<'_>) -> io::Result<Socket> {
+        let owned = nonblocking(which, fd)?;
+        Ok(if family == AddressFamily::UNIX {
+            let socket = std::os::unix::net::UnixStream::from(owned);
+            Socket::Unix(tokio::net::UnixStream::from_std(socket)?)
+        } else {
+            let socket = std::net::TcpStream::from(owned);
+            Socket::Tcp(tokio::net::TcpStream::from_std(socket)?)
+        })
+    }
+
+    fn into_source(self) -> Box<dyn ZeroCopySource> {
+        match self {
+            Socket::Unix(socket) => Box::new(socket),
+            Socket::Tcp(socket) => Box::new(socket),
+        }
+    }
+
+    fn into_sink(self) -> Box<dyn ZeroCopySink> {
+        match self {
+            Socket::Unix(socket) => Box::new(socket),
+            Socket::Tcp(socket) => Box::new(socket),
+        }
+    }
+}
+
+/// The bytes between a regular file's offset and its end.
+fn left_in(file: &File) -> Option<u64> {
+    let size = file.metadata().ok()?.len();
+    let offset = rustix::fs::seek(file, rustix::fs::SeekFrom::Current(0)).ok()?;
+    Some(size.saturating_sub(offset))
+}
+
+/// Grows a pipe of the shell's to the size of ferry's own splice pipes
+/// (1 MiB; the kernel's default is 64 KiB), so that each call moves up to
+/// 16 times more and the programs on either side wait less. The size stays
+/// with the pipe, which is harmless; a refusal (over the user's pipe
+/// budget) leaves it as it was.
+fn widen(pipe: &OwnedFd) {
+    if let Ok(size) = rustix::pipe::fcntl_getpipe_size(pipe) {
+        if size < ferry::zero_copy::DEFAULT_PIPE_SIZE {
+            let _ = rustix::pipe::fcntl_setpipe_size(pipe, ferry::zero_copy::DEFAULT_PIPE_SIZE);
+        }
+    }
+}
+
+/// fd 0 or fd 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StdFd {
+    In,
+    Out,
+}
+
+/// The flags of fd 0 and fd 1 as ferry found them, in the order it changed
+/// them, to be put back at exit.
+static FOUND: Mutex<Vec<(StdFd, OFlags)>> = Mutex::new(Vec::new());
+
+/// A duplicate of `fd` (fd 0 or 1, a pipe or a socket) after setting
+/// `O_NONBLOCK` on the open file description it shares with the shell;
+/// the flags found are kept for [`restore_flags`].
+fn nonblocking(which: StdFd, fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let flags = rustix::fs::fcntl_getfl(fd)?;
+    if !flags.contains(OFlags::NONBLOCK) {
+        let mut found = FOUND
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        found.push((which, flags));
+        rustix::fs::fcntl_setfl(fd, flags | OFlags::NONBLOCK)?;
+    }
+    fd.try_clone_to_owned()
+}
+
+/// Puts back the flags of stdin and stdout that ferry changed (latest first,
+/// so that two fds sharing one description end as they began): a shell or
+/// a program reading the same pipe after ferry must not find it
+/// non-blocking.
+pub fn restore_flags() {
+    let mut found = FOUND
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for (which, flags) in found.drain(..).rev() {
+        let _ = match which {
+            StdFd::In => rustix::fs::fcntl_setfl(io::stdin(), flags),
+            StdFd::Out => rustix::fs::fcntl_setfl(io::stdout(), flags),
+        };
+    }
 }
 
 /// stdin and stdout as one two-way stream, for a relay.
@@ -71,9 +247,20 @@ pub struct Stdio {
 ///
 /// A [`Failure::Input`] when either is closed.
 pub fn both() -> Result<Stdio, Failure> {
+    if closed(io::stdin().as_fd()) {
+        return Err(messages::stdio_closed("read from", "stdin"));
+    }
+    if closed(io::stdout().as_fd()) {
+        return Err(messages::stdio_closed("write to", "stdout"));
+    }
+    let stdout =
+        LandedWriter::stdout().map_err(|error| messages::cannot_open_stdio("stdout", &error))?;
     Ok(Stdio {
-        stdin: stdin()?,
-        stdout: stdout()?,
+        stdin: Stdin {
+            fd: io::stdin(),
+            reader: tokio::io::stdin(),
+        },
+        stdout,
     })
 }
 
@@ -165,16 +352,7 @@ impl AsyncWrite for Stdio {
     }
 }
 
-/// Whether stdin was closed when ferry started.
-fn stdin_closed() -> bool {
-    closed(std::io::stdin().as_fd())
-}
-
-/// Whether stdout was closed when ferry started.
-fn stdout_closed() -> bool {
-    closed(std::io::stdout().as_fd())
-}
-
+/// Whether the shell closed this standard stream (see the module docs).
 fn closed(fd: BorrowedFd<'_>) -> bool {
     let Ok(flags) = rustix::fs::fcntl_getfl(fd) else {
         return true;

@@ -60,6 +60,8 @@ mod file_range;
 #[cfg(target_os = "linux")]
 mod pipe;
 #[cfg(target_os = "linux")]
+mod pipe_to_pipe;
+#[cfg(target_os = "linux")]
 mod sendfile;
 #[cfg(target_os = "linux")]
 mod splice;
@@ -372,6 +374,14 @@ impl ZeroCopier<'_> {
                     .await
             }
             Route::Sendfile => return self.run(sendfile::Sendfile::default(), source, sink).await,
+            // Two pipes need no pipe between them.
+            Route::Splice
+                if source.source_kind() == FdKind::Pipe && sink.sink_kind() == FdKind::Pipe =>
+            {
+                return self
+                    .run(pipe_to_pipe::PipeToPipe::default(), source, sink)
+                    .await
+            }
             Route::Splice => {
                 return match splice::SpliceWay::new(self.pipe_size) {
                     Ok(way) => self.run(way, source, sink).await,

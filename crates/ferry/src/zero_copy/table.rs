@@ -70,7 +70,7 @@ impl std::fmt::Display for Route {
 /// |----------------|----------------|-------------------|-----|
 /// | file           | file           | `copy_file_range` | stays in the page cache (or reflinks), as std does |
 /// | file           | socket or pipe | `sendfile`        | one syscall per socket-buffer-full, no pipe needed |
-/// | socket or pipe | pipe or file   | `splice`          | a pipe is half the way already; a file write is a page-cache copy either way |
+/// | socket or pipe | pipe or file   | `splice`          | a pipe is half the way already; a file write is a page-cache copy either way; pipe to pipe splices directly, with no pipe between |
 /// | pipe           | socket         | `splice`          | as above |
 /// | socket         | socket         | memory under `Auto`, `splice` under `Always` | see below |
 /// | anything else  |                | memory            | the kernel routes do not take it |
