@@ -18,7 +18,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ferry::zero_copy::{FdKind, ZeroCopySink, ZeroCopySource};
+use super::memory::{memory_sink, memory_source};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A memory device, opened.
@@ -88,39 +88,6 @@ impl AsyncWrite for Device {
     }
 }
 
-/// Through memory: the kernel's routes do not take devices.
-impl ZeroCopySource for Device {
-    fn source_kind(&self) -> FdKind {
-        FdKind::Other
-    }
-
-    fn poll_read_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn try_read_io(&self, op: &mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize> {
-        op()
-    }
-
-    fn reader(&mut self) -> io::Result<Box<dyn AsyncRead + Unpin + Send + '_>> {
-        Ok(Box::new(self))
-    }
-}
-
-impl ZeroCopySink for Device {
-    fn sink_kind(&self) -> FdKind {
-        FdKind::Other
-    }
-
-    fn poll_write_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn try_write_io(&self, op: &mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize> {
-        op()
-    }
-
-    fn writer(&mut self) -> io::Result<Box<dyn AsyncWrite + Unpin + Send + '_>> {
-        Ok(Box::new(self))
-    }
-}
+// Through memory: the kernel's routes do not take devices.
+memory_source!(Device, |this| this);
+memory_sink!(Device, |this| this);

@@ -30,10 +30,12 @@ use std::sync::OnceLock;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use ferry::zero_copy::{FdKind, ZeroCopySink, ZeroCopySource};
+use ferry::zero_copy::{FdKind, ZeroCopySource};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
+
+use super::memory::memory_sink;
 
 /// A running program: its stdin, its stdout, or both.
 #[derive(Debug)]
@@ -247,25 +249,9 @@ impl ZeroCopySource for Program {
     }
 }
 
-impl ZeroCopySink for Program {
-    /// Through memory, so that a broken pipe ends the input instead of
-    /// failing the copy (see the module's docs).
-    fn sink_kind(&self) -> FdKind {
-        FdKind::Other
-    }
-
-    fn poll_write_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn try_write_io(&self, op: &mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize> {
-        op()
-    }
-
-    fn writer(&mut self) -> io::Result<Box<dyn AsyncWrite + Unpin + Send + '_>> {
-        Ok(Box::new(self))
-    }
-}
+// Through memory, so that a broken pipe ends the input instead of failing
+// the copy (see the module's docs).
+memory_sink!(Program, |this| this);
 
 impl AsyncRead for Program {
     fn poll_read(
