@@ -20,8 +20,9 @@ use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::coop::{poll_proceed, RestoreOnPending};
+
+use super::{LendingSource, Sink, Source};
 
 /// The most reads, writes and flushes one poll of a copy makes: 1,024.
 pub const MAX_OPS_PER_POLL: u32 = 1024;
@@ -113,21 +114,9 @@ impl Budget {
         dst: &mut [u8],
     ) -> Poll<io::Result<usize>>
     where
-        R: AsyncRead + ?Sized,
+        R: Source + ?Sized,
     {
-        let n = ready!(self.run(cx, |cx| {
-            let start = dst.as_ptr();
-            let mut buf = ReadBuf::new(dst);
-            ready!(reader.as_mut().poll_read(cx, &mut buf))?;
-            // A reader can swap in a `ReadBuf` of its own; what it "filled"
-            // there never reached our buffer, and counting it would invent bytes.
-            if buf.filled().as_ptr() != start {
-                return Poll::Ready(Err(io::Error::other(
-                    "reader replaced the buffer it was given to fill",
-                )));
-            }
-            Poll::Ready(Ok(buf.filled().len()))
-        }))?;
+        let n = ready!(self.run(cx, |cx| reader.as_mut().poll_read_into(cx, dst)))?;
         self.bytes += n as u64;
         Poll::Ready(Ok(n))
     }
@@ -144,11 +133,11 @@ impl Budget {
         use_chunk: impl FnOnce(&mut Context<'_>, &mut Budget, &[u8]) -> T,
     ) -> Poll<io::Result<T>>
     where
-        R: AsyncBufRead + ?Sized,
+        R: LendingSource + ?Sized,
     {
         loop {
             ready!(self.poll_op(cx));
-            let result = ready!(self.wait(reader.as_mut().poll_fill_buf(cx)));
+            let result = ready!(self.wait(reader.as_mut().poll_lend(cx)));
             self.ops += 1;
             self.coop.made_progress();
             match result {
@@ -170,7 +159,7 @@ impl Budget {
         src: &[u8],
     ) -> Poll<io::Result<usize>>
     where
-        W: AsyncWrite + ?Sized,
+        W: Sink + ?Sized,
     {
         let written = ready!(self.run(cx, |cx| writer.as_mut().poll_write(cx, src)))?;
         Poll::Ready(match written {
@@ -198,7 +187,7 @@ impl Budget {
         mut writer: Pin<&mut W>,
     ) -> Poll<io::Result<()>>
     where
-        W: AsyncWrite + ?Sized,
+        W: Sink + ?Sized,
     {
         self.run(cx, |cx| writer.as_mut().poll_flush(cx))
     }
@@ -210,7 +199,7 @@ impl Budget {
         mut writer: Pin<&mut W>,
     ) -> Poll<io::Result<()>>
     where
-        W: AsyncWrite + ?Sized,
+        W: Sink + ?Sized,
     {
         self.run(cx, |cx| writer.as_mut().poll_shutdown(cx))
     }
