@@ -191,3 +191,24 @@ fn a_reader_claiming_more_than_its_buffer_is_an_error() {
     assert!(err.to_string().contains("reader reported reading"), "{err}");
     assert!(writer.is_empty());
 }
+
+/// The front ends' futures can be spawned on a multi-threaded executor
+/// (`smol::spawn`, async-std's) and moved after they are made.
+#[test]
+fn front_end_futures_are_send_and_unpin() {
+    fn send_unpin<T: Send + Unpin>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let (mut reader, mut writer): (&[u8], Vec<u8>) = (b"", Vec::new());
+    send_unpin(&ferry::futures::copy(&mut reader, &mut writer));
+    let mut buffered = BufReader::new(&b""[..]);
+    send_unpin(&ferry::futures::copy_buf(&mut buffered, &mut writer));
+    let (mut a, mut b) = (
+        futures::io::Cursor::new(Vec::new()),
+        futures::io::Cursor::new(Vec::new()),
+    );
+    send_unpin(&ferry::futures::copy_bidirectional(&mut a, &mut b));
+    let copier = Copier::new();
+    send(&copier.futures().copy(&mut reader, &mut writer));
+    send(&copier.futures().copy_buf(&mut buffered, &mut writer));
+    send(&copier.futures().bidirectional(&mut a, &mut b));
+}
