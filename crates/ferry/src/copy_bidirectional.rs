@@ -4,11 +4,11 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::engine::{Fault, OneWay, Ungated};
+use crate::engine::TwoWay;
 use crate::CopyBuffer;
 
 /// Future returned by [`copy_bidirectional`] and [`copy_bidirectional_with_sizes`].
@@ -27,8 +27,7 @@ use crate::CopyBuffer;
 pub struct CopyBidirectional<'a, A: ?Sized, B: ?Sized> {
     a: &'a mut A,
     b: &'a mut B,
-    a_to_b: OneWay<CopyBuffer>,
-    b_to_a: OneWay<CopyBuffer>,
+    engine: TwoWay,
 }
 
 /// Copies bytes both ways between `a` and `b` until both directions reach
@@ -80,8 +79,7 @@ where
     CopyBidirectional {
         a,
         b,
-        a_to_b: OneWay::new(CopyBuffer::new()),
-        b_to_a: OneWay::new(CopyBuffer::new()),
+        engine: TwoWay::new(CopyBuffer::new(), CopyBuffer::new()),
     }
 }
 
@@ -135,8 +133,10 @@ where
     CopyBidirectional {
         a,
         b,
-        a_to_b: OneWay::new(CopyBuffer::with_capacity(a_to_b_buffer_size)),
-        b_to_a: OneWay::new(CopyBuffer::with_capacity(b_to_a_buffer_size)),
+        engine: TwoWay::new(
+            CopyBuffer::with_capacity(a_to_b_buffer_size),
+            CopyBuffer::with_capacity(b_to_a_buffer_size),
+        ),
     }
 }
 
@@ -149,27 +149,15 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
-        // Poll both before waiting on either, so a stalled direction never
-        // holds up the other.
-        let a_to_b = me
-            .a_to_b
-            .poll_transfer(cx, Pin::new(&mut *me.a), Pin::new(&mut *me.b), &mut Ungated)
-            .map_err(Fault::into_io_error)?;
-        let b_to_a = me
-            .b_to_a
-            .poll_transfer(cx, Pin::new(&mut *me.b), Pin::new(&mut *me.a), &mut Ungated)
-            .map_err(Fault::into_io_error)?;
-        let a_to_b = ready!(a_to_b);
-        let b_to_a = ready!(b_to_a);
-        Poll::Ready(Ok((a_to_b, b_to_a)))
+        me.engine
+            .poll_copy(cx, Pin::new(&mut *me.a), Pin::new(&mut *me.b))
     }
 }
 
 impl<A: ?Sized, B: ?Sized> fmt::Debug for CopyBidirectional<'_, A, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CopyBidirectional")
-            .field("a_to_b", &self.a_to_b)
-            .field("b_to_a", &self.b_to_a)
+            .field("engine", &self.engine)
             .finish_non_exhaustive()
     }
 }

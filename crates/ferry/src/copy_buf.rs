@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncBufRead, AsyncWrite};
 
-use crate::engine::{LentCopy, PollMove, Ungated};
+use crate::engine::LentCopy;
 
 /// Future returned by [`copy_buf`].
 ///
@@ -82,16 +82,8 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
         let me = self.get_mut();
-        let moved = me.engine.poll_move(
-            cx,
-            Pin::new(&mut *me.reader),
-            Pin::new(&mut *me.writer),
-            &mut Ungated,
-        );
-        moved.map(|done| match done {
-            Ok(()) => Ok(me.engine.written()),
-            Err(fault) => Err(fault.into_io_error()),
-        })
+        me.engine
+            .poll_copy(cx, Pin::new(&mut *me.reader), Pin::new(&mut *me.writer))
     }
 }
 

@@ -22,6 +22,11 @@
 //!   [`CopyBuffer::bytes_written`]) and can be paused and resumed without
 //!   losing the bytes in its buffer.
 //!
+//! With the `futures-io` feature, `ferry::futures` offers the same four
+//! functions over futures-io's traits, for smol, async-std and `futures`
+//! users, and `Copier::futures` the [`Copier`]'s copies: the same engine,
+//! with no tokio runtime needed.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
@@ -41,6 +46,8 @@ mod copy_bidirectional;
 mod copy_buf;
 mod engine;
 mod error;
+#[cfg(feature = "futures-io")]
+pub mod futures;
 #[cfg(unix)]
 mod landed;
 #[cfg(unix)]

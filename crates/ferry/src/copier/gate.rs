@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use super::clock::Clock;
 use super::rate::{RateLimiter, Throttle};
 use super::stop::StopSignal;
 use crate::engine::{ReadGate, StopFlag};
@@ -38,11 +39,11 @@ impl Limits {
             .is_some_and(|throttle| throttle.is_waiting())
     }
 
-    pub(crate) fn new(settings: &LimitSettings) -> Self {
+    pub(crate) fn new(settings: &LimitSettings, clock: Clock) -> Self {
         Self {
             left: settings.limit.unwrap_or(u64::MAX),
             throttle: (!settings.limiters.is_empty())
-                .then(|| Box::new(Throttle::new(settings.limiters.clone()))),
+                .then(|| Box::new(Throttle::new(settings.limiters.clone(), clock))),
             stop: settings.stop.clone(),
         }
     }

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::clock::Clock;
 use super::gate::Limits;
 use super::watch::Watch;
 use super::Copier;
@@ -53,11 +54,12 @@ pub(crate) struct Job<M: Mover> {
 }
 
 impl<M: Mover> Job<M> {
-    pub(crate) fn new(mover: M, copier: &Copier) -> Self {
+    /// A job with `copier`'s settings whose timers run on `clock`.
+    pub(crate) fn new(mover: M, copier: &Copier, clock: Clock) -> Self {
         Self {
             mover,
-            limits: Limits::new(&copier.limits),
-            watch: Watch::new(&copier.watch),
+            limits: Limits::new(&copier.limits, clock),
+            watch: Watch::new(&copier.watch, clock),
         }
     }
 
@@ -169,7 +171,7 @@ pub struct CopyJob {
 impl CopyJob {
     pub(crate) fn new(copier: &Copier) -> Self {
         Self {
-            job: Job::new(copier.engine(), copier),
+            job: Job::new(copier.engine(), copier, Clock::Tokio),
         }
     }
 

@@ -2,6 +2,7 @@
 //! errors that keep their counts, and everything its copies run on: the
 //! read gate, the rate limiter, the watch, the one-way job and the relay.
 
+mod clock;
 mod gate;
 mod job;
 mod progress;
@@ -23,6 +24,7 @@ use crate::engine::LentCopy;
 #[cfg(doc)]
 use crate::DEFAULT_MAX_BUF_SIZE;
 use crate::{BufferPolicy, CopyBuffer, CopyError, Counts, MemoryBudget};
+pub(crate) use clock::Clock;
 use gate::LimitSettings;
 use watch::{ProgressCallback, WatchSettings};
 
@@ -49,7 +51,9 @@ pub const DEFAULT_RELEASE_AFTER: Duration = Duration::from_secs(1);
 /// calls), allocates it only
 /// when the first byte arrives, and gives it back after a direction has been
 /// idle for [`DEFAULT_RELEASE_AFTER`]. Its timers use tokio's time driver, so
-/// the runtime needs it (`enable_time`, or `#[tokio::main]`).
+/// the runtime needs it (`enable_time`, or `#[tokio::main]`). With the
+/// `futures-io` feature, `Copier::futures` runs the same copies over
+/// futures-io ends, with timers that need no tokio runtime.
 ///
 /// # Examples
 ///
@@ -414,7 +418,7 @@ impl Copier {
         R: AsyncBufRead + Unpin + ?Sized,
         W: AsyncWrite + Unpin + ?Sized,
     {
-        let mut job = Job::new(LentCopy::default(), self);
+        let mut job = Job::new(LentCopy::default(), self, Clock::Tokio);
         poll_fn(|cx| job.poll_run(cx, Pin::new(&mut *reader), Pin::new(&mut *writer)))
             .await
             .into_result()
@@ -460,7 +464,7 @@ impl Copier {
         A: AsyncRead + AsyncWrite + Unpin + ?Sized,
         B: AsyncRead + AsyncWrite + Unpin + ?Sized,
     {
-        let mut relay = Relay::new(self.engine(), self.engine(), self);
+        let mut relay = Relay::new(self.engine(), self.engine(), self, Clock::Tokio);
         poll_fn(|cx| relay.poll_relay(cx, Pin::new(&mut *a), Pin::new(&mut *b)))
             .await
             .into_result()

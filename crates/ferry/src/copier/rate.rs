@@ -1,17 +1,17 @@
-//! `RateLimiter`: a token bucket on tokio's clock, shareable by many copies,
-//! that serves the copies waiting on it in turn; and `Throttle`, one copy
-//! direction's place at its limiters.
+//! `RateLimiter`: a token bucket, shareable by many copies, that serves the
+//! copies waiting on it in turn; and `Throttle`, one copy direction's place
+//! at its limiters, which reads and sleeps on its copy's [`Clock`].
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future as _;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
+
+use super::clock::{Clock, Timer};
 
 /// A limit of bytes per second, shared by every copy it is given to.
 ///
@@ -24,8 +24,11 @@ use tokio::time::{Instant, Sleep};
 /// idle can burst by that much and no more. Copies that want more than the
 /// rate take turns, first come first served, each taking what came in since
 /// the turn before: sharing a limiter splits it evenly between them, whether
-/// they are the two directions of a relay or the connections of a server. Copies wait on tokio's timer, so
-/// the runtime needs its time driver (`enable_time`, or `#[tokio::main]`).
+/// they are the two directions of a relay or the connections of a server.
+/// Copies of the tokio front ends wait on tokio's timer, so the runtime
+/// needs its time driver (`enable_time`, or `#[tokio::main]`); those run by
+/// `Copier::futures` (the `futures-io` feature) wait on async-io's, which
+/// needs no runtime.
 ///
 /// # Examples
 ///
@@ -195,7 +198,7 @@ impl RateLimiter {
 
     /// Takes up to `want` tokens for throttle `id` when it is its turn, or
     /// says what it waits for.
-    fn take(&self, id: u64, want: usize, waker: &Waker) -> Result<usize, Wait> {
+    fn take(&self, id: u64, want: usize, waker: &Waker, clock: Clock) -> Result<usize, Wait> {
         let mut bucket = self.lock();
         if bucket.queue.front().is_some_and(|first| first.id != id) {
             bucket.line_up(id, waker);
@@ -205,7 +208,7 @@ impl RateLimiter {
         // Read the clock only when the tokens on hand are not enough: a
         // deferred refill adds the same tokens later, still capped at the burst.
         if bucket.tokens < need {
-            bucket.refill(Instant::now());
+            bucket.refill(clock.now());
         }
         if bucket.tokens >= need {
             // What has come in since the last turn: takers that keep
@@ -249,18 +252,20 @@ pub(crate) struct Throttle {
     id: u64,
     limiters: Vec<RateLimiter>,
     taken: usize,
-    sleep: Option<Pin<Box<Sleep>>>,
+    clock: Clock,
+    timer: Option<Timer>,
     /// Whether the last take had to wait.
     waiting: bool,
 }
 
 impl Throttle {
-    pub(crate) fn new(limiters: Vec<RateLimiter>) -> Self {
+    pub(crate) fn new(limiters: Vec<RateLimiter>, clock: Clock) -> Self {
         Self {
             id: NEXT_THROTTLE.fetch_add(1, Ordering::Relaxed),
             limiters,
             taken: 0,
-            sleep: None,
+            clock,
+            timer: None,
             waiting: false,
         }
     }
@@ -286,12 +291,16 @@ impl Throttle {
                 }
                 Err(Wait::For(wait)) => {
                     self.waiting = true;
-                    let deadline = Instant::now().checked_add(wait).unwrap_or_else(far_future);
-                    let sleep = self
-                        .sleep
-                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                    sleep.as_mut().reset(deadline);
-                    if sleep.as_mut().poll(cx).is_pending() {
+                    let now = self.clock.now();
+                    let deadline = now.checked_add(wait).unwrap_or_else(|| far_future(now));
+                    let timer = match &mut self.timer {
+                        Some(timer) => {
+                            timer.reset(deadline);
+                            timer
+                        }
+                        None => self.timer.insert(self.clock.timer(deadline)),
+                    };
+                    if timer.poll_fired(cx).is_pending() {
                         return Poll::Pending;
                     }
                 }
@@ -302,7 +311,7 @@ impl Throttle {
     fn try_take_all(&self, want: usize, waker: &Waker) -> Result<usize, Wait> {
         let mut allowed = want;
         for (i, limiter) in self.limiters.iter().enumerate() {
-            match limiter.take(self.id, allowed, waker) {
+            match limiter.take(self.id, allowed, waker, self.clock) {
                 Ok(taken) => {
                     // Limiters before this one gave more than this one allows.
                     for earlier in &self.limiters[..i] {
@@ -346,7 +355,7 @@ impl Drop for Throttle {
     }
 }
 
-/// A deadline that never comes, as far as tokio's timer goes (about 30 years).
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+/// A deadline that never comes, as far as a timer goes (about 30 years from `now`).
+fn far_future(now: Instant) -> Instant {
+    now + Duration::from_secs(86_400 * 365 * 30)
 }

@@ -4,15 +4,15 @@
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use tokio::io::AsyncWrite;
 use tokio::time::Instant;
 
+use super::clock::Clock;
 use super::gate::Limits;
 use super::job::Outcome;
 use super::transfer::{DirectionTransfer, Transfer};
 use super::watch::Watch;
 use super::Copier;
-use crate::engine::{Fault, Mover, OneWay, PollMove};
+use crate::engine::{Fault, Mover, OneWay, PollMove, Sink};
 use crate::{CopyError, Counts, Direction, Step};
 
 /// One direction of the relay and its limits.
@@ -34,7 +34,7 @@ impl<M: Mover> Side<M> {
     ) -> Poll<Result<(), Fault>>
     where
         R: ?Sized,
-        W: AsyncWrite + ?Sized,
+        W: Sink + ?Sized,
         M: PollMove<R, W>,
     {
         if self.finished.is_none() {
@@ -58,16 +58,17 @@ pub(crate) struct Relay<M> {
 }
 
 impl<M: Mover> Relay<M> {
-    pub(crate) fn new(a_to_b: M, b_to_a: M, copier: &Copier) -> Self {
+    /// A relay with `copier`'s settings whose timers run on `clock`.
+    pub(crate) fn new(a_to_b: M, b_to_a: M, copier: &Copier, clock: Clock) -> Self {
         let side = |mover| Side {
             way: OneWay::new(mover),
-            limits: Limits::new(&copier.limits),
+            limits: Limits::new(&copier.limits, clock),
             finished: None,
         };
         Self {
             a_to_b: side(a_to_b),
             b_to_a: side(b_to_a),
-            watch: Watch::new(&copier.watch),
+            watch: Watch::new(&copier.watch, clock),
             started: None,
         }
     }
@@ -86,11 +87,12 @@ impl<M: Mover> Relay<M> {
         mut b: Pin<&mut B>,
     ) -> Poll<Outcome<Transfer>>
     where
-        A: AsyncWrite + ?Sized,
-        B: AsyncWrite + ?Sized,
+        A: Sink + ?Sized,
+        B: Sink + ?Sized,
         M: PollMove<A, B> + PollMove<B, A>,
     {
-        let started = *self.started.get_or_insert_with(Instant::now);
+        let watch = &self.watch;
+        let started = *self.started.get_or_insert_with(|| watch.now());
         // Poll both before looking at either, so a stalled direction never
         // holds up the other.
         let a_to_b = self.a_to_b.poll_side(cx, a.as_mut(), b.as_mut(), started);

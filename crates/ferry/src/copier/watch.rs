@@ -1,22 +1,21 @@
 //! `Watch`: the clock over a running `Copier` copy.
 //!
 //! It reports progress, owns the one timer a copy needs for its idle
-//! timeout, its linger and giving back idle buffers, and has a stop signal
-//! wake the copy. The timer is armed lazily: activity only moves a deadline
-//! later, so the timer is re-armed when it fires early rather than on every
-//! byte.
+//! timeout, its linger and giving back idle buffers (on the copy's
+//! [`Clock`]), and has a stop signal wake the copy. The timer is armed
+//! lazily: activity only moves a deadline later, so the timer is re-armed
+//! when it fires early rather than on every byte.
 //!
 //! A deadline too far out for the clock (`Duration::MAX`, say) is no deadline:
 //! it could never pass, and adding it to an `Instant` would overflow.
 
-use std::future::Future as _;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
+use super::clock::{Clock, Timer};
 use super::progress::Progress;
 use super::stop::{StopListener, StopSignal};
 use super::transfer::{DirectionTransfer, Transfer};
@@ -82,7 +81,8 @@ enum Alarm {
 #[derive(Debug)]
 pub(crate) struct Watch {
     settings: Arc<WatchSettings>,
-    sleep: Option<Pin<Box<Sleep>>>,
+    clock: Clock,
+    timer: Option<Timer>,
     armed: Option<Instant>,
     last_activity: Instant,
     last_total: u64,
@@ -99,14 +99,15 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
-    pub(crate) fn new(settings: &Arc<WatchSettings>) -> Self {
-        let now = Instant::now();
+    pub(crate) fn new(settings: &Arc<WatchSettings>, clock: Clock) -> Self {
+        let now = clock.now();
         Self {
             timed: settings.idle_timeout.is_some()
                 || settings.release_after.is_some()
                 || settings.on_progress.is_some(),
             settings: settings.clone(),
-            sleep: None,
+            clock,
+            timer: None,
             armed: None,
             last_activity: now,
             last_total: 0,
@@ -117,6 +118,11 @@ impl Watch {
             stop: settings.stop.clone().map(StopListener::new),
             stop_seen: false,
         }
+    }
+
+    /// The time now, on the copy's clock.
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
     }
 
     /// Records the counts after a poll of the copy.
@@ -143,7 +149,7 @@ impl Watch {
             }
         }
         if self.timed {
-            let now = Instant::now();
+            let now = self.clock.now();
             self.last_activity = now;
             if let Some(callback) = &self.settings.on_progress {
                 if self.next_callback.is_some_and(|next| now >= next) {
@@ -158,7 +164,7 @@ impl Watch {
     /// that is not idleness, so the idle timeout starts over.
     fn throttled(&mut self, throttled: bool) {
         if throttled && self.settings.idle_timeout.is_some() {
-            self.last_activity = Instant::now();
+            self.last_activity = self.clock.now();
         }
     }
 
@@ -190,7 +196,7 @@ impl Watch {
     /// One direction has finished: the other may now run for the linger.
     fn start_linger(&mut self) {
         if self.settings.linger.is_some() && self.linger_from.is_none() {
-            self.linger_from = Some(Instant::now());
+            self.linger_from = Some(self.clock.now());
         }
     }
 
@@ -294,20 +300,20 @@ impl Watch {
                 return Poll::Pending;
             };
             if self.armed.is_none_or(|armed| next < armed) {
-                match &mut self.sleep {
-                    Some(sleep) => sleep.as_mut().reset(next),
-                    None => self.sleep = Some(Box::pin(tokio::time::sleep_until(next))),
+                match &mut self.timer {
+                    Some(timer) => timer.reset(next),
+                    None => self.timer = Some(self.clock.timer(next)),
                 }
                 self.armed = Some(next);
             }
-            let Some(sleep) = &mut self.sleep else {
+            let Some(timer) = &mut self.timer else {
                 return Poll::Pending;
             };
-            if sleep.as_mut().poll(cx).is_pending() {
+            if timer.poll_fired(cx).is_pending() {
                 return Poll::Pending;
             }
             self.armed = None;
-            let now = Instant::now();
+            let now = self.clock.now();
             let passed = self
                 .deadlines()
                 .into_iter()

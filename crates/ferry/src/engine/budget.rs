@@ -9,8 +9,8 @@
 //! yield every 64 read/write pairs, which costs it a quarter of its speed.
 //!
 //! So the bound is work done, not operations charged: one poll runs for
-//! about [`TIME_PER_POLL`] (the clock is read once every 64 operations,
-//! never on each one), and in any case makes at most
+//! about [`TIME_PER_POLL`] (the clock is read once every 64 operations or
+//! every MiB moved, whichever comes first, never on each operation), and in any case makes at most
 //! [`MAX_OPS_PER_POLL`] reads and writes and moves at most
 //! [`MAX_BYTES_PER_POLL`] bytes; then it wakes its task and returns
 //! `Pending`, losing nothing (the buffered bytes stay). A yield is not free
@@ -27,14 +27,19 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::coop::{poll_proceed, RestoreOnPending};
+
+use super::{LendingSource, Sink, Source};
 
 /// How long one poll of a copy runs before it yields: about 1 ms.
 pub const TIME_PER_POLL: Duration = Duration::from_millis(1);
 
 /// Operations between two looks at the clock.
 const CLOCK_EVERY: u32 = 64;
+
+/// Bytes moved between two looks at the clock: with megabyte buffers, 64
+/// operations of real memory take several milliseconds.
+const CLOCK_EVERY_BYTES: u64 = 1 << 20;
 
 /// The most reads, writes and flushes one poll of a copy makes, however
 /// fast they are: 65,536.
@@ -52,6 +57,8 @@ pub(crate) struct Budget {
     /// When the clock was first read in this poll (after [`CLOCK_EVERY`]
     /// operations: a poll that does less never reads it).
     started: Option<Instant>,
+    /// `bytes` when the clock was last looked at (or due to be).
+    looked_at_bytes: u64,
     /// Whether an end returned `Pending` in this poll (not this budget).
     waited: bool,
     /// Whether this poll has done its share and woken its task.
@@ -69,6 +76,7 @@ impl Budget {
             ops: 0,
             bytes: 0,
             started: None,
+            looked_at_bytes: 0,
             waited: false,
             spent: false,
             coop,
@@ -107,11 +115,14 @@ impl Budget {
     }
 
     /// Whether this poll has run for [`TIME_PER_POLL`], looking at the clock
-    /// only once every [`CLOCK_EVERY`] operations.
+    /// only once every [`CLOCK_EVERY`] operations or [`CLOCK_EVERY_BYTES`].
     fn out_of_time(&mut self) -> bool {
-        if self.ops == 0 || self.ops % CLOCK_EVERY != 0 {
+        let due = (self.ops > 0 && self.ops % CLOCK_EVERY == 0)
+            || self.bytes - self.looked_at_bytes >= CLOCK_EVERY_BYTES;
+        if !due {
             return false;
         }
+        self.looked_at_bytes = self.bytes;
         let now = Instant::now();
         match self.started {
             Some(started) => now.duration_since(started) >= TIME_PER_POLL,
@@ -149,21 +160,9 @@ impl Budget {
         dst: &mut [u8],
     ) -> Poll<io::Result<usize>>
     where
-        R: AsyncRead + ?Sized,
+        R: Source + ?Sized,
     {
-        let n = ready!(self.run(cx, |cx| {
-            let start = dst.as_ptr();
-            let mut buf = ReadBuf::new(dst);
-            ready!(reader.as_mut().poll_read(cx, &mut buf))?;
-            // A reader can swap in a `ReadBuf` of its own; what it "filled"
-            // there never reached our buffer, and counting it would invent bytes.
-            if buf.filled().as_ptr() != start {
-                return Poll::Ready(Err(io::Error::other(
-                    "reader replaced the buffer it was given to fill",
-                )));
-            }
-            Poll::Ready(Ok(buf.filled().len()))
-        }))?;
+        let n = ready!(self.run(cx, |cx| reader.as_mut().poll_read_into(cx, dst)))?;
         self.bytes += n as u64;
         Poll::Ready(Ok(n))
     }
@@ -180,11 +179,11 @@ impl Budget {
         use_chunk: impl FnOnce(&mut Context<'_>, &mut Budget, &[u8]) -> T,
     ) -> Poll<io::Result<T>>
     where
-        R: AsyncBufRead + ?Sized,
+        R: LendingSource + ?Sized,
     {
         loop {
             ready!(self.poll_op(cx));
-            let result = ready!(self.wait(reader.as_mut().poll_fill_buf(cx)));
+            let result = ready!(self.wait(reader.as_mut().poll_lend(cx)));
             self.ops += 1;
             self.coop.made_progress();
             match result {
@@ -206,7 +205,7 @@ impl Budget {
         src: &[u8],
     ) -> Poll<io::Result<usize>>
     where
-        W: AsyncWrite + ?Sized,
+        W: Sink + ?Sized,
     {
         let written = ready!(self.run(cx, |cx| writer.as_mut().poll_write(cx, src)))?;
         Poll::Ready(match written {
@@ -234,7 +233,7 @@ impl Budget {
         mut writer: Pin<&mut W>,
     ) -> Poll<io::Result<()>>
     where
-        W: AsyncWrite + ?Sized,
+        W: Sink + ?Sized,
     {
         self.run(cx, |cx| writer.as_mut().poll_flush(cx))
     }
@@ -246,7 +245,7 @@ impl Budget {
         mut writer: Pin<&mut W>,
     ) -> Poll<io::Result<()>>
     where
-        W: AsyncWrite + ?Sized,
+        W: Sink + ?Sized,
     {
         self.run(cx, |cx| writer.as_mut().poll_shutdown(cx))
     }

@@ -11,7 +11,9 @@ use super::budget::Budget;
 use super::memory::MemoryBudget;
 use super::output::Output;
 use super::policy::Sizer;
-use super::{BufferPolicy, DirectionCounts, Fault, Mover, PollMove, ReadGate, Step, Ungated};
+use super::{
+    BufferPolicy, DirectionCounts, Fault, Mover, PollMove, ReadGate, Sink, Source, Step, Ungated,
+};
 #[cfg(doc)]
 use super::{DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};
 
@@ -427,8 +429,8 @@ impl CopyBuffer {
         gate: &mut G,
     ) -> Poll<Result<u64, (Step, io::Error)>>
     where
-        R: AsyncRead + ?Sized,
-        W: AsyncWrite + ?Sized,
+        R: Source + ?Sized,
+        W: Sink + ?Sized,
         G: ReadGate,
     {
         let mut budget = ready!(Budget::start(cx));
@@ -446,8 +448,8 @@ impl CopyBuffer {
         gate: &mut G,
     ) -> Poll<Result<u64, (Step, io::Error)>>
     where
-        R: AsyncRead + ?Sized,
-        W: AsyncWrite + ?Sized,
+        R: Source + ?Sized,
+        W: Sink + ?Sized,
         G: ReadGate,
     {
         loop {
@@ -510,7 +512,7 @@ impl CopyBuffer {
         gate: &mut G,
     ) -> Poll<io::Result<()>>
     where
-        R: AsyncRead + ?Sized,
+        R: Source + ?Sized,
         G: ReadGate,
     {
         let room = self.size - self.cap;
@@ -574,7 +576,7 @@ impl CopyBuffer {
         allowed: usize,
     ) -> Poll<io::Result<()>>
     where
-        R: AsyncRead + ?Sized,
+        R: Source + ?Sized,
         G: ReadGate,
     {
         const PROBE: usize = 1024;
@@ -644,8 +646,8 @@ impl Mover for CopyBuffer {
 
 impl<R, W> PollMove<R, W> for CopyBuffer
 where
-    R: AsyncRead + ?Sized,
-    W: AsyncWrite + ?Sized,
+    R: Source + ?Sized,
+    W: Sink + ?Sized,
 {
     fn poll_move<G: ReadGate>(
         &mut self,

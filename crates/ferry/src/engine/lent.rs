@@ -5,11 +5,11 @@ use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use tokio::io::{AsyncBufRead, AsyncWrite};
-
 use super::budget::Budget;
 use super::output::Output;
-use super::{DirectionCounts, Fault, Mover, PollMove, ReadGate, Step};
+use super::{
+    DirectionCounts, Fault, LendingSource, Mover, PollMove, ReadGate, Sink, Step, Ungated,
+};
 
 /// What the loop over a lending reader keeps between polls: only the
 /// writer's side, since every byte it counts has been written.
@@ -22,9 +22,19 @@ pub(crate) struct LentCopy {
 }
 
 impl LentCopy {
-    /// Bytes written so far.
-    pub(crate) fn written(&self) -> u64 {
-        self.output.written
+    /// Copies until the reader's end, with no limits; returns the bytes written.
+    pub(crate) fn poll_copy<R, W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        reader: Pin<&mut R>,
+        writer: Pin<&mut W>,
+    ) -> Poll<io::Result<u64>>
+    where
+        R: LendingSource + ?Sized,
+        W: Sink + ?Sized,
+    {
+        ready!(self.poll_move(cx, reader, writer, &mut Ungated)).map_err(Fault::into_io_error)?;
+        Poll::Ready(Ok(self.output.written))
     }
 }
 
@@ -47,8 +57,8 @@ impl Mover for LentCopy {
 
 impl<R, W> PollMove<R, W> for LentCopy
 where
-    R: AsyncBufRead + ?Sized,
-    W: AsyncWrite + ?Sized,
+    R: LendingSource + ?Sized,
+    W: Sink + ?Sized,
 {
     /// Writes straight out of `reader`'s buffer, as much of each chunk as
     /// `gate` allows, and consumes what the writer took.

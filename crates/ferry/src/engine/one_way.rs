@@ -4,10 +4,8 @@
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use tokio::io::AsyncWrite;
-
 use super::budget::Budget;
-use super::{DirectionCounts, Fault, Mover, PollMove, ReadGate, Step};
+use super::{DirectionCounts, Fault, Mover, PollMove, ReadGate, Sink, Step};
 
 /// A [`Mover`] followed by a half-close of its sink.
 #[derive(Debug)]
@@ -43,7 +41,7 @@ impl<M: Mover> OneWay<M> {
     ) -> Poll<Result<u64, Fault>>
     where
         R: ?Sized,
-        W: AsyncWrite + ?Sized,
+        W: Sink + ?Sized,
         M: PollMove<R, W>,
         G: ReadGate,
     {

@@ -9,9 +9,8 @@ use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use tokio::io::AsyncWrite;
-
 use super::budget::Budget;
+use super::Sink;
 
 #[derive(Debug, Default)]
 pub(crate) struct Output {
@@ -29,7 +28,7 @@ impl Output {
         chunk: &[u8],
     ) -> Poll<io::Result<usize>>
     where
-        W: AsyncWrite + ?Sized,
+        W: Sink + ?Sized,
     {
         let n = ready!(budget.poll_write(cx, writer, chunk))?;
         self.written += n as u64;
@@ -45,7 +44,7 @@ impl Output {
         writer: Pin<&mut W>,
     ) -> Poll<io::Result<()>>
     where
-        W: AsyncWrite + ?Sized,
+        W: Sink + ?Sized,
     {
         if self.need_flush {
             self.poll_finish(cx, budget, writer)
@@ -62,7 +61,7 @@ impl Output {
         writer: Pin<&mut W>,
     ) -> Poll<io::Result<()>>
     where
-        W: AsyncWrite + ?Sized,
+        W: Sink + ?Sized,
     {
         ready!(budget.poll_flush(cx, writer))?;
         self.need_flush = false;

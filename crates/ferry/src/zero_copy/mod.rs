@@ -74,7 +74,7 @@ use std::pin::Pin;
 pub use end::{FdKind, Prepare, ZeroCopySink, ZeroCopySource, ZeroCopyStream};
 pub use table::Route;
 
-use crate::copier::{Job, Outcome, Relay};
+use crate::copier::{Clock, Job, Outcome, Relay};
 use crate::engine::PollMove;
 use crate::{Copier, CopyError, Counts, Direction, Step, Transfer};
 
@@ -403,7 +403,7 @@ impl ZeroCopier<'_> {
         S: ZeroCopySource + ?Sized,
         D: ZeroCopySink + ?Sized,
     {
-        let mut job = Job::new(mover, self.copier);
+        let mut job = Job::new(mover, self.copier, Clock::Tokio);
         let outcome =
             poll_fn(|cx| job.poll_run(cx, Pin::new(&mut *source), Pin::new(&mut *sink))).await;
         (outcome, job.counts().a_to_b.written)
@@ -501,7 +501,7 @@ impl ZeroCopier<'_> {
                 .and_then(|a_to_b| Ok((a_to_b, splice::SpliceWay::new(self.pipe_size)?)));
             return match pipes {
                 Ok((a_to_b, b_to_a)) => {
-                    let mut relay = Relay::new(a_to_b, b_to_a, self.copier);
+                    let mut relay = Relay::new(a_to_b, b_to_a, self.copier, Clock::Tokio);
                     poll_fn(|cx| relay.poll_relay(cx, Pin::new(&mut *a), Pin::new(&mut *b))).await
                 }
                 // No pipes (out of fds or of pipe memory): relay through memory.

@@ -1,4 +1,5 @@
-//! Scripted readers and writers for the engine's tests.
+//! Scripted readers and writers for the engine's tests, for tokio's I/O
+//! traits and futures-io's alike.
 //!
 //! Each end follows a script of steps, repeated cyclically: hand over at most
 //! N bytes, return `Pending` (after waking itself), or return `Interrupted`.
@@ -7,7 +8,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use proptest::prelude::*;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -106,21 +107,40 @@ impl ScriptedReader {
     }
 }
 
+impl ScriptedReader {
+    /// One scripted read into `dst`, whichever trait asked for it.
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, dst: &mut [u8]) -> Poll<io::Result<usize>> {
+        let max = ready!(self.script.play(cx))?;
+        let end = self.fail_at.unwrap_or(usize::MAX).min(self.data.len());
+        if self.pos == end && self.fail_at.is_some_and(|at| at <= self.pos) {
+            return Poll::Ready(Err(injected()));
+        }
+        let n = max.min(end - self.pos).min(dst.len());
+        dst[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Poll::Ready(Ok(n))
+    }
+}
+
 impl AsyncRead for ScriptedReader {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let max = std::task::ready!(self.script.play(cx))?;
-        let end = self.fail_at.unwrap_or(usize::MAX).min(self.data.len());
-        if self.pos == end && self.fail_at.is_some_and(|at| at <= self.pos) {
-            return Poll::Ready(Err(injected()));
-        }
-        let n = max.min(end - self.pos).min(buf.remaining());
-        buf.put_slice(&self.data[self.pos..self.pos + n]);
-        self.pos += n;
+        let n = ready!(self.poll_read_into(cx, buf.initialize_unfilled()))?;
+        buf.advance(n);
         Poll::Ready(Ok(()))
+    }
+}
+
+impl futures::io::AsyncRead for ScriptedReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_into(cx, buf)
     }
 }
 
@@ -173,13 +193,10 @@ impl ScriptedWriter {
     }
 }
 
-impl AsyncWrite for ScriptedWriter {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let max = std::task::ready!(self.script.play(cx))?;
+impl ScriptedWriter {
+    /// One scripted write of `buf`, whichever trait asked for it.
+    fn poll_write_from(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let max = ready!(self.script.play(cx))?;
         let room = match self.fail_at {
             Some(at) if self.received.len() >= at => return Poll::Ready(Err(injected())),
             Some(at) => at - self.received.len(),
@@ -190,8 +207,8 @@ impl AsyncWrite for ScriptedWriter {
         Poll::Ready(Ok(n))
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        std::task::ready!(self.flush_script.play(cx))?;
+    fn poll_flush_now(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.flush_script.play(cx))?;
         if self.fail_flush {
             return Poll::Ready(Err(injected()));
         }
@@ -200,13 +217,50 @@ impl AsyncWrite for ScriptedWriter {
         Poll::Ready(Ok(()))
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        std::task::ready!(self.as_mut().poll_flush(cx))?;
+    /// tokio's shutdown and futures-io's close: flush, then end the stream.
+    fn poll_shutdown_now(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_flush_now(cx))?;
         if self.fail_shutdown {
             return Poll::Ready(Err(injected()));
         }
         self.shutdowns += 1;
         Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for ScriptedWriter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_from(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush_now(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_shutdown_now(cx)
+    }
+}
+
+impl futures::io::AsyncWrite for ScriptedWriter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_from(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush_now(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_shutdown_now(cx)
     }
 }
 
@@ -225,6 +279,25 @@ pub fn run<F: std::future::Future>(rt: &tokio::runtime::Runtime, fut: F) -> F::O
             .await
             .expect("the copy hung")
     })
+}
+
+/// Runs `fut` on smol's executor, with no tokio runtime anywhere, failing
+/// the test if it takes longer than ten seconds.
+pub fn run_smol<F: std::future::Future>(fut: F) -> F::Output {
+    use smol::future::FutureExt as _;
+    smol::block_on(
+        async {
+            assert!(
+                tokio::runtime::Handle::try_current().is_err(),
+                "a tokio runtime is running"
+            );
+            fut.await
+        }
+        .or(async {
+            smol::Timer::after(std::time::Duration::from_secs(10)).await;
+            panic!("the copy hung")
+        }),
+    )
 }
 
 /// `len` pseudo-random bytes from `seed` (xorshift), cheap enough for big inputs.
