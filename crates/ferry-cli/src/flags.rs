@@ -22,10 +22,12 @@ use crate::units::{self, Timeout};
 /// tls:HOST:PORT and `tls-listen:[HOST:]PORT` (TCP with TLS);
 /// exec:CMD ARGS... (a program, no shell) and sh:COMMAND (/bin/sh -c COMMAND),
 /// whose stdin and stdout are the end; udp:HOST:PORT and `udp-listen:[HOST:]PORT`
-/// (datagrams, relayed one by one). tcp: and tls: take `,bind=ADDR[:PORT]`.
+/// (datagrams, relayed one by one); fd:N (a listening socket passed by
+/// systemd). tcp: and tls: take `,bind=ADDR[:PORT]`.
 ///
 /// When both addresses are two-way (sockets, or - as stdin+stdout) ferry
 /// relays both directions with half-close; otherwise it copies SRC to DST.
+/// With --serve, several DSTs are upstreams to spread connections over.
 ///
 /// Sizes: bytes, or K/M/G/T (powers of 1024), KB/MB/GB/TB (powers of 1000).
 /// Rates are sizes per second. Durations: 500ms, 30s, 2m, 1h.

@@ -332,7 +332,7 @@ pub fn clap_exit(error: clap::Error) -> ! {
             let why = std::error::Error::source(&error)
                 .map(|source| source.to_string())
                 .unwrap_or_else(|| "invalid value".to_string());
-            let what = if arg == "<SRC>" || arg == "<DST>" {
+            let what = if arg == "<SRC>" || arg.starts_with("<DST>") {
                 "bad address".to_string()
             } else {
                 // `--limit <SIZE>` -> `--limit`
