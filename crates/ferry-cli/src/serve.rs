@@ -295,13 +295,14 @@ impl Server {
     /// Tells of a closed connection: logs and records, the access log,
     /// the metrics.
     fn report(&self, closed: &Closed) {
-        self.records.close(closed);
-        if let Some(log) = &self.access_log {
-            log.write(closed, || self.records.record(closed));
-        }
+        // The metrics first: whoever reads the log line finds them counted.
         if let Some(metrics) = &self.metrics {
             metrics.closed(closed);
         }
+        if let Some(log) = &self.access_log {
+            log.write(closed, || self.records.record(closed));
+        }
+        self.records.close(closed);
     }
 
     /// Relays one accepted connection to an upstream; true when it ended well.

@@ -147,10 +147,10 @@ impl Connections {
             .map_or_else(|| "-".to_string(), |route| route.to_string());
         match &closed.error {
             Some(error) if !ending.ordinary() => {
-                tracing::warn!(id, peer, upstream, up, down, seconds, end = %ending, error = %error.message, "close")
+                tracing::warn!(id, peer, upstream, up, down, seconds, ending = %ending, error = %error.message, "close")
             }
             _ => {
-                tracing::info!(id, peer, upstream, up, down, seconds, path, end = %ending, "close")
+                tracing::info!(id, peer, upstream, up, down, seconds, path, ending = %ending, "close")
             }
         }
         if self.json_lines {
