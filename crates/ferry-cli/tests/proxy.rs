@@ -234,3 +234,35 @@ fn a_slow_or_incomplete_header_times_out() {
         );
     }
 }
+
+#[test]
+fn a_unix_socket_client_is_sent_the_local_form() {
+    let (command, command_rx) = mpsc::channel();
+    let command = std::sync::Mutex::new(command);
+    let backend = backend(move |mut stream: TcpStream| {
+        let mut data = Vec::new();
+        stream.read_to_end(&mut data).unwrap();
+        let header = ppp::v2::Header::try_from(&data[..]).expect("a v2 header");
+        let body = data[header.len()..].to_vec();
+        let sent = (header.command, header.addresses, body);
+        command.lock().unwrap().send(sent).unwrap();
+    });
+    let dir = TempDir::new("proxy-unix");
+    let socket = dir.path("sock");
+    let ferry = Ferry::spawn(&[
+        "-v",
+        &format!("unix-listen:{socket}"),
+        &format!("tcp:127.0.0.1:{backend}"),
+        "--serve",
+        "--send-proxy",
+        "v2",
+    ]);
+    ferry.wait_for_line("listening");
+    let mut client = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    client.write_all(b"over a unix socket").unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    let (command, addresses, body) = command_rx.recv_timeout(DEADLINE).unwrap();
+    assert_eq!(command, ppp::v2::Command::Local);
+    assert_eq!(addresses, ppp::v2::Addresses::Unspecified);
+    assert_eq!(body, b"over a unix socket");
+}
