@@ -71,6 +71,24 @@ fn render(report: &BenchReport, table: fn(&Grid) -> String) -> String {
             "\nRelays in processes of their own: median per second, and its ratio to direct.\n"
         );
         out.push_str(&table(&serve_grid(&serves)));
+        for r in &serves {
+            let latencies: Vec<String> = r
+                .summaries
+                .iter()
+                .filter_map(|s| {
+                    let (p50, p99) = (s.latency_median_us?, s.latency_p99_us?);
+                    Some(format!("{} {p50:.0} / {p99:.0}", s.relay))
+                })
+                .collect();
+            if !latencies.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\n{} round trip, median / p99 µs: {}.",
+                    r.load,
+                    latencies.join(", ")
+                );
+            }
+        }
     }
 
     for s in &report.scenarios {

@@ -88,9 +88,19 @@ fn every_load_moves_exactly_its_amount_through_every_relay_that_starts() {
 #[test]
 fn loads_are_named_and_counted_as_documented() {
     let names: Vec<String> = ServeLoad::ALL.iter().map(|l| l.name()).collect();
-    assert_eq!(names, ["serve-1", "serve-4", "serve-16", "serve-cps"]);
+    assert_eq!(
+        names,
+        [
+            "serve-1",
+            "serve-4",
+            "serve-16",
+            "serve-cps",
+            "serve-ping-pong"
+        ]
+    );
     assert_eq!(ServeLoad::Flows(4).unit(), Unit::Bytes);
     assert_eq!(ServeLoad::ShortConnections.unit(), Unit::Connections);
+    assert_eq!(ServeLoad::PingPong.unit(), Unit::RoundTrips);
 }
 
 /// A relay that cannot start is skipped with its own words, and ferry's

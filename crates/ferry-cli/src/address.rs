@@ -82,6 +82,9 @@ pub enum Address {
         /// Port; 0 lets the system choose.
         port: u16,
     },
+    /// `fd:N`: accept on a listening socket passed by systemd socket
+    /// activation (`LISTEN_FDS`, `LISTEN_PID`) as file descriptor N.
+    Fd(u32),
 }
 
 /// The local end a connecting socket binds before it connects
@@ -164,7 +167,7 @@ impl fmt::Display for AddressError {
 impl std::error::Error for AddressError {}
 
 /// Every address type, for error messages.
-const TYPES: &str = "-, PATH, file:PATH, tcp:HOST:PORT, tcp-listen:[HOST:]PORT, unix:PATH, unix-listen:PATH, tls:HOST:PORT, tls-listen:[HOST:]PORT, exec:CMD, sh:COMMAND, udp:HOST:PORT, udp-listen:[HOST:]PORT, zero: or null:";
+const TYPES: &str = "-, PATH, file:PATH, tcp:HOST:PORT, tcp-listen:[HOST:]PORT, unix:PATH, unix-listen:PATH, tls:HOST:PORT, tls-listen:[HOST:]PORT, exec:CMD, sh:COMMAND, udp:HOST:PORT, udp-listen:[HOST:]PORT, fd:N, zero: or null:";
 
 impl Address {
     /// Parses an address such as `tcp:[::1]:8080` or `file:out.bin`.
@@ -279,6 +282,12 @@ impl Address {
             "unix" => Err(bad("expected unix:PATH")),
             "unix-listen" if !rest.is_empty() => Ok(Address::UnixListen(PathBuf::from(rest))),
             "unix-listen" => Err(bad("expected unix-listen:PATH")),
+            "fd" => match rest.parse::<u32>() {
+                Ok(fd) if fd >= 3 => Ok(Address::Fd(fd)),
+                _ => Err(bad(
+                    "expected fd:N with N a passed socket's descriptor, 3 or more (systemd passes the first as fd:3)",
+                )),
+            },
             "zero" if rest.is_empty() => Ok(Address::Zero),
             "zero" => Err(bad("expected zero: with nothing after the colon")),
             "null" if rest.is_empty() => Ok(Address::Null),
@@ -301,6 +310,7 @@ impl Address {
                 | Address::UnixListen(_)
                 | Address::TlsListen { .. }
                 | Address::UdpListen { .. }
+                | Address::Fd(_)
         )
     }
 
@@ -404,6 +414,7 @@ impl fmt::Display for Address {
             }
             Address::Unix(path) => write!(f, "unix:{}", path.display()),
             Address::UnixListen(path) => write!(f, "unix-listen:{}", path.display()),
+            Address::Fd(fd) => write!(f, "fd:{fd}"),
             Address::Zero => f.write_str("zero:"),
             Address::Null => f.write_str("null:"),
         }
@@ -430,7 +441,11 @@ fn looks_like_host_port(text: &str) -> bool {
 
 /// Splits `HOST:PORT`, `[V6]:PORT` or, when `host_optional`, a bare `PORT`
 /// (host 127.0.0.1: listening on every interface must be asked for).
-fn split_host_port(text: &str, host_optional: bool) -> Result<(String, u16), String> {
+///
+/// # Errors
+///
+/// What is wrong, for the caller to put after what it expected.
+pub fn split_host_port(text: &str, host_optional: bool) -> Result<(String, u16), String> {
     let (host, port) = if let Some(after_bracket) = text.strip_prefix('[') {
         let (host, rest) = after_bracket
             .split_once(']')

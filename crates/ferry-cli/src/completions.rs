@@ -15,7 +15,7 @@ use clap_complete::Shell;
 use crate::flags::Cli;
 
 /// What SRC and DST may start with, as completions offer them.
-pub const PREFIXES: [&str; 14] = [
+pub const PREFIXES: [&str; 15] = [
     "-",
     "file:",
     "tcp:",
@@ -28,6 +28,7 @@ pub const PREFIXES: [&str; 14] = [
     "sh:",
     "udp:",
     "udp-listen:",
+    "fd:",
     "zero:",
     "null:",
 ];

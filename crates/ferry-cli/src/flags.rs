@@ -22,10 +22,12 @@ use crate::units::{self, Timeout};
 /// tls:HOST:PORT and `tls-listen:[HOST:]PORT` (TCP with TLS);
 /// exec:CMD ARGS... (a program, no shell) and sh:COMMAND (/bin/sh -c COMMAND),
 /// whose stdin and stdout are the end; udp:HOST:PORT and `udp-listen:[HOST:]PORT`
-/// (datagrams, relayed one by one). tcp: and tls: take `,bind=ADDR[:PORT]`.
+/// (datagrams, relayed one by one); fd:N (a listening socket passed by
+/// systemd). tcp: and tls: take `,bind=ADDR[:PORT]`.
 ///
 /// When both addresses are two-way (sockets, or - as stdin+stdout) ferry
 /// relays both directions with half-close; otherwise it copies SRC to DST.
+/// With --serve, several DSTs are upstreams to spread connections over.
 ///
 /// Sizes: bytes, or K/M/G/T (powers of 1024), KB/MB/GB/TB (powers of 1000).
 /// Rates are sizes per second. Durations: 500ms, 30s, 2m, 1h.
@@ -49,9 +51,10 @@ pub struct Cli {
     #[arg(value_name = "SRC", required = true, value_parser = parse_address, value_hint = ValueHint::AnyPath)]
     pub src: Option<Address>,
 
-    /// Where bytes go.
-    #[arg(value_name = "DST", required = true, value_parser = parse_address, value_hint = ValueHint::AnyPath)]
-    pub dst: Option<Address>,
+    /// Where bytes go; with --serve, several upstreams to spread
+    /// connections over.
+    #[arg(value_name = "DST", required = true, num_args = 1.., value_parser = parse_address, value_hint = ValueHint::AnyPath)]
+    pub dst: Vec<Address>,
 
     /// How to copy.
     #[command(flatten)]
@@ -68,6 +71,10 @@ pub struct Cli {
     /// Directions, source binding, keep listening.
     #[command(flatten)]
     pub connection: ConnectionFlags,
+
+    /// PROXY protocol, access log, metrics.
+    #[command(flatten)]
+    pub relay: RelayFlags,
 
     /// Certificates and keys for tls: and tls-listen:.
     #[command(flatten)]
@@ -229,6 +236,103 @@ pub struct ServeFlags {
     /// where that pays; past this bound, buffers stop growing).
     #[arg(long, value_name = "SIZE", default_value = "256M", allow_hyphen_values = true, value_parser = units::parse_size, value_hint = ValueHint::Other)]
     pub max_buffer_memory: u64,
+
+    /// With --serve and several DSTs, how to pick the upstream of each
+    /// connection: in turn, or the one with the fewest relays running
+    /// (default: round-robin).
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub balance: Option<Balance>,
+
+    /// With --serve and several DSTs, how long an upstream that refused a
+    /// connection is skipped before it is tried again (default 10s).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_positive_duration, value_hint = ValueHint::Other)]
+    pub upstream_backoff: Option<Duration>,
+
+    /// Let other processes listen on the same port (SO_REUSEPORT): the
+    /// kernel spreads connections over them, and a new server can start
+    /// before the old one drains.
+    #[arg(long)]
+    pub reuse_port: bool,
+}
+
+/// The `--balance` policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Balance {
+    /// Each upstream in turn.
+    RoundRobin,
+    /// The upstream with the fewest relays running (in turn among equals).
+    LeastConnections,
+}
+
+/// What a relay server adds around the bytes: the PROXY protocol, the
+/// access log and metrics.
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Relay server")]
+pub struct RelayFlags {
+    /// With --serve, require a PROXY protocol header (v1, v2, or any of
+    /// the two) at the start of every accepted connection, and take the
+    /// client's address from it.
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub accept_proxy: Option<AcceptProxy>,
+
+    /// With --accept-proxy, how long a client may take to send its header
+    /// before it is closed.
+    #[arg(long, value_name = "DURATION", default_value = "5s", allow_hyphen_values = true, value_parser = units::parse_positive_duration, value_hint = ValueHint::Other)]
+    pub proxy_timeout: Duration,
+
+    /// With --serve, send a PROXY protocol header (v1 or v2) with the
+    /// client's addresses to each upstream before the client's bytes.
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub send_proxy: Option<SendProxy>,
+
+    /// With --serve, write a line for every finished connection to FILE
+    /// (appended to), or to stdout for -.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub access_log: Option<PathBuf>,
+
+    /// The access log's lines: text (key=value) or json (the records of
+    /// --json-lines).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = AccessLogFormat::Text)]
+    pub access_log_format: AccessLogFormat,
+
+    /// With --serve, serve Prometheus metrics on http://ADDR/metrics
+    /// (`[HOST:]PORT`; HOST defaults to 127.0.0.1).
+    #[arg(long, value_name = "ADDR", value_parser = parse_metrics_address)]
+    pub metrics: Option<(String, u16)>,
+
+    /// Turn on TCP keepalive on relayed TCP connections: probes after
+    /// DURATION of silence, so a peer that vanished is noticed.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_positive_duration, value_hint = ValueHint::Other)]
+    pub keepalive: Option<Duration>,
+}
+
+/// The PROXY protocol versions `--accept-proxy` takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AcceptProxy {
+    /// The text header, `PROXY TCP4 ...`.
+    V1,
+    /// The binary header.
+    V2,
+    /// Either.
+    Any,
+}
+
+/// The PROXY protocol versions `--send-proxy` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SendProxy {
+    /// The text header, `PROXY TCP4 ...`.
+    V1,
+    /// The binary header.
+    V2,
+}
+
+/// The `--access-log-format` formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccessLogFormat {
+    /// One `key=value` line per connection.
+    Text,
+    /// One JSON object per connection, as `--json-lines` prints it.
+    Json,
 }
 
 /// Flags that decide what goes to stderr.
@@ -339,6 +443,11 @@ pub struct TlsFlags {
     /// then read and change the traffic; ferry says so on stderr.
     #[arg(long, conflicts_with = "tls_ca")]
     pub tls_insecure: bool,
+}
+
+fn parse_metrics_address(text: &str) -> Result<(String, u16), String> {
+    crate::address::split_host_port(text, true)
+        .map_err(|why| format!("expected [HOST:]PORT ({why})"))
 }
 
 fn parse_bind(text: &str) -> Result<Bind, String> {

@@ -5,7 +5,8 @@
 //! flags are defined in [`flags`] and turned, with the addresses
 //! ([`address`], [`units`]) and the TLS settings ([`tls`]), into one checked
 //! [`plan`]; [`run`] opens the [`endpoint`]s and makes the [`transfer`] or
-//! runs the server ([`serve`]) or the one-after-another listener
+//! runs the server ([`serve`], with [`proxy`], [`upstreams`],
+//! [`access_log`] and [`metrics`]) or the one-after-another listener
 //! ([`keep_listening`]), stopping on [`signals`]; datagrams have a relay of
 //! their own ([`udp`]); [`report`] prints progress and summaries,
 //! [`messages`] every failure; [`closing`] closes sockets without resetting
@@ -15,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 pub mod address;
 pub mod bench;
 pub mod closing;
@@ -24,7 +26,9 @@ pub mod flags;
 pub mod keep_listening;
 pub mod man;
 pub mod messages;
+pub mod metrics;
 pub mod plan;
+pub mod proxy;
 pub mod report;
 pub mod run;
 pub mod serve;
@@ -34,6 +38,7 @@ pub mod tls;
 pub mod transfer;
 pub mod udp;
 pub mod units;
+pub mod upstreams;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -60,11 +65,13 @@ fn main() -> ExitCode {
         }
         None => {}
     }
+    // Before any thread starts: taking the sockets clears the environment.
+    endpoint::inherit();
     let _stderr = stderr::start();
     init_logging(&cli.output);
     raise_fd_limit();
     let output = cli.output.clone();
-    let addresses = (cli.src.clone(), cli.dst.clone());
+    let addresses = (cli.src.clone(), cli.dst.first().cloned());
     let plan = match Plan::new(cli) {
         Ok(plan) => plan,
         Err(failure) => {

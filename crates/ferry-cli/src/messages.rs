@@ -54,6 +54,19 @@ pub fn missing_addresses() -> Failure {
     Failure::input("missing addresses", "expected ferry [OPTIONS] SRC DST")
 }
 
+/// More than one DST without `--serve`.
+pub fn several_dsts(extra: &Address) -> Failure {
+    // As it was typed: a path, not `file:PATH`.
+    let typed = match extra {
+        Address::File(path) => path.display().to_string(),
+        other => other.to_string(),
+    };
+    Failure::input(
+        format!("unexpected argument \"{typed}\""),
+        "expected ferry [OPTIONS] SRC DST (several DSTs only with --serve)",
+    )
+}
+
 /// `null:` given as SRC.
 pub fn null_is_a_destination() -> Failure {
     Failure::input(
@@ -138,6 +151,35 @@ pub fn interrupted(bytes: u64) -> Failure {
 /// The server stopped with `running` relays cut off.
 pub fn relays_cut(running: usize) -> Failure {
     Failure::Transfer(format!("stopped with {running} relays still running"))
+}
+
+/// A relay of a server cut off by its shutdown after `bytes` in all.
+pub fn cut_off(bytes: u64) -> Failure {
+    Failure::Transfer(format!("cut off by the shutdown after {}", Exact(bytes)))
+}
+
+/// A client's PROXY header was refused (`why` says how).
+pub fn proxy_header_refused(peer: &str, why: &str) -> Failure {
+    Failure::input(format!("cannot accept {peer}"), why)
+}
+
+/// The PROXY header could not be written to an upstream.
+pub fn proxy_header_unsent(upstream: &Address, error: &io::Error) -> Failure {
+    Failure::input(
+        format!("cannot send the PROXY header to {upstream}"),
+        describe(error),
+    )
+}
+
+/// No upstream of a server could be reached: each one's failure.
+pub fn no_upstream(failures: &[Failure]) -> Failure {
+    let each: Vec<&str> = failures.iter().map(Failure::message).collect();
+    Failure::input("cannot connect to any upstream", each.join("; "))
+}
+
+/// The access log dropped lines it could not write in time.
+pub fn access_log_dropped(lines: usize) -> String {
+    format!("ferry: {lines} access-log lines were dropped: the log was not written fast enough")
 }
 
 /// SRC cannot be read or DST cannot be written.
@@ -290,7 +332,7 @@ pub fn clap_exit(error: clap::Error) -> ! {
             let why = std::error::Error::source(&error)
                 .map(|source| source.to_string())
                 .unwrap_or_else(|| "invalid value".to_string());
-            let what = if arg == "<SRC>" || arg == "<DST>" {
+            let what = if arg == "<SRC>" || arg.starts_with("<DST>") {
                 "bad address".to_string()
             } else {
                 // `--limit <SIZE>` -> `--limit`

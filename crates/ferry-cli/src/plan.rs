@@ -1,6 +1,7 @@
 //! From what was typed to what will run: flags and addresses are checked
 //! and converted here, once, into a [`Plan`]; nothing later re-checks a flag.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ferry::zero_copy::ZeroCopyMode;
@@ -8,7 +9,10 @@ use ferry::{Copier, MemoryBudget, Progress, RateLimiter, StopSignal};
 
 use crate::address::{Address, Bind};
 use crate::closing;
-use crate::flags::{Cli, ConnectionFlags, CopyFlags, OutputFlags, TlsFlags, ZeroCopy};
+use crate::flags::{
+    AcceptProxy, AccessLogFormat, Balance, Cli, ConnectionFlags, CopyFlags, OutputFlags,
+    RelayFlags, SendProxy, ServeFlags, TlsFlags, ZeroCopy,
+};
 use crate::messages::{self, Failure};
 use crate::tls;
 use crate::transfer::Way;
@@ -19,14 +23,19 @@ use crate::units::{Bytes, Timeout};
 pub struct Plan {
     /// Where bytes come from.
     pub src: Address,
-    /// Where bytes go.
+    /// Where bytes go (with several DSTs, the first).
     pub dst: Address,
+    /// Every DST, in order: the upstreams a server spreads its connections
+    /// over; just `dst` for everything else.
+    pub upstreams: Vec<Address>,
     /// One copy, one relay, or a server.
     pub shape: Shape,
     /// How every copy runs.
     pub copy: CopyPlan,
     /// With [`Shape::Serve`]: how many relays may run at once.
     pub max_connections: usize,
+    /// What a server does around the bytes, and how sockets are set.
+    pub relay: RelayPlan,
     /// What to print.
     pub output: OutputFlags,
     /// Flags that were given but have no effect here, each as one line.
@@ -50,6 +59,32 @@ pub enum Shape {
     /// Receive datagrams on `udp-listen:` and relay each client address's
     /// to a fresh `udp:` socket of its own (`--serve`).
     DatagramServer,
+}
+
+/// What a relay server does around the bytes (PROXY protocol, several
+/// upstreams, access log, metrics), and the options of relayed sockets.
+#[derive(Clone, Debug)]
+pub struct RelayPlan {
+    /// Read a PROXY header of this version from every client.
+    pub accept_proxy: Option<AcceptProxy>,
+    /// How long a client may take to send its PROXY header.
+    pub proxy_timeout: Duration,
+    /// Write a PROXY header of this version to every upstream.
+    pub send_proxy: Option<SendProxy>,
+    /// How the upstream of each connection is picked.
+    pub balance: Balance,
+    /// How long an upstream that refused is skipped.
+    pub upstream_backoff: Duration,
+    /// Where the access log goes: a file, or stdout for `None`.
+    pub access_log: Option<Option<PathBuf>>,
+    /// The access log's lines.
+    pub access_log_format: AccessLogFormat,
+    /// Where the metrics are served: host and port.
+    pub metrics: Option<(String, u16)>,
+    /// TCP keepalive on relayed TCP sockets, after this long idle.
+    pub keepalive: Option<Duration>,
+    /// Share the listening port with other processes (`SO_REUSEPORT`).
+    pub reuse_port: bool,
 }
 
 /// How every copy of a plan runs.
@@ -89,10 +124,15 @@ impl Plan {
     /// A [`Failure::Input`] for address combinations and flags that cannot
     /// work together.
     pub fn new(cli: Cli) -> Result<Plan, Failure> {
-        let (Some(mut src), Some(mut dst)) = (cli.src, cli.dst) else {
+        let (Some(mut src), Some(mut dst)) = (cli.src, cli.dst.first().cloned()) else {
             return Err(messages::missing_addresses());
         };
-        if src.is_listening() && dst.is_listening() {
+        let mut upstreams = cli.dst;
+        let serve = cli.serve.serve;
+        if let (Some(extra), false) = (upstreams.get(1), serve) {
+            return Err(messages::several_dsts(extra));
+        }
+        if src.is_listening() && upstreams.iter().any(Address::is_listening) {
             return Err(Failure::input(
                 format!("bad addresses \"{src}\" and \"{dst}\""),
                 "both are listening; at most one address may listen",
@@ -101,13 +141,26 @@ impl Plan {
         if matches!(src, Address::Null) {
             return Err(messages::null_is_a_destination());
         }
-        if matches!(dst, Address::Zero) {
+        if upstreams.contains(&Address::Zero) {
             return Err(messages::zero_is_a_source());
         }
-        let serve = cli.serve.serve;
         let connection = &cli.connection;
-        let shape = if src.is_datagram() || dst.is_datagram() {
-            datagram_shape(&src, &dst, &cli.copy, &cli.output, connection, serve)?
+        let shape = if src.is_datagram() || upstreams.iter().any(Address::is_datagram) {
+            if let Some(extra) = upstreams.get(1) {
+                return Err(Failure::input(
+                    format!("bad DST \"{extra}\""),
+                    "a UDP server relays to one udp: address",
+                ));
+            }
+            datagram_shape(
+                &src,
+                &dst,
+                &cli.copy,
+                &cli.output,
+                connection,
+                &cli.relay,
+                serve,
+            )?
         } else if serve {
             if !src.is_listening() {
                 return Err(Failure::input(
@@ -115,7 +168,7 @@ impl Plan {
                     "expected tcp-listen:, tls-listen: or unix-listen:",
                 ));
             }
-            if !dst.is_per_connection() {
+            if let Some(dst) = upstreams.iter().find(|dst| !dst.is_per_connection()) {
                 return Err(Failure::input(
                     format!("bad DST \"{dst}\" for --serve"),
                     "expected an address opened once per connection: tcp:, tls:, unix:, exec:, sh: or null:",
@@ -135,19 +188,38 @@ impl Plan {
         };
         let way = way(&src, &dst, shape, connection)?;
         if let Some(bind) = connection.bind {
-            apply_bind(&mut src, &mut dst, bind)?;
+            apply_bind(&mut src, &mut upstreams, bind)?;
         }
-        load_tls(&mut src, &mut dst, &cli.tls)?;
+        load_tls(&mut src, &mut upstreams, &cli.tls)?;
+        dst = upstreams[0].clone();
         let flags = cli.copy;
         let serving = shape == Shape::Serve;
         // A server flag without --serve is an error: the run would end
         // after one connection, which is not what whoever set a server's
         // limit wanted. A flag that merely has nothing to act on is a
         // warning: ignoring it changes no byte.
+        let relay = relay_plan(&cli.serve, cli.relay, &src, &upstreams, serving)?;
         if cli.serve.max_connections.is_some() && !serving {
             return Err(messages::needs_serve("--max-connections"));
         }
         let mut warnings = Vec::new();
+        let tcp = |address: &Address| {
+            matches!(
+                address,
+                Address::Tcp { .. }
+                    | Address::Tls { .. }
+                    | Address::TcpListen { .. }
+                    | Address::TlsListen { .. }
+                    | Address::Fd(_)
+            )
+        };
+        if relay.keepalive.is_some() && !tcp(&src) && !upstreams.iter().any(tcp) {
+            warnings.push(messages::no_effect(
+                "--keepalive",
+                &src,
+                "only TCP connections have keepalive",
+            ));
+        }
         if flags.append && !matches!(dst, Address::File(_)) {
             warnings.push(messages::no_effect(
                 "--append",
@@ -185,6 +257,7 @@ impl Plan {
         Ok(Plan {
             src,
             dst,
+            upstreams,
             shape,
             copy: CopyPlan {
                 buffer_size: flags.buffer_size,
@@ -212,6 +285,7 @@ impl Plan {
                 way,
             },
             max_connections: cli.serve.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,
+            relay,
             output: cli.output,
             warnings,
         })
@@ -220,6 +294,13 @@ impl Plan {
     /// Whether both directions move: a relay, or each connection of a server.
     pub fn two_way(&self) -> bool {
         self.shape != Shape::OneWay
+    }
+
+    /// DST as written, for reports: the upstreams separated by spaces when
+    /// there are several.
+    pub fn dsts(&self) -> String {
+        let dsts: Vec<String> = self.upstreams.iter().map(ToString::to_string).collect();
+        dsts.join(" ")
     }
 
     /// Whether the data goes to stdout: DST is `-`, or `-` is an end of a relay.
@@ -297,6 +378,7 @@ fn datagram_shape(
     copy: &CopyFlags,
     output: &OutputFlags,
     connection: &ConnectionFlags,
+    relay: &RelayFlags,
     serve: bool,
 ) -> Result<Shape, Failure> {
     let carries_datagrams = |address: &Address| address.is_datagram() || *address == Address::Stdio;
@@ -323,6 +405,11 @@ fn datagram_shape(
         (copy.zero_copy == ZeroCopy::Always, "--zero-copy always"),
         (connection.bind.is_some(), "--bind"),
         (connection.keep_listening, "--keep-listening"),
+        (relay.accept_proxy.is_some(), "--accept-proxy"),
+        (relay.send_proxy.is_some(), "--send-proxy"),
+        (relay.access_log.is_some(), "--access-log"),
+        (relay.metrics.is_some(), "--metrics"),
+        (relay.keepalive.is_some(), "--keepalive"),
     ];
     if let Some((_, flag)) = refused.into_iter().find(|(given, _)| *given) {
         return Err(Failure::input(
@@ -390,9 +477,9 @@ fn way(
 
 /// Gives `--bind` to the connecting `tcp:` and `tls:` addresses that have no
 /// `,bind=` of their own.
-fn apply_bind(src: &mut Address, dst: &mut Address, bind: Bind) -> Result<(), Failure> {
+fn apply_bind(src: &mut Address, dsts: &mut [Address], bind: Bind) -> Result<(), Failure> {
     let mut applies = false;
-    for address in [src, dst] {
+    for address in std::iter::once(src).chain(dsts) {
         if let Address::Tcp { bind: own, .. } | Address::Tls { bind: own, .. } = address {
             applies = true;
             own.get_or_insert(bind);
@@ -409,10 +496,10 @@ fn apply_bind(src: &mut Address, dst: &mut Address, bind: Bind) -> Result<(), Fa
 
 /// Loads the TLS settings into the `tls:` and `tls-listen:` addresses, once
 /// for all; a `--tls-*` flag that no address uses is a mistake.
-fn load_tls(src: &mut Address, dst: &mut Address, flags: &TlsFlags) -> Result<(), Failure> {
-    let client = matches!(src, Address::Tls { .. }) || matches!(dst, Address::Tls { .. });
-    let server =
-        matches!(src, Address::TlsListen { .. }) || matches!(dst, Address::TlsListen { .. });
+fn load_tls(src: &mut Address, dsts: &mut [Address], flags: &TlsFlags) -> Result<(), Failure> {
+    let any = |wanted: fn(&Address) -> bool| wanted(src) || dsts.iter().any(wanted);
+    let client = any(|address| matches!(address, Address::Tls { .. }));
+    let server = any(|address| matches!(address, Address::TlsListen { .. }));
     let unused = [
         (flags.tls_ca.is_some() && !client, "--tls-ca", "tls:"),
         (flags.tls_insecure && !client, "--tls-insecure", "tls:"),
@@ -438,7 +525,7 @@ fn load_tls(src: &mut Address, dst: &mut Address, flags: &TlsFlags) -> Result<()
         if flags.tls_insecure {
             crate::stderr::line(messages::TLS_INSECURE);
         }
-        for address in [&mut *src, &mut *dst] {
+        for address in std::iter::once(&mut *src).chain(dsts.iter_mut()) {
             if let Address::Tls { tls, .. } = address {
                 *tls = loaded.clone();
             }
@@ -446,7 +533,7 @@ fn load_tls(src: &mut Address, dst: &mut Address, flags: &TlsFlags) -> Result<()
     }
     if server {
         let loaded = tls::server(flags)?;
-        for address in [src, dst] {
+        for address in std::iter::once(src).chain(dsts) {
             if let Address::TlsListen { tls, .. } = address {
                 *tls = loaded.clone();
             }
@@ -454,6 +541,69 @@ fn load_tls(src: &mut Address, dst: &mut Address, flags: &TlsFlags) -> Result<()
     }
     Ok(())
 }
+
+/// Checks the relay server's flags: each needs `--serve` (except
+/// `--reuse-port` and `--keepalive`), `--send-proxy` an upstream that a
+/// header can precede, `--reuse-port` a TCP port.
+fn relay_plan(
+    serve: &ServeFlags,
+    flags: RelayFlags,
+    src: &Address,
+    upstreams: &[Address],
+    serving: bool,
+) -> Result<RelayPlan, Failure> {
+    let server_only = [
+        (flags.accept_proxy.is_some(), "--accept-proxy"),
+        (flags.send_proxy.is_some(), "--send-proxy"),
+        (flags.access_log.is_some(), "--access-log"),
+        (flags.metrics.is_some(), "--metrics"),
+        (serve.balance.is_some(), "--balance"),
+        (serve.upstream_backoff.is_some(), "--upstream-backoff"),
+    ];
+    if let Some((_, flag)) = server_only
+        .into_iter()
+        .find(|(given, _)| *given && !serving)
+    {
+        return Err(messages::needs_serve(flag));
+    }
+    if flags.send_proxy.is_some() {
+        if let Some(dst) = upstreams.iter().find(|dst| {
+            !matches!(
+                dst,
+                Address::Tcp { .. } | Address::Unix(_) | Address::Exec { .. } | Address::Sh(_)
+            )
+        }) {
+            return Err(Failure::input(
+                format!("cannot use --send-proxy with \"{dst}\""),
+                "the header goes before the bytes of a tcp:, unix:, exec: or sh: upstream",
+            ));
+        }
+    }
+    if serve.reuse_port && !matches!(src, Address::TcpListen { .. } | Address::TlsListen { .. }) {
+        return Err(Failure::input(
+            "cannot use --reuse-port here",
+            "it shares the port of a tcp-listen: or tls-listen: SRC, and there is none",
+        ));
+    }
+    let access_log = flags
+        .access_log
+        .map(|path| (path.as_os_str() != "-").then_some(path));
+    Ok(RelayPlan {
+        accept_proxy: flags.accept_proxy,
+        proxy_timeout: flags.proxy_timeout,
+        send_proxy: flags.send_proxy,
+        balance: serve.balance.unwrap_or(Balance::RoundRobin),
+        upstream_backoff: serve.upstream_backoff.unwrap_or(UPSTREAM_BACKOFF),
+        access_log,
+        access_log_format: flags.access_log_format,
+        metrics: flags.metrics,
+        keepalive: flags.keepalive,
+        reuse_port: serve.reuse_port,
+    })
+}
+
+/// How long an upstream that refused is skipped unless told otherwise.
+const UPSTREAM_BACKOFF: Duration = Duration::from_secs(10);
 
 /// A server's idle timeout unless told otherwise, as nginx's `proxy_timeout`.
 const SERVE_IDLE_TIMEOUT: Duration = Duration::from_secs(600);

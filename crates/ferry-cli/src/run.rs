@@ -59,12 +59,21 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
     }
 
     if matches!(plan.shape, Shape::Serve | Shape::KeepListening) {
-        let listener = Listener::bind(&plan.src, plan.max_connections).await?;
+        let listener =
+            Listener::bind(&plan.src, plan.max_connections, plan.relay.reuse_port).await?;
         let tally = Arc::new(Tally::default());
         let two_way = plan.shape == Shape::Serve;
         let reporter = Reporter::start(plan, &progress, plan.output.size);
         let result = if two_way {
-            serve::run(plan, copier, listener, &mut signals, tally.clone()).await
+            serve::run(
+                plan,
+                copier,
+                listener,
+                &mut signals,
+                tally.clone(),
+                &progress,
+            )
+            .await
         } else {
             keep_listening::run(
                 plan,
@@ -107,7 +116,7 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
     // A signal while an end opens (a FIFO with no peer, a listener with no
     // client, a connect that hangs) stops at once.
     let mut dst_file = None;
-    let opening = open_ends(src, dst, open, &mut dst_file);
+    let opening = open_ends(src, dst, open, plan.relay.reuse_port, &mut dst_file);
     let ends = tokio::select! {
         ends = opening => ends,
         _ = signals.recv() => Err(messages::interrupted_before_start()),
@@ -128,6 +137,10 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
     let reporter = Reporter::start(plan, &progress, size);
     let copier = plan.copy.for_connection(&copier);
     let (mut src_end, mut dst_end) = (src_end, dst_end);
+    if two_way {
+        src_end.tune(plan.relay.keepalive);
+        dst_end.tune(plan.relay.keepalive);
+    }
     let planned = transfer::route(
         &copier,
         plan.copy.zero_copy,
@@ -213,6 +226,7 @@ async fn open_ends(
     src: &Address,
     dst: &Address,
     open: impl Fn(Role) -> OpenOptions,
+    reuse_port: bool,
     dst_file: &mut Option<endpoint::DestinationFile>,
 ) -> Result<(Endpoint, Endpoint), Failure> {
     let mut src_end = None;
@@ -233,9 +247,9 @@ async fn open_ends(
     }
     let mut listener = None;
     if src.is_listening() {
-        listener = Some((Role::Source, Listener::bind(src, 1).await?));
+        listener = Some((Role::Source, Listener::bind(src, 1, reuse_port).await?));
     } else if dst.is_listening() {
-        listener = Some((Role::Destination, Listener::bind(dst, 1).await?));
+        listener = Some((Role::Destination, Listener::bind(dst, 1, reuse_port).await?));
     }
     let connect_timeout = open(Role::Source).connect_timeout;
     {

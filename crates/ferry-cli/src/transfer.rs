@@ -61,7 +61,8 @@ pub struct Cause {
     pub kind: io::ErrorKind,
     /// The step of the copy that failed.
     pub step: Option<Step>,
-    /// The direction that failed.
+    /// The direction that failed, in SRC/DST terms: [`Direction::AToB`]
+    /// is SRC to DST.
     pub direction: Option<Direction>,
 }
 
@@ -109,7 +110,14 @@ impl Broken {
             cause: Some(Cause {
                 kind: error.kind(),
                 step: Some(error.step()),
-                direction: error.direction(),
+                // In SRC/DST terms: with -U the library's a is DST.
+                direction: error
+                    .direction()
+                    .map(|direction| match (reversed, direction) {
+                        (false, direction) => direction,
+                        (true, Direction::AToB) => Direction::BToA,
+                        (true, Direction::BToA) => Direction::AToB,
+                    }),
             }),
         }
     }

@@ -560,3 +560,40 @@ fn sigint_stops_a_one_way_copy_at_once_with_counts() {
     assert!(message.starts_with("interrupted after "), "{message}");
     assert_eq!(report["error"]["kind"], "interrupted");
 }
+
+#[test]
+fn relayed_tcp_connections_get_keepalive() {
+    if !have("ss") {
+        eprintln!("note: ss is not installed; skipping the keepalive test");
+        return;
+    }
+    let backend = backend(|mut stream: TcpStream| {
+        let _ = stream.read_to_end(&mut Vec::new());
+    });
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        &format!("tcp:127.0.0.1:{backend}"),
+        "--serve",
+        "--keepalive",
+        "7s",
+    ]);
+    let port = ferry.port();
+    let mut client = connect(port);
+    client.write_all(b"x").unwrap();
+    ferry.wait_for_line(" open");
+    thread::sleep(Duration::from_millis(200));
+    // ferry's two sockets: the accepted one (local port `port`) and the
+    // one to the backend (peer port `backend`), each with a keepalive timer.
+    let timers = |filter: String| {
+        let out = Command::new("ss")
+            .args(["-tnoH", "state", "established", &filter])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let accepted = timers(format!("( sport = :{port} )"));
+    let upstream = timers(format!("( dport = :{backend} )"));
+    assert!(accepted.contains("timer:(keepalive"), "{accepted}");
+    assert!(upstream.contains("timer:(keepalive"), "{upstream}");
+}

@@ -13,13 +13,16 @@ use tokio::task::JoinSet;
 
 use super::backend::{Backend, Service};
 use crate::workload::{absorb, expect_amount, generate};
-use crate::{Measurement, Preset, Unit};
+use crate::{Latency, Measurement, Preset, Unit};
 
 /// The bytes each short connection sends, and gets back.
 pub const SHORT_MESSAGE: usize = 1024;
 
 /// How many short connections are made at once.
 pub const SHORT_PARALLEL: usize = 4;
+
+/// The bytes of each ping-pong message, and of its echo.
+pub const PING_MESSAGE: usize = 100;
 
 /// The load of one serve scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,22 +33,29 @@ pub enum ServeLoad {
     /// Connections made [`SHORT_PARALLEL`] at a time, each sending
     /// [`SHORT_MESSAGE`] bytes, reading them back echoed, and closing.
     ShortConnections,
+    /// One connection sending [`PING_MESSAGE`] bytes and waiting for their
+    /// echo before the next: round-trip latency through the relay.
+    PingPong,
 }
 
 impl ServeLoad {
-    /// Every load, in table order: 1, 4 and 16 flows, then short connections.
-    pub const ALL: [ServeLoad; 4] = [
+    /// Every load, in table order: 1, 4 and 16 flows, short connections,
+    /// then ping-pong.
+    pub const ALL: [ServeLoad; 5] = [
         ServeLoad::Flows(1),
         ServeLoad::Flows(4),
         ServeLoad::Flows(16),
         ServeLoad::ShortConnections,
+        ServeLoad::PingPong,
     ];
 
-    /// The scenario's name: `serve-1`, `serve-4`, `serve-16`, `serve-cps`.
+    /// The scenario's name: `serve-1`, `serve-4`, `serve-16`, `serve-cps`,
+    /// `serve-ping-pong`.
     pub fn name(self) -> String {
         match self {
             ServeLoad::Flows(flows) => format!("serve-{flows}"),
             ServeLoad::ShortConnections => "serve-cps".into(),
+            ServeLoad::PingPong => "serve-ping-pong".into(),
         }
     }
 
@@ -54,6 +64,7 @@ impl ServeLoad {
         match self {
             ServeLoad::Flows(_) => Unit::Bytes,
             ServeLoad::ShortConnections => Unit::Connections,
+            ServeLoad::PingPong => Unit::RoundTrips,
         }
     }
 
@@ -66,6 +77,9 @@ impl ServeLoad {
             (ServeLoad::ShortConnections, Preset::Tiny) => 20,
             (ServeLoad::ShortConnections, Preset::Quick) => 250,
             (ServeLoad::ShortConnections, Preset::Full) => 5_000,
+            (ServeLoad::PingPong, Preset::Tiny) => 100,
+            (ServeLoad::PingPong, Preset::Quick) => 2_000,
+            (ServeLoad::PingPong, Preset::Full) => 50_000,
         }
     }
 
@@ -74,6 +88,7 @@ impl ServeLoad {
         match self {
             ServeLoad::Flows(_) => Service::Sink,
             ServeLoad::ShortConnections => Service::Echo(SHORT_MESSAGE),
+            ServeLoad::PingPong => Service::Echo(PING_MESSAGE),
         }
     }
 
@@ -88,6 +103,7 @@ impl ServeLoad {
         match self {
             ServeLoad::Flows(flows) => run_flows(addr, backend, flows, amount).await,
             ServeLoad::ShortConnections => run_short(addr, backend, amount).await,
+            ServeLoad::PingPong => run_ping_pong(addr, backend, amount).await,
         }
     }
 }
@@ -192,6 +208,47 @@ async fn run_short(
         amount: connections,
         elapsed,
         latency: None,
+    })
+}
+
+/// Connects (untimed), then makes `round_trips` round trips of
+/// [`PING_MESSAGE`] bytes, each timed, and checks every echo.
+async fn run_ping_pong(
+    addr: SocketAddr,
+    backend: &mut Backend,
+    round_trips: u64,
+) -> io::Result<Measurement> {
+    let mut socket = TcpStream::connect(addr).await?;
+    socket.set_nodelay(true)?;
+    let mut samples = Vec::with_capacity(round_trips as usize);
+    let mut message = [0u8; PING_MESSAGE];
+    let mut reply = [0u8; PING_MESSAGE];
+    let started = Instant::now();
+    for i in 0..round_trips {
+        message[..8].copy_from_slice(&i.to_le_bytes());
+        let sent = Instant::now();
+        socket.write_all(&message).await?;
+        socket.read_exact(&mut reply).await?;
+        samples.push(sent.elapsed());
+        if reply != message {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("round trip {i} got a different echo"),
+            ));
+        }
+    }
+    let elapsed = started.elapsed();
+    socket.shutdown().await?;
+    let received = backend.ended(1).await?;
+    expect_amount(
+        "bytes the backend received",
+        round_trips * PING_MESSAGE as u64,
+        received[0],
+    )?;
+    Ok(Measurement {
+        amount: round_trips,
+        elapsed,
+        latency: Latency::from_samples(&mut samples),
     })
 }
 

@@ -78,6 +78,10 @@ pub struct ServeRun {
     pub seconds: f64,
     /// `amount` per second.
     pub per_second: f64,
+    /// Median round trip in microseconds, for ping-pong.
+    pub latency_median_us: Option<f64>,
+    /// 99th-percentile round trip in microseconds, for ping-pong.
+    pub latency_p99_us: Option<f64>,
 }
 
 impl ServeRun {
@@ -90,6 +94,8 @@ impl ServeRun {
             amount: measurement.amount,
             seconds: measurement.elapsed.as_secs_f64(),
             per_second: measurement.per_second(),
+            latency_median_us: measurement.latency.map(|l| l.median.as_secs_f64() * 1e6),
+            latency_p99_us: measurement.latency.map(|l| l.p99.as_secs_f64() * 1e6),
         }
     }
 }
@@ -105,6 +111,10 @@ pub struct RelaySummary {
     pub spread: Spread,
     /// The median over direct's median, when direct ran.
     pub to_direct: Option<f64>,
+    /// The median of the runs' median round trips in microseconds, for ping-pong.
+    pub latency_median_us: Option<f64>,
+    /// The median of the runs' 99th-percentile round trips, for ping-pong.
+    pub latency_p99_us: Option<f64>,
 }
 
 impl RelaySummary {
@@ -115,11 +125,21 @@ impl RelaySummary {
             .filter(|r| r.relay == relay)
             .map(|r| r.per_second)
             .collect();
+        let median_of = |figure: fn(&ServeRun) -> Option<f64>| {
+            let figures: Vec<f64> = runs
+                .iter()
+                .filter(|r| r.relay == relay)
+                .filter_map(figure)
+                .collect();
+            Spread::of(&figures).map(|spread| spread.median)
+        };
         Some(RelaySummary {
             relay,
             runs: rates.len(),
             spread: Spread::of(&rates)?,
             to_direct: None,
+            latency_median_us: median_of(|r| r.latency_median_us),
+            latency_p99_us: median_of(|r| r.latency_p99_us),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! that follows), and the Unix socket file.
 
 use std::io;
+use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,10 +10,13 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UnixListener, UnixSocket, UnixStream};
 use tokio_rustls::TlsAcceptor;
 
+use super::activation::{self, Inherited};
 use super::open::lookup_failure;
-use super::{tls, Endpoint};
+use super::{socket, tls, Endpoint};
 use crate::address::Address;
+use crate::flags::AcceptProxy;
 use crate::messages::{describe, Failure};
+use crate::proxy;
 
 /// A bound listening socket.
 pub enum Listener {
@@ -24,17 +28,65 @@ pub enum Listener {
     Tls(TcpListener, TlsAcceptor),
 }
 
-/// An accepted connection, not yet ready to carry bytes when TLS still has
-/// to shake hands. The handshake is left to [`Incoming::establish`], so a
-/// server accepts the next connection while a slow client handshakes.
-pub enum Incoming {
-    /// Ready: a TCP or Unix connection.
-    Ready(Endpoint),
-    /// A TCP connection that is to speak TLS.
-    Tls(TcpStream, TlsAcceptor),
+/// An accepted connection, not yet ready to carry bytes: a PROXY header
+/// may have to be read first ([`Incoming::receive_proxy`]) and TLS to shake
+/// hands ([`Incoming::establish`]), which a server does in the connection's
+/// own task, so it accepts the next connection while a slow client takes
+/// its time.
+pub struct Incoming {
+    socket: Accepted,
+    tls: Option<TlsAcceptor>,
+}
+
+/// The socket `accept` returned.
+enum Accepted {
+    Tcp(TcpStream),
+    Unix(UnixStream),
 }
 
 impl Incoming {
+    /// The client's address and the address it connected to, for a TCP
+    /// connection.
+    pub fn addresses(&self) -> Option<proxy::Addresses> {
+        match &self.socket {
+            Accepted::Tcp(tcp) => Some((tcp.peer_addr().ok()?, tcp.local_addr().ok()?)),
+            Accepted::Unix(_) => None,
+        }
+    }
+
+    /// Reads the PROXY header `accept` asks for (see [`proxy::receive`]).
+    ///
+    /// # Errors
+    ///
+    /// Why the header was refused.
+    pub async fn receive_proxy(
+        &mut self,
+        accept: AcceptProxy,
+        timeout: Duration,
+    ) -> Result<Option<proxy::Addresses>, String> {
+        match &mut self.socket {
+            Accepted::Tcp(tcp) => proxy::receive(tcp, accept, timeout).await,
+            Accepted::Unix(unix) => proxy::receive(unix, accept, timeout).await,
+        }
+    }
+
+    /// Sets the options of a relayed TCP socket (see [`socket::tune`]);
+    /// nothing for a Unix socket.
+    pub fn tune(&self, keepalive: Option<Duration>) {
+        if let Accepted::Tcp(tcp) = &self.socket {
+            socket::tune(tcp.as_fd(), keepalive);
+        }
+    }
+
+    /// Makes closing this connection reset it (see [`Endpoint::abort`]).
+    pub fn abort(&self) {
+        let fd = match &self.socket {
+            Accepted::Tcp(tcp) => tcp.as_fd(),
+            Accepted::Unix(unix) => unix.as_fd(),
+        };
+        socket::abort(fd);
+    }
+
     /// Completes the connection: shakes hands if it speaks TLS, for at most
     /// `timeout` (`--connect-timeout`).
     ///
@@ -42,25 +94,30 @@ impl Incoming {
     ///
     /// A failed or timed-out handshake.
     pub async fn establish(self, timeout: Duration) -> io::Result<Endpoint> {
-        match self {
-            Incoming::Ready(endpoint) => Ok(endpoint),
-            Incoming::Tls(tcp, acceptor) => {
+        match (self.socket, self.tls) {
+            (Accepted::Tcp(tcp), Some(acceptor)) => {
                 let handshake = tls::accept(tcp, &acceptor);
                 let stream = tokio::time::timeout(timeout, handshake)
                     .await
                     .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))?;
                 Ok(Endpoint::Stream(Box::new(stream)))
             }
+            (Accepted::Tcp(tcp), None) => Ok(Endpoint::Stream(Box::new(tcp))),
+            (Accepted::Unix(unix), _) => Ok(Endpoint::Stream(Box::new(unix))),
         }
     }
 }
 
 impl std::fmt::Debug for Incoming {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Incoming::Ready(endpoint) => f.debug_tuple("Ready").field(endpoint).finish(),
-            Incoming::Tls(tcp, _) => f.debug_tuple("Tls").field(tcp).finish(),
-        }
+        let socket: &dyn std::fmt::Debug = match &self.socket {
+            Accepted::Tcp(tcp) => tcp,
+            Accepted::Unix(unix) => unix,
+        };
+        f.debug_struct("Incoming")
+            .field("socket", socket)
+            .field("tls", &self.tls.is_some())
+            .finish()
     }
 }
 
@@ -88,6 +145,11 @@ impl SocketFile {
             id: file_id(path),
         }
     }
+
+    /// A socket file someone else made (systemd): never removed.
+    fn borrowed(path: PathBuf) -> SocketFile {
+        SocketFile { path, id: None }
+    }
 }
 
 /// The device and inode of the socket at `path`, if one is there.
@@ -113,8 +175,14 @@ fn backlog(max_connections: usize) -> u32 {
     u32::try_from(max_connections.max(1024)).unwrap_or(u32::MAX)
 }
 
-/// A TCP listener on the first of `host`'s addresses that binds.
-async fn listen_tcp(host: &str, port: u16, backlog: u32) -> io::Result<TcpListener> {
+/// A TCP listener on the first of `host`'s addresses that binds; with
+/// `reuse_port`, sharing the port with other processes that ask the same.
+async fn listen_tcp(
+    host: &str,
+    port: u16,
+    backlog: u32,
+    reuse_port: bool,
+) -> io::Result<TcpListener> {
     let mut last = None;
     for address in tokio::net::lookup_host((host, port)).await? {
         let socket = if address.is_ipv4() {
@@ -126,6 +194,9 @@ async fn listen_tcp(host: &str, port: u16, backlog: u32) -> io::Result<TcpListen
             // As std does: a restarted server may bind while old
             // connections linger in TIME_WAIT.
             socket.set_reuseaddr(true)?;
+            if reuse_port {
+                socket.set_reuseport(true)?;
+            }
             socket.bind(address)?;
             socket.listen(backlog)
         });
@@ -148,12 +219,18 @@ impl Listener {
     ///
     /// For `unix-listen:`, an existing socket file is removed first only when
     /// nothing listens on it (a stale file left by a dead process). The
-    /// listen queue holds at least `max_connections` connections.
+    /// listen queue holds at least `max_connections` connections. With
+    /// `reuse_port`, a TCP port is shared with other processes (`SO_REUSEPORT`).
+    /// `fd:N` takes the socket systemd passed as descriptor N.
     ///
     /// # Errors
     ///
     /// A [`Failure::Input`]: address in use, permission denied, and so on.
-    pub async fn bind(address: &Address, max_connections: usize) -> Result<Listener, Failure> {
+    pub async fn bind(
+        address: &Address,
+        max_connections: usize,
+        reuse_port: bool,
+    ) -> Result<Listener, Failure> {
         let fail = |error: io::Error| {
             let what = format!("cannot listen on {address}");
             lookup_failure(address, &what, &error)
@@ -161,7 +238,7 @@ impl Listener {
         };
         match address {
             Address::TcpListen { host, port } => {
-                let listener = listen_tcp(host, *port, backlog(max_connections))
+                let listener = listen_tcp(host, *port, backlog(max_connections), reuse_port)
                     .await
                     .map_err(fail)?;
                 Ok(Listener::Tcp(listener))
@@ -182,10 +259,33 @@ impl Listener {
                         "no TLS certificate loaded",
                     ));
                 };
-                let listener = listen_tcp(host, *port, backlog(max_connections))
+                let listener = listen_tcp(host, *port, backlog(max_connections), reuse_port)
                     .await
                     .map_err(fail)?;
                 Ok(Listener::Tls(listener, tls::acceptor(config)))
+            }
+            Address::Fd(fd) => {
+                let what = || format!("cannot listen on {address}");
+                let inherited = activation::take(*fd).map_err(|why| Failure::input(what(), why))?;
+                let fail = |error: io::Error| Failure::input(what(), describe(&error));
+                match inherited {
+                    Inherited::Tcp(listener) => {
+                        listener.set_nonblocking(true).map_err(fail)?;
+                        Ok(Listener::Tcp(
+                            TcpListener::from_std(listener).map_err(fail)?,
+                        ))
+                    }
+                    Inherited::Unix(listener) => {
+                        listener.set_nonblocking(true).map_err(fail)?;
+                        let path = listener
+                            .local_addr()
+                            .ok()
+                            .and_then(|local| local.as_pathname().map(Path::to_path_buf))
+                            .unwrap_or_else(|| PathBuf::from(address.to_string()));
+                        let listener = UnixListener::from_std(listener).map_err(fail)?;
+                        Ok(Listener::Unix(listener, SocketFile::borrowed(path)))
+                    }
+                }
             }
             _ => Err(Failure::input(
                 format!("cannot listen on {address}"),
@@ -203,19 +303,27 @@ impl Listener {
         match self {
             Listener::Tcp(listener) => {
                 let (stream, peer) = listener.accept().await?;
-                let endpoint = Endpoint::Stream(Box::new(stream));
-                Ok((Incoming::Ready(endpoint), peer.to_string()))
+                let incoming = Incoming {
+                    socket: Accepted::Tcp(stream),
+                    tls: None,
+                };
+                Ok((incoming, peer.to_string()))
             }
             Listener::Unix(listener, SocketFile { path, .. }) => {
                 let (stream, _) = listener.accept().await?;
-                Ok((
-                    Incoming::Ready(Endpoint::Stream(Box::new(stream))),
-                    format!("unix:{}", path.display()),
-                ))
+                let incoming = Incoming {
+                    socket: Accepted::Unix(stream),
+                    tls: None,
+                };
+                Ok((incoming, format!("unix:{}", path.display())))
             }
             Listener::Tls(listener, acceptor) => {
                 let (stream, peer) = listener.accept().await?;
-                Ok((Incoming::Tls(stream, acceptor.clone()), peer.to_string()))
+                let incoming = Incoming {
+                    socket: Accepted::Tcp(stream),
+                    tls: Some(acceptor.clone()),
+                };
+                Ok((incoming, peer.to_string()))
             }
         }
     }

@@ -9,14 +9,18 @@
 //! the same-file check, `listener` binds and accepts, `stdio` wraps the
 //! standard streams, `device` reads and writes memory devices (`/dev/zero`,
 //! `/dev/null`) in place, `tcp` connects (from a bound address), `tls` speaks
-//! TLS, `exec` runs programs, `memory` marks the ends copied through memory.
+//! TLS, `exec` runs programs, `memory` marks the ends copied through memory,
+//! `activation` holds the sockets systemd passed, `socket` sets the options
+//! of relayed sockets.
 
+mod activation;
 mod destination;
 mod device;
 mod exec;
 mod listener;
 mod memory;
 mod open;
+mod socket;
 mod stdio;
 mod tcp;
 mod tls;
@@ -27,6 +31,7 @@ use ferry::zero_copy::{FdKind, ZeroCopySink, ZeroCopySource, ZeroCopyStream};
 
 use crate::closing;
 
+pub use activation::inherit;
 pub use destination::{open_destination, refuse_same_file, DestinationFile};
 pub use exec::{Exit, Program};
 pub use listener::{Incoming, Listener};
@@ -93,10 +98,16 @@ impl Endpoint {
     pub fn abort(&self) {
         if let Endpoint::Stream(stream) = self {
             if stream.sink_kind() == FdKind::Socket {
-                // Only an fd that is not a socket refuses, and this is one.
-                let _ =
-                    rustix::net::sockopt::set_socket_linger(stream.as_fd(), Some(Duration::ZERO));
+                socket::abort(stream.as_fd());
             }
+        }
+    }
+
+    /// Sets the options of a relayed TCP socket, under TLS too (see
+    /// [`socket::tune`]); other ends are left alone.
+    pub fn tune(&self, keepalive: Option<Duration>) {
+        if let Endpoint::Stream(stream) = self {
+            socket::tune(stream.as_fd(), keepalive);
         }
     }
 

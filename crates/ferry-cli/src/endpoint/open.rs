@@ -132,7 +132,8 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
             Address::TcpListen { .. }
             | Address::UnixListen(_)
             | Address::TlsListen { .. }
-            | Address::UdpListen { .. },
+            | Address::UdpListen { .. }
+            | Address::Fd(_),
             _,
         ) => Err(Failure::input(
             format!("cannot open {address}"),

@@ -9,6 +9,7 @@
 //! goes to.
 
 mod connection;
+mod ending;
 mod meter;
 mod record;
 
@@ -21,7 +22,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub use connection::{Connections, Opened};
+pub use connection::{Closed, Connections, Opened};
+pub use ending::Ending;
 pub use meter::{Meter, Reading};
 pub use record::{timestamp, ErrorRecord, Span};
 
@@ -153,7 +155,7 @@ impl Reporter {
             size,
             flags: flags.clone(),
             src: plan.src.to_string(),
-            dst: plan.dst.to_string(),
+            dst: plan.dsts(),
         }
     }
 

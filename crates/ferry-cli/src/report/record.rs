@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use ferry::{Direction, Step};
 use serde_json::{json, Value};
 
+use super::ending::Ending;
 use super::meter::{per_second, Reading};
 use crate::messages::Failure;
 use crate::transfer::Cause;
@@ -158,12 +159,22 @@ pub fn program(exit: std::process::ExitStatus) -> Value {
     json!({ "exit_status": exit.code(), "signal": exit.signal() })
 }
 
-/// A connection's record (`"type": "connection"`), under `--serve`.
-pub fn connection(id: u64, peer: &str, span: &Span) -> Value {
+/// A connection's record (`"type": "connection"`), under `--serve`: its
+/// span, where it came from (`peer`), the upstream it was relayed to (none
+/// when it got none) and how it ended.
+pub fn connection(
+    id: u64,
+    peer: &str,
+    upstream: Option<&str>,
+    ending: Ending,
+    span: &Span,
+) -> Value {
     let mut object = span.fields();
     object["type"] = "connection".into();
     object["id"] = id.into();
     object["peer"] = peer.into();
+    object["upstream"] = upstream.into();
+    object["ending"] = ending.name().into();
     object
 }
 

@@ -1,0 +1,39 @@
+//! Options of the sockets ferry relays: no Nagle delay, keepalive if asked,
+//! and a reset instead of an orderly close for a connection given up on.
+
+use std::os::fd::BorrowedFd;
+use std::time::Duration;
+
+/// Probes a keepalive sends before it gives a silent peer up.
+const KEEPALIVE_PROBES: u32 = 3;
+
+/// Readies a relayed TCP socket: `TCP_NODELAY`, so a small message (a
+/// request, a keystroke) leaves at once instead of waiting up to 40 ms for
+/// the peer's acknowledgement, which relaying it would otherwise add at
+/// each hop; with `keepalive`, probes after that long without a byte, then
+/// every third of it, so a vanished peer is noticed after about twice
+/// `keepalive`. A socket that is not TCP (a Unix socket) is left alone.
+pub fn tune(fd: BorrowedFd<'_>, keepalive: Option<Duration>) {
+    use rustix::net::sockopt;
+    if sockopt::set_tcp_nodelay(fd, true).is_err() {
+        return;
+    }
+    if let Some(idle) = keepalive {
+        let interval = (idle / KEEPALIVE_PROBES).max(Duration::from_secs(1));
+        let set = sockopt::set_socket_keepalive(fd, true)
+            .and_then(|()| sockopt::set_tcp_keepidle(fd, idle.max(Duration::from_secs(1))))
+            .and_then(|()| sockopt::set_tcp_keepintvl(fd, interval))
+            .and_then(|()| sockopt::set_tcp_keepcnt(fd, KEEPALIVE_PROBES));
+        if let Err(error) = set {
+            tracing::debug!(%error, "cannot set TCP keepalive");
+        }
+    }
+}
+
+/// Makes closing the socket reset its connection: a client whose relay
+/// could not start must not take the close for a clean end of what it
+/// asked for.
+pub fn abort(fd: BorrowedFd<'_>) {
+    // Only an fd that is not a socket refuses.
+    let _ = rustix::net::sockopt::set_socket_linger(fd, Some(Duration::ZERO));
+}
