@@ -24,7 +24,7 @@ fn bench_runs_every_scenario_into_tables_json_and_svg() {
     let tables = String::from_utf8(done.stdout).expect("utf-8 tables");
     assert!(tables.starts_with("ferry bench, tiny run"), "{tables}");
     assert!(
-        done.stderr.contains("bench: [15/15] scaling"),
+        done.stderr.contains("bench: [16/16] scaling"),
         "{}",
         done.stderr
     );

@@ -33,7 +33,7 @@ pub enum ServeLoad {
     /// Connections made [`SHORT_PARALLEL`] at a time, each sending
     /// [`SHORT_MESSAGE`] bytes, reading them back echoed, and closing.
     ShortConnections,
-    /// One connection sending [`PING_MESSAGE`] bytes and waiting for their
+    /// One connection sending 100 bytes and waiting for their
     /// echo before the next: round-trip latency through the relay.
     PingPong,
 }
