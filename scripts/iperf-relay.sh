@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput on loopback of iperf3 direct, through `ferry --serve` (the
-# default: 1 MiB buffers), through `ferry --serve --zero-copy always` (splice)
-# and through `socat ... fork`, in the same run: RUNS runs of DURATION seconds each,
+# library's default buffers), through the same with `--access-log` and
+# `--metrics` on (observed), through `ferry --serve --zero-copy always`
+# (splice) and through `socat ... fork`, in the same run: RUNS runs of DURATION seconds each,
 # interleaved so that all three see the same machine; medians and ratios.
 #
 #   scripts/iperf-relay.sh            # 3 runs x 5 s
@@ -20,6 +21,8 @@ IPERF_PORT=$BASE_PORT
 FERRY_PORT=$((BASE_PORT + 1))
 SOCAT_PORT=$((BASE_PORT + 2))
 SPLICE_PORT=$((BASE_PORT + 3))
+OBSERVED_PORT=$((BASE_PORT + 4))
+METRICS_PORT=$((BASE_PORT + 5))
 
 for tool in iperf3 socat python3; do
   command -v "$tool" >/dev/null || { echo "iperf-relay: $tool is not installed (apt-get install -y iperf3 socat)" >&2; exit 2; }
@@ -31,9 +34,11 @@ if [[ -z "${FERRY:-}" ]]; then
 fi
 
 pids=()
+ACCESS_LOG=$(mktemp)
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -f "$ACCESS_LOG"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -44,6 +49,9 @@ pids+=($!)
 pids+=($!)
 "$FERRY" -q "tcp-listen:127.0.0.1:$SPLICE_PORT" "tcp:127.0.0.1:$IPERF_PORT" --serve --zero-copy always &
 pids+=($!)
+"$FERRY" -q "tcp-listen:127.0.0.1:$OBSERVED_PORT" "tcp:127.0.0.1:$IPERF_PORT" --serve \
+  --access-log "$ACCESS_LOG" --metrics "127.0.0.1:$METRICS_PORT" &
+pids+=($!)
 # socat reports each reset at the end of an iperf3 test; that is not news.
 socat "TCP-LISTEN:$SOCAT_PORT,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$IPERF_PORT" 2>/dev/null &
 pids+=($!)
@@ -51,8 +59,8 @@ pids+=($!)
 # Wait until all three listen (without connecting: ferry's one accept is not
 # wasted, and iperf3 sees no stray connection).
 for _ in $(seq 100); do
-  listening=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -cE ":($IPERF_PORT|$FERRY_PORT|$SOCAT_PORT|$SPLICE_PORT)\$" || true)
-  [[ "$listening" -ge 4 ]] && break
+  listening=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -cE ":($IPERF_PORT|$FERRY_PORT|$SOCAT_PORT|$SPLICE_PORT|$OBSERVED_PORT)\$" || true)
+  [[ "$listening" -ge 5 ]] && break
   sleep 0.1
 done
 
@@ -62,12 +70,13 @@ measure() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8)'
 }
 
-declare -A results=([direct]="" [ferry]="" [splice]="" [socat]="")
+declare -A results=([direct]="" [ferry]="" [observed]="" [splice]="" [socat]="")
 for run in $(seq "$RUNS"); do
-  for name in direct ferry splice socat; do
+  for name in direct ferry observed splice socat; do
     case $name in
       direct) port=$IPERF_PORT ;;
       ferry) port=$FERRY_PORT ;;
+      observed) port=$OBSERVED_PORT ;;
       splice) port=$SPLICE_PORT ;;
       socat) port=$SOCAT_PORT ;;
     esac
@@ -77,11 +86,14 @@ for run in $(seq "$RUNS"); do
   done
 done
 
-python3 - "${results[direct]}" "${results[ferry]}" "${results[splice]}" "${results[socat]}" <<'PY'
+echo "access log lines: $(wc -l <"$ACCESS_LOG") (one per iperf3 connection)"
+python3 - "${results[direct]}" "${results[ferry]}" "${results[observed]}" "${results[splice]}" "${results[socat]}" <<'PY'
 import statistics, sys
-direct, ferry, splice, socat = (statistics.median(map(float, arg.split())) for arg in sys.argv[1:])
+direct, ferry, observed, splice, socat = (statistics.median(map(float, arg.split())) for arg in sys.argv[1:])
 print(f"median direct {direct / 1e9:.2f} GB/s, ferry --serve {ferry / 1e9:.2f} GB/s, "
+      f"observed {observed / 1e9:.2f} GB/s, "
       f"ferry --zero-copy always {splice / 1e9:.2f} GB/s, socat fork {socat / 1e9:.2f} GB/s")
 print(f"ferry / direct = {ferry / direct:.2f}x, ferry / socat = {ferry / socat:.2f}x, "
+      f"observed / ferry = {observed / ferry:.2f}x, "
       f"splice / direct = {splice / direct:.2f}x, splice / socat = {splice / socat:.2f}x")
 PY

@@ -45,10 +45,12 @@ impl Ferry {
         Ferry::spawn_command(command, input)
     }
 
-    /// Starts `sh -c SCRIPT` with `$0` set to the ferry binary, for limits
-    /// and redirections (`ulimit -n 14; exec "$0" ...`).
+    /// Starts `bash -c SCRIPT` with `$0` set to the ferry binary, for limits
+    /// and redirections (`ulimit -n 14; exec "$0" ...`). bash rather than
+    /// sh: dash cannot redirect from a descriptor above 9, and a test
+    /// running beside others may well hold one.
     pub fn spawn_shell(script: &str) -> Ferry {
-        let mut command = Command::new("sh");
+        let mut command = Command::new("bash");
         command
             .arg("-c")
             .arg(script)
