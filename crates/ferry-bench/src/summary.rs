@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::bench_report::{BenchReport, Figures};
 use crate::grid::Grid;
 use crate::report::WorkloadReport;
-use crate::table::rate;
+use crate::table::{rate, round_trips};
 use crate::{Implementation, Preset, Relay, ScalingReport, ServeReport, Unit};
 
 /// The report as plain-text tables.
@@ -38,22 +38,11 @@ fn render(report: &BenchReport, table: fn(&Grid) -> String) -> String {
         );
         out.push_str(&table(&copy_grid(&copies)));
         for w in &copies {
-            let latencies: Vec<String> = w
-                .summaries
-                .iter()
-                .filter_map(|s| {
-                    let (p50, p99) = (s.latency_median_us?, s.latency_p99_us?);
-                    Some(format!("{} {p50:.0} / {p99:.0}", s.implementation))
-                })
-                .collect();
-            if !latencies.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "\n{} round trip, median / p99 µs: {}.",
-                    w.workload,
-                    latencies.join(", ")
-                );
-            }
+            let contenders = w.summaries.iter().map(|s| {
+                let latency = s.latency_median_us.zip(s.latency_p99_us);
+                (s.implementation.to_string(), latency)
+            });
+            out.push_str(&round_trips(&w.workload.to_string(), contenders, 0));
         }
     }
 
@@ -72,22 +61,11 @@ fn render(report: &BenchReport, table: fn(&Grid) -> String) -> String {
         );
         out.push_str(&table(&serve_grid(&serves)));
         for r in &serves {
-            let latencies: Vec<String> = r
-                .summaries
-                .iter()
-                .filter_map(|s| {
-                    let (p50, p99) = (s.latency_median_us?, s.latency_p99_us?);
-                    Some(format!("{} {p50:.0} / {p99:.0}", s.relay))
-                })
-                .collect();
-            if !latencies.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "\n{} round trip, median / p99 µs: {}.",
-                    r.load,
-                    latencies.join(", ")
-                );
-            }
+            let contenders = r.summaries.iter().map(|s| {
+                let latency = s.latency_median_us.zip(s.latency_p99_us);
+                (s.relay.to_string(), latency)
+            });
+            out.push_str(&round_trips(&r.load.to_string(), contenders, 0));
         }
     }
 

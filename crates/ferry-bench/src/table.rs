@@ -142,24 +142,36 @@ pub fn markdown(report: &Report) -> String {
         out.push('\n');
     }
     for w in &report.workloads {
-        let latencies: Vec<String> = w
-            .summaries
-            .iter()
-            .filter_map(|s| {
-                let (p50, p99) = (s.latency_median_us?, s.latency_p99_us?);
-                Some(format!("{} {p50:.1} / {p99:.1}", s.implementation))
-            })
-            .collect();
-        if !latencies.is_empty() {
-            let _ = writeln!(
-                out,
-                "\n{} round trip, median / p99 µs: {}.",
-                w.workload,
-                latencies.join(", ")
-            );
-        }
+        let contenders = w.summaries.iter().map(|s| {
+            let latency = s.latency_median_us.zip(s.latency_p99_us);
+            (s.implementation.to_string(), latency)
+        });
+        out.push_str(&round_trips(&w.workload.to_string(), contenders, 1));
     }
     out
+}
+
+/// The line "\n<what> round trip, median / p99 µs: a 20 / 35, b 21 / 36.\n"
+/// for the contenders that measured round trips (median and p99 in µs,
+/// with `decimals` places), or nothing when none did.
+pub(crate) fn round_trips(
+    what: &str,
+    contenders: impl Iterator<Item = (String, Option<(f64, f64)>)>,
+    decimals: usize,
+) -> String {
+    let latencies: Vec<String> = contenders
+        .filter_map(|(name, latency)| {
+            let (p50, p99) = latency?;
+            Some(format!("{name} {p50:.decimals$} / {p99:.decimals$}"))
+        })
+        .collect();
+    if latencies.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n{what} round trip, median / p99 µs: {}.\n",
+        latencies.join(", ")
+    )
 }
 
 fn header(out: &mut String, report: &Report) {
