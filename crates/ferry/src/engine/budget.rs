@@ -92,6 +92,7 @@ impl Budget {
     }
 
     /// Notes an end's `Pending`, and passes it on.
+    #[inline]
     fn wait<T>(&mut self, polled: Poll<T>) -> Poll<T> {
         if polled.is_pending() {
             self.waited = true;
@@ -151,6 +152,7 @@ impl Budget {
 
     /// Runs one operation, retrying `Interrupted` (each try counts, so an
     /// end that always returns it cannot hold the thread).
+    #[inline]
     fn run<T>(
         &mut self,
         cx: &mut Context<'_>,
@@ -169,6 +171,7 @@ impl Budget {
     }
 
     /// Reads once into `dst` and returns how many bytes arrived (0 at EOF).
+    #[inline]
     pub(crate) fn poll_read<R>(
         &mut self,
         cx: &mut Context<'_>,
@@ -214,6 +217,7 @@ impl Budget {
     ///
     /// `Ok(0)` becomes `WriteZero`, and a count larger than `src` (a broken
     /// writer) becomes an error instead of a phantom byte count.
+    #[inline]
     pub(crate) fn poll_write<W>(
         &mut self,
         cx: &mut Context<'_>,
@@ -238,6 +242,7 @@ impl Budget {
     }
 
     /// Counts bytes that moved without a read of ours (a lending reader's).
+    #[inline]
     pub(crate) fn moved(&mut self, n: usize) {
         self.bytes += n as u64;
     }

@@ -498,12 +498,14 @@ impl CopyBuffer {
         }
     }
 
+    #[inline]
     fn has_room(&self) -> bool {
         !self.read_done && self.cap < self.size
     }
 
     /// Reads once into the free room at the end of the buffer, as much as
     /// `gate` allows, and resizes the buffer as the policy says.
+    #[inline(always)]
     fn poll_fill<R, G>(
         &mut self,
         cx: &mut Context<'_>,
@@ -551,6 +553,7 @@ impl CopyBuffer {
 
     /// Moves to a buffer of `size` bytes, keeping the bytes it holds (at the
     /// front of the new one). A buffer too small for them is not taken.
+    #[cold]
     fn resize(&mut self, size: usize) {
         let held = self.cap - self.pos;
         if held > size || !self.charge(size) {
@@ -567,6 +570,7 @@ impl CopyBuffer {
     /// Reads into a small stack buffer and allocates the real one only when
     /// bytes arrive, so a reader that is not ready (an idle connection)
     /// costs no buffer memory at all.
+    #[cold]
     fn poll_first_fill<R, G>(
         &mut self,
         cx: &mut Context<'_>,

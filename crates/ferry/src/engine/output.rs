@@ -20,6 +20,7 @@ pub(crate) struct Output {
 
 impl Output {
     /// Writes some of `chunk` and records it; returns how many bytes went out.
+    #[inline]
     pub(crate) fn poll_write<W>(
         &mut self,
         cx: &mut Context<'_>,

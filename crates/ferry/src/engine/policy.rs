@@ -106,6 +106,7 @@ impl Sizer {
     /// The size the buffer should have after a read that asked for `room`
     /// bytes and got `got` (at least 1) into a buffer of `size`; `None`
     /// keeps it.
+    #[inline]
     pub(crate) fn after_read(&mut self, size: usize, room: usize, got: usize) -> Option<usize> {
         if !self.adaptive {
             return None;
