@@ -127,11 +127,14 @@ async fn accept_and_copy(
         };
         let copier = plan.copy.for_connection(copier);
         let copy = &plan.copy;
+        let (mut src, mut dst) = (src, dst);
+        let route = transfer::route(&copier, copy.zero_copy, Way::Both, &mut src, &mut dst);
         match transfer::run(
             &copier,
             copy.zero_copy,
             copy.drain_for(),
             Way::Both,
+            route,
             src,
             dst,
         )

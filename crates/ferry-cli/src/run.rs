@@ -154,6 +154,7 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
         plan.copy.zero_copy,
         plan.copy.drain_for(),
         plan.copy.way,
+        planned,
         src_end,
         dst_end,
     );

@@ -359,6 +359,7 @@ impl Server {
             copy.zero_copy,
             copy.drain_for(),
             copy.way,
+            route,
             client,
             dst,
         )

@@ -139,11 +139,7 @@ pub fn route(
     };
     if way == Way::Both {
         if let (Some(a), Some(b)) = (from.stream(), to.stream()) {
-            // A relay splices only when both directions can.
-            return match (zero_copy.route(&*a, &*b), zero_copy.route(&*b, &*a)) {
-                (Route::Splice, Route::Splice) => Route::Splice,
-                _ => Route::Buffered,
-            };
+            return zero_copy.relay_route(&*a, &*b);
         }
     }
     match (from.source(), to.sink()) {
@@ -153,7 +149,9 @@ pub fn route(
 }
 
 /// Copies SRC to DST, or relays both ways when both are two-way streams
-/// (one way only with `way` [`Way::Forward`] or [`Way::Backward`]).
+/// (one way only with `way` [`Way::Forward`] or [`Way::Backward`]), on
+/// `planned`, the route [`route`] gave for these ends (the caller reports
+/// it before the transfer starts, so it is decided once).
 ///
 /// After a one-way copy the destination's write half is shut down, so a
 /// socket peer sees EOF. Every end ferry wrote to is readied for closing
@@ -170,10 +168,10 @@ pub async fn run(
     mode: ZeroCopyMode,
     drain_for: Duration,
     way: Way,
+    planned: Route,
     mut src: Endpoint,
     mut dst: Endpoint,
 ) -> Result<Moved, Broken> {
-    let planned = route(copier, mode, way, &mut src, &mut dst);
     let zero_copy = copier.zero_copy(mode);
     let copied = match way {
         Way::Both => {

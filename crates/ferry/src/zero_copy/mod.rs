@@ -251,6 +251,33 @@ impl ZeroCopier<'_> {
         }
     }
 
+    /// The route [`bidirectional`](Self::bidirectional) will try first for a
+    /// relay between `a` and `b`: splice only when both directions can
+    /// (each through a pipe of its own), memory otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ferry::zero_copy::{Route, ZeroCopyMode};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (a, _peer_a) = tokio::net::UnixStream::pair()?;
+    /// let (b, _peer_b) = tokio::net::UnixStream::pair()?;
+    /// let copier = ferry::Copier::new();
+    /// assert_eq!(copier.zero_copy(ZeroCopyMode::Always).relay_route(&a, &b), Route::Splice);
+    /// assert_eq!(copier.zero_copy(ZeroCopyMode::Auto).relay_route(&a, &b), Route::Buffered);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn relay_route<A, B>(&self, a: &A, b: &B) -> Route
+    where
+        A: ZeroCopyStream + ?Sized,
+        B: ZeroCopyStream + ?Sized,
+    {
+        table::relay_route(a.source_kind(), b.source_kind(), self.mode)
+    }
+
     /// Copies all of `source` into `sink` (up to the copier's limit) on the
     /// route the table picks, going on through memory when the kernel
     /// refuses the pair (see [`Route`] for when it may).
@@ -461,7 +488,7 @@ impl ZeroCopier<'_> {
         A: ZeroCopyStream + ?Sized,
         B: ZeroCopyStream + ?Sized,
     {
-        let route = table::relay_route(a.source_kind(), b.source_kind(), self.mode);
+        let route = self.relay_route(&*a, &*b);
         self.reset_on_close(&*a, &*b, true);
         let relayed = self.relay_on(route, a, b).await;
         if relayed.is_ok() {
