@@ -55,16 +55,26 @@ pub const MAX_BYTES_PER_POLL: u64 = 64 << 20;
 pub(crate) struct Budget {
     ops: u32,
     bytes: u64,
+    /// `ops` and `bytes` at which the next operation takes the slow path
+    /// (the clock, the bounds); 0 once the poll has done its share. Kept
+    /// as two thresholds so that the check on every operation is two
+    /// comparisons.
+    check_ops: u32,
+    check_bytes: u64,
+    /// Whether an end returned `Pending` in this poll (not this budget).
+    waited: bool,
+    slice: Slice,
+}
+
+/// What only the out-of-line path touches (the clock and tokio's unit):
+/// it gets this, not the counters every operation updates.
+#[derive(Debug)]
+struct Slice {
     /// When the clock was first read in this poll (after [`CLOCK_EVERY`]
     /// operations: a poll that does less never reads it).
     started: Option<Instant>,
-    /// `bytes` when the clock was last looked at (or due to be).
-    looked_at_bytes: u64,
-    /// Whether an end returned `Pending` in this poll (not this budget).
-    waited: bool,
-    /// Whether this poll has done its share and woken its task.
-    spent: bool,
-    /// The unit of tokio's budget this poll took, given back if it moved nothing.
+    /// The unit of tokio's budget this poll took: kept if the poll moved
+    /// anything (marked on drop, not on every operation), given back if not.
     coop: RestoreOnPending,
 }
 
@@ -76,11 +86,13 @@ impl Budget {
         Poll::Ready(Budget {
             ops: 0,
             bytes: 0,
-            started: None,
-            looked_at_bytes: 0,
+            check_ops: CLOCK_EVERY,
+            check_bytes: CLOCK_EVERY_BYTES,
             waited: false,
-            spent: false,
-            coop,
+            slice: Slice {
+                started: None,
+                coop,
+            },
         })
     }
 
@@ -103,49 +115,26 @@ impl Budget {
     /// Whether this poll may make another operation; once it has done its
     /// share, wakes the task and answers `Pending`, so the copy yields.
     ///
-    /// Inlined into every read and write: the common answer is a few
-    /// comparisons, and the clock and the yield are out of line.
+    /// Inlined into every read and write: the common answer is one
+    /// comparison (two for a read: only reads move `bytes`), and the clock
+    /// and the yield are out of line.
     #[inline]
-    fn poll_op(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let clock_due = (self.ops > 0 && self.ops % CLOCK_EVERY == 0)
-            || self.bytes - self.looked_at_bytes >= CLOCK_EVERY_BYTES;
-        if !self.spent
-            && !clock_due
-            && self.ops < MAX_OPS_PER_POLL
-            && self.bytes < MAX_BYTES_PER_POLL
-        {
+    fn poll_op(&mut self, cx: &mut Context<'_>, read: bool) -> Poll<()> {
+        if self.ops < self.check_ops && (!read || self.bytes < self.check_bytes) {
             return Poll::Ready(());
         }
-        self.poll_op_rarely(cx)
-    }
-
-    /// [`poll_op`](Self::poll_op) when the clock is due, a bound is reached
-    /// or the poll has already yielded.
-    #[cold]
-    fn poll_op_rarely(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.spent {
+        // Spent: the loop may ask again (a read-ahead after a yielded write).
+        if self.check_ops == 0 {
             return Poll::Pending;
         }
-        if self.ops < MAX_OPS_PER_POLL && self.bytes < MAX_BYTES_PER_POLL && !self.out_of_time() {
-            return Poll::Ready(());
-        }
-        // Once: the loop may ask again (a read-ahead after a yielded write).
-        self.spent = true;
-        self.coop.made_progress();
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-
-    /// Whether this poll has run for [`TIME_PER_POLL`]; called only once
-    /// every [`CLOCK_EVERY`] operations or [`CLOCK_EVERY_BYTES`].
-    fn out_of_time(&mut self) -> bool {
-        self.looked_at_bytes = self.bytes;
-        let now = Instant::now();
-        match self.started {
-            Some(started) => now.duration_since(started) >= TIME_PER_POLL,
+        match self.slice.next_check(cx, self.ops, self.bytes) {
+            Some((ops, bytes)) => {
+                (self.check_ops, self.check_bytes) = (ops, bytes);
+                Poll::Ready(())
+            }
             None => {
-                self.started = Some(now);
-                false
+                (self.check_ops, self.check_bytes) = (0, 0);
+                Poll::Pending
             }
         }
     }
@@ -156,13 +145,13 @@ impl Budget {
     fn run<T>(
         &mut self,
         cx: &mut Context<'_>,
+        read: bool,
         mut op: impl FnMut(&mut Context<'_>) -> Poll<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
         loop {
-            ready!(self.poll_op(cx));
+            ready!(self.poll_op(cx, read));
             let result = ready!(self.wait(op(cx)));
             self.ops += 1;
-            self.coop.made_progress();
             match result {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 other => return Poll::Ready(other),
@@ -181,7 +170,7 @@ impl Budget {
     where
         R: Source + ?Sized,
     {
-        let n = ready!(self.run(cx, |cx| reader.as_mut().poll_read_into(cx, dst)))?;
+        let n = ready!(self.run(cx, true, |cx| reader.as_mut().poll_read_into(cx, dst)))?;
         self.bytes += n as u64;
         Poll::Ready(Ok(n))
     }
@@ -201,10 +190,9 @@ impl Budget {
         R: LendingSource + ?Sized,
     {
         loop {
-            ready!(self.poll_op(cx));
+            ready!(self.poll_op(cx, true));
             let result = ready!(self.wait(reader.as_mut().poll_lend(cx)));
             self.ops += 1;
-            self.coop.made_progress();
             match result {
                 Ok(chunk) => return Poll::Ready(Ok(use_chunk(cx, self, chunk))),
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -227,7 +215,7 @@ impl Budget {
     where
         W: Sink + ?Sized,
     {
-        let written = ready!(self.run(cx, |cx| writer.as_mut().poll_write(cx, src)))?;
+        let written = ready!(self.run(cx, false, |cx| writer.as_mut().poll_write(cx, src)))?;
         Poll::Ready(match written {
             0 => Err(io::Error::new(
                 io::ErrorKind::WriteZero,
@@ -256,7 +244,7 @@ impl Budget {
     where
         W: Sink + ?Sized,
     {
-        self.run(cx, |cx| writer.as_mut().poll_flush(cx))
+        self.run(cx, false, |cx| writer.as_mut().poll_flush(cx))
     }
 
     /// Shuts down `writer`'s write half.
@@ -268,6 +256,47 @@ impl Budget {
     where
         W: Sink + ?Sized,
     {
-        self.run(cx, |cx| writer.as_mut().poll_shutdown(cx))
+        self.run(cx, false, |cx| writer.as_mut().poll_shutdown(cx))
+    }
+}
+
+impl Slice {
+    /// When the clock is due or a bound is reached: the `ops` and `bytes`
+    /// at which to look again, or `None` (with the task woken) when this
+    /// poll has done its share.
+    #[cold]
+    fn next_check(&mut self, cx: &mut Context<'_>, ops: u32, bytes: u64) -> Option<(u32, u64)> {
+        if ops < MAX_OPS_PER_POLL && bytes < MAX_BYTES_PER_POLL && !self.out_of_time() {
+            return Some((
+                ops.saturating_add(CLOCK_EVERY).min(MAX_OPS_PER_POLL),
+                (bytes + CLOCK_EVERY_BYTES).min(MAX_BYTES_PER_POLL),
+            ));
+        }
+        self.coop.made_progress();
+        cx.waker().wake_by_ref();
+        None
+    }
+
+    /// Whether this poll has run for [`TIME_PER_POLL`]; asked only once
+    /// every [`CLOCK_EVERY`] operations or [`CLOCK_EVERY_BYTES`].
+    fn out_of_time(&mut self) -> bool {
+        let now = Instant::now();
+        match self.started {
+            Some(started) => now.duration_since(started) >= TIME_PER_POLL,
+            None => {
+                self.started = Some(now);
+                false
+            }
+        }
+    }
+}
+
+impl Drop for Budget {
+    /// An operation that finished is progress: the poll keeps its unit of
+    /// tokio's budget, as tokio's copy does.
+    fn drop(&mut self) {
+        if self.ops > 0 {
+            self.slice.coop.made_progress();
+        }
     }
 }

@@ -517,17 +517,19 @@ impl CopyBuffer {
         R: Source + ?Sized,
         G: ReadGate,
     {
-        let room = self.size - self.cap;
+        if self.buf.is_empty() {
+            return self.poll_first_fill(cx, budget, reader, gate);
+        }
+        // An allocated buffer is `size` long; its length lets the slicing
+        // below go unchecked.
+        let room = self.buf.len() - self.cap;
         let allowed = ready!(gate.poll_allowance(cx, room));
         if allowed == 0 {
             // The gate's byte limit is reached: that is this copy's EOF.
             self.read_done = true;
             return Poll::Ready(Ok(()));
         }
-        if self.buf.is_empty() {
-            return self.poll_first_fill(cx, budget, reader, gate, allowed);
-        }
-        let into = &mut self.buf[self.cap..self.cap + allowed];
+        let into = &mut self.buf[self.cap..][..allowed];
         let n = match ready!(settle(gate, budget.poll_read(cx, reader, into))) {
             Ok(n) => n,
             // What was read before the failure still goes out, then the
@@ -544,8 +546,7 @@ impl CopyBuffer {
             return Poll::Ready(Ok(()));
         }
         self.cap += n;
-        self.sizer.waited |= budget.waited();
-        if let Some(size) = self.sizer.after_read(self.size, room, n) {
+        if let Some(size) = self.sizer.after_read(self.size, room, n, budget.waited()) {
             self.resize(size);
         }
         Poll::Ready(Ok(()))
@@ -577,12 +578,16 @@ impl CopyBuffer {
         budget: &mut Budget,
         reader: Pin<&mut R>,
         gate: &mut G,
-        allowed: usize,
     ) -> Poll<io::Result<()>>
     where
         R: Source + ?Sized,
         G: ReadGate,
     {
+        let allowed = ready!(gate.poll_allowance(cx, self.size));
+        if allowed == 0 {
+            self.read_done = true;
+            return Poll::Ready(Ok(()));
+        }
         const PROBE: usize = 1024;
         let mut probe = [0u8; PROBE];
         let probe_read = budget.poll_read(cx, reader, &mut probe[..allowed.min(PROBE)]);

@@ -105,9 +105,26 @@ impl Sizer {
 
     /// The size the buffer should have after a read that asked for `room`
     /// bytes and got `got` (at least 1) into a buffer of `size`; `None`
-    /// keeps it.
+    /// keeps it. `waited`: whether an end has made this poll wait.
+    ///
+    /// Inlined into every read: until an end has made the copy wait (never,
+    /// in a copy between in-memory ends) the buffer keeps its initial size,
+    /// and the answer is one comparison.
     #[inline]
-    pub(crate) fn after_read(&mut self, size: usize, room: usize, got: usize) -> Option<usize> {
+    pub(crate) fn after_read(
+        &mut self,
+        size: usize,
+        room: usize,
+        got: usize,
+        waited: bool,
+    ) -> Option<usize> {
+        if !(self.waited || waited) {
+            return None;
+        }
+        self.after_read_waited(size, room, got)
+    }
+
+    fn after_read_waited(&mut self, size: usize, room: usize, got: usize) -> Option<usize> {
         if !self.adaptive {
             return None;
         }
@@ -123,7 +140,7 @@ impl Sizer {
         self.short_reads = 0;
         // A read that filled a good part of the buffer and had more behind it.
         let filled = got == room && room >= size / 2;
-        (filled && self.waited && size < max).then(|| size.saturating_mul(2).min(max))
+        (filled && size < max).then(|| size.saturating_mul(2).min(max))
     }
 
     /// After the buffer was given back: it starts again at `initial`.
