@@ -15,7 +15,9 @@
 //!   does, at no measurable cost;
 //! - sizes its buffer by what the ends do: it grows (up to 1 MiB) where a
 //!   bigger buffer saves system calls, and stays at 8 KiB between in-memory
-//!   ends, where a bigger one would only fall out of the CPU's cache;
+//!   ends (channels that make the copy wait included: it times a few polls
+//!   before it first grows), where a bigger one would only fall out of the
+//!   CPU's cache;
 //! - turns a writer that claims more bytes than it was given into an error
 //!   instead of an over-count (tokio only has a `debug_assert!`);
 //! - keeps its counts after an error ([`CopyBuffer::bytes_read`],

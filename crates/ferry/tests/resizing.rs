@@ -29,7 +29,8 @@ proptest! {
         let data = support::pattern(len, seed);
         let max = initial + extra;
         let rt = runtime();
-        let mut reader = ScriptedReader::new(data.clone(), reads);
+        // Costly: reads that cost what system calls do, so the buffer grows.
+        let mut reader = ScriptedReader::new(data.clone(), reads).costly();
         let mut writer = ScriptedWriter::new(writes, flushes);
         let mut engine = CopyBuffer::with_policy(BufferPolicy::Adaptive { initial, max });
         let mut largest = 0;
@@ -59,17 +60,18 @@ fn poll_once(
 
 #[test]
 fn grows_and_shrinks_with_bytes_buffered() {
-    let data = support::pattern(400_000, 7);
-    // The reader waits once (a sign of a real end), gives about 200 KB in
-    // big reads, then the rest a few bytes at a time.
-    let big = 200_000;
+    let data = support::pattern(800_000, 7);
+    // The reader waits once (a sign of a real end), costs what a system
+    // call costs, gives about 600 KB in big reads, then the rest a few
+    // bytes at a time.
+    let big = 600_000;
     let mut steps = vec![Step::Pending];
     steps.extend(std::iter::repeat_n(
         Step::Ready(16 * 1024),
         big / (16 * 1024),
     ));
     steps.extend(std::iter::repeat_n(Step::Ready(8), 100_000));
-    let mut reader = ScriptedReader::new(data.clone(), steps);
+    let mut reader = ScriptedReader::new(data.clone(), steps).costly();
     // The writer waits every other call and then takes at most 3 KiB, so
     // every poll ends with bytes read ahead into the buffer.
     let mut writer = ScriptedWriter::new(vec![Step::Pending, Step::Ready(3 * 1024)], vec![]);
@@ -120,6 +122,33 @@ fn ends_that_never_wait_keep_the_initial_size() {
     assert_eq!(n, data.len() as u64);
     assert_eq!(writer, data);
     assert_eq!(engine.capacity(), ferry::DEFAULT_BUF_SIZE);
+}
+
+#[test]
+fn an_in_memory_channel_keeps_the_initial_size() {
+    // tokio's duplex makes the copy wait, as a socket does, but costs what
+    // memory costs: the probe keeps the buffer in the fastest cache.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use tokio::io::AsyncWriteExt;
+        let (mut tx, mut rx) = tokio::io::duplex(64 * 1024);
+        let sending = tokio::spawn(async move {
+            let chunk = vec![5u8; 1 << 20];
+            for _ in 0..32 {
+                tx.write_all(&chunk).await.unwrap();
+            }
+        });
+        let mut engine = CopyBuffer::new();
+        let mut sink = tokio::io::sink();
+        let copy = poll_fn(|cx| engine.poll_copy(cx, Pin::new(&mut rx), Pin::new(&mut sink)));
+        let n = copy.await.unwrap();
+        sending.await.unwrap();
+        assert_eq!(n, 32 << 20);
+        assert_eq!(engine.capacity(), ferry::DEFAULT_BUF_SIZE);
+    });
 }
 
 #[test]

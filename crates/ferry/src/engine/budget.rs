@@ -96,6 +96,11 @@ impl Budget {
         })
     }
 
+    /// Bytes read in this poll so far.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
     /// Whether an end made this poll wait: a sign that it is backed by
     /// system calls (a socket, a pipe, a file on the blocking pool) rather
     /// than memory.

@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -93,13 +94,15 @@ impl CopyBuffer {
     /// Creates an engine with ferry's default policy (see
     /// [`BufferPolicy::Adaptive`]): a [`DEFAULT_BUF_SIZE`] (8 KiB) buffer
     /// that doubles, up to [`DEFAULT_MAX_BUF_SIZE`] (1 MiB), while reads keep
-    /// filling it and once an end has made the copy wait, and halves again
+    /// filling it, once an end has made the copy wait and its operations
+    /// have been found to cost what system calls cost, and halves again
     /// when reads stay small.
     ///
-    /// Bulk transfers over sockets, pipes and files grow within a few reads,
-    /// which saves system calls; copies between in-memory ends stay at
-    /// 8 KiB, where the buffer stays in the CPU's fastest cache. Use
-    /// [`with_capacity`](Self::with_capacity) for a fixed size.
+    /// Bulk transfers over sockets, pipes and files grow within a few dozen
+    /// reads, which saves system calls; copies between in-memory ends
+    /// (slices, `Vec`s, decoders, and channels such as tokio's `duplex`)
+    /// stay at 8 KiB, where the buffer stays in the CPU's fastest cache.
+    /// Use [`with_capacity`](Self::with_capacity) for a fixed size.
     ///
     /// # Examples
     ///
@@ -434,8 +437,12 @@ impl CopyBuffer {
         G: ReadGate,
     {
         let mut budget = ready!(Budget::start(cx));
+        let timer = self.sizer.probing().then(Instant::now);
         let polled = self.poll_loop(cx, &mut budget, reader, writer, gate);
         self.sizer.waited |= budget.waited();
+        if let Some(started) = timer {
+            self.sizer.probed(started.elapsed(), budget.bytes());
+        }
         polled
     }
 

@@ -16,6 +16,7 @@ mod mover;
 mod one_way;
 mod output;
 mod policy;
+mod probe;
 mod step;
 mod two_way;
 

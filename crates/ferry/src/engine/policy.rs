@@ -4,10 +4,16 @@
 //! a file on tokio's blocking pool. Between in-memory ends there are no
 //! calls to save, and a buffer past the CPU's first-level cache makes every
 //! read and write slower. The adaptive policy tells the two apart by what
-//! the ends do, without reading a clock: an end backed by system calls
-//! sooner or later makes the copy wait (`Pending`); an in-memory end never
-//! does. So the buffer grows only after an end has made the copy wait, and
-//! only while reads keep filling it; it shrinks again when reads stay small.
+//! the ends do: an end backed by system calls sooner or later makes the
+//! copy wait (`Pending`); a plain in-memory end never does, and is never
+//! timed. So the buffer grows only after an end has made the copy wait,
+//! only while reads keep filling it, and only if the ends' operations cost
+//! what system calls cost (an in-memory channel waits too; see `probe.rs`);
+//! it shrinks again when reads stay small.
+
+use std::time::Duration;
+
+use super::probe::Probe;
 
 /// The size every buffer starts at: 8 KiB, the same as tokio's.
 pub const DEFAULT_BUF_SIZE: usize = 8 * 1024;
@@ -36,9 +42,12 @@ pub enum BufferPolicy {
     /// buffer and an end has made the copy wait at least once (a sign that
     /// it is a socket, a pipe or a file, where a bigger buffer saves system
     /// calls); ends that never wait (in-memory readers and writers) keep
-    /// `initial`, which stays in the CPU's fastest cache. Halve, down to
-    /// `initial`, after 32 reads in a row that each used less than a quarter
-    /// of the buffer. Resizing keeps the bytes the buffer holds.
+    /// `initial`, which stays in the CPU's fastest cache. Before the first
+    /// doubling, 16 polls are timed: ends that wait but cost less than
+    /// four memory copies per byte (an in-memory channel such as tokio's
+    /// `duplex`) keep `initial` too. Halve, down to `initial`, after 32
+    /// reads in a row that each used less than a quarter of the buffer.
+    /// Resizing keeps the bytes the buffer holds.
     Adaptive {
         /// The size of the first buffer.
         initial: usize,
@@ -78,13 +87,15 @@ impl BufferPolicy {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Sizer {
     /// The policy's sizes; more than 4 GiB is taken as 4 GiB.
+    /// `initial == max` for a fixed size: it neither grows nor shrinks.
     initial: u32,
     max: u32,
-    adaptive: bool,
-    /// An end has made the copy wait: it is backed by system calls.
+    /// An end has made the copy wait: it may be backed by system calls.
     pub(crate) waited: bool,
     /// Reads in a row that used less than a quarter of the buffer.
     short_reads: u8,
+    /// Whether the ends cost what system calls cost, once growth is asked for.
+    probe: Probe,
 }
 
 impl Sizer {
@@ -93,9 +104,9 @@ impl Sizer {
         Self {
             initial: clamp(policy.initial()),
             max: clamp(policy.max()),
-            adaptive: matches!(policy, BufferPolicy::Adaptive { .. }),
             waited: false,
             short_reads: 0,
+            probe: Probe::default(),
         }
     }
 
@@ -125,9 +136,6 @@ impl Sizer {
     }
 
     fn after_read_waited(&mut self, size: usize, room: usize, got: usize) -> Option<usize> {
-        if !self.adaptive {
-            return None;
-        }
         let (initial, max) = (self.initial(), self.max as usize);
         if got < size / 4 {
             self.short_reads = self.short_reads.saturating_add(1);
@@ -140,7 +148,18 @@ impl Sizer {
         self.short_reads = 0;
         // A read that filled a good part of the buffer and had more behind it.
         let filled = got == room && room >= size / 2;
-        (filled && size < max).then(|| size.saturating_mul(2).min(max))
+        (filled && size < max && self.probe.growth_pays()).then(|| size.saturating_mul(2).min(max))
+    }
+
+    /// Whether the copy's polls should be timed for the probe.
+    #[inline]
+    pub(crate) fn probing(&self) -> bool {
+        self.probe.timing()
+    }
+
+    /// Counts a timed poll that took `took` and read `bytes`.
+    pub(crate) fn probed(&mut self, took: Duration, bytes: u64) {
+        self.probe.record(took, bytes);
     }
 
     /// After the buffer was given back: it starts again at `initial`.

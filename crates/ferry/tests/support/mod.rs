@@ -85,6 +85,7 @@ pub struct ScriptedReader {
     pos: usize,
     script: Script,
     fail_at: Option<usize>,
+    costly: bool,
 }
 
 impl ScriptedReader {
@@ -94,7 +95,16 @@ impl ScriptedReader {
             pos: 0,
             script: Script::new(steps),
             fail_at: None,
+            costly: false,
         }
+    }
+
+    /// Makes every read cost what a system call costs (5 µs of spinning),
+    /// so that the adaptive policy's probe takes this reader for a socket
+    /// and lets the buffer grow.
+    pub fn costly(mut self) -> Self {
+        self.costly = true;
+        self
     }
 
     pub fn failing_at(mut self, offset: usize) -> Self {
@@ -110,6 +120,12 @@ impl ScriptedReader {
 impl ScriptedReader {
     /// One scripted read into `dst`, whichever trait asked for it.
     fn poll_read_into(&mut self, cx: &mut Context<'_>, dst: &mut [u8]) -> Poll<io::Result<usize>> {
+        if self.costly {
+            let started = std::time::Instant::now();
+            while started.elapsed() < std::time::Duration::from_micros(5) {
+                std::hint::spin_loop();
+            }
+        }
         let max = ready!(self.script.play(cx))?;
         let end = self.fail_at.unwrap_or(usize::MAX).min(self.data.len());
         if self.pos == end && self.fail_at.is_some_and(|at| at <= self.pos) {
