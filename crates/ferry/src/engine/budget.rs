@@ -52,7 +52,7 @@ pub const MAX_BYTES_PER_POLL: u64 = 64 << 20;
 
 /// The work done in one poll.
 #[derive(Debug)]
-pub(crate) struct Budget {
+pub(crate) struct Budget<'a> {
     ops: u32,
     bytes: u64,
     /// `ops` and `bytes` at which the next operation takes the slow path
@@ -63,13 +63,19 @@ pub(crate) struct Budget {
     check_bytes: u64,
     /// Whether an end returned `Pending` in this poll (not this budget).
     waited: bool,
-    slice: Slice,
+    slice: &'a mut Slice,
 }
 
-/// What only the out-of-line path touches (the clock and tokio's unit):
-/// it gets this, not the counters every operation updates.
+/// What only the out-of-line path touches: the clock and tokio's unit.
+///
+/// It lives in the frame of whoever starts the poll, apart from the
+/// [`Budget`] that points to it, because the compiler keeps a local in
+/// registers only if no pointer to it leaves the inlined code: the
+/// out-of-line path takes a pointer to this, and the counters every
+/// operation updates stay in registers (a cache-resident 8 KiB copy: 76
+/// instructions per read/write pair instead of 91).
 #[derive(Debug)]
-struct Slice {
+pub(crate) struct Slice {
     /// When the clock was first read in this poll (after [`CLOCK_EVERY`]
     /// operations: a poll that does less never reads it).
     started: Option<Instant>,
@@ -78,22 +84,29 @@ struct Slice {
     coop: RestoreOnPending,
 }
 
-impl Budget {
+impl Slice {
     /// Starts a poll; `Pending` (with the task woken by tokio) when the
     /// task's tokio budget is already spent.
-    pub(crate) fn start(cx: &mut Context<'_>) -> Poll<Budget> {
+    pub(crate) fn start(cx: &mut Context<'_>) -> Poll<Slice> {
         let coop = ready!(poll_proceed(cx));
-        Poll::Ready(Budget {
+        Poll::Ready(Slice {
+            started: None,
+            coop,
+        })
+    }
+}
+
+impl<'a> Budget<'a> {
+    /// Counts the work of the poll `slice` started.
+    pub(crate) fn new(slice: &'a mut Slice) -> Self {
+        Budget {
             ops: 0,
             bytes: 0,
             check_ops: CLOCK_EVERY,
             check_bytes: CLOCK_EVERY_BYTES,
             waited: false,
-            slice: Slice {
-                started: None,
-                coop,
-            },
-        })
+            slice,
+        }
     }
 
     /// Bytes read in this poll so far.
@@ -123,7 +136,7 @@ impl Budget {
     /// Inlined into every read and write: the common answer is one
     /// comparison (two for a read: only reads move `bytes`), and the clock
     /// and the yield are out of line.
-    #[inline]
+    #[inline(always)]
     fn poll_op(&mut self, cx: &mut Context<'_>, read: bool) -> Poll<()> {
         if self.ops < self.check_ops && (!read || self.bytes < self.check_bytes) {
             return Poll::Ready(());
@@ -146,7 +159,7 @@ impl Budget {
 
     /// Runs one operation, retrying `Interrupted` (each try counts, so an
     /// end that always returns it cannot hold the thread).
-    #[inline]
+    #[inline(always)]
     fn run<T>(
         &mut self,
         cx: &mut Context<'_>,
@@ -189,7 +202,7 @@ impl Budget {
         &mut self,
         cx: &mut Context<'_>,
         mut reader: Pin<&mut R>,
-        use_chunk: impl FnOnce(&mut Context<'_>, &mut Budget, &[u8]) -> T,
+        use_chunk: impl FnOnce(&mut Context<'_>, &mut Budget<'_>, &[u8]) -> T,
     ) -> Poll<io::Result<T>>
     where
         R: LendingSource + ?Sized,
@@ -296,7 +309,7 @@ impl Slice {
     }
 }
 
-impl Drop for Budget {
+impl Drop for Budget<'_> {
     /// An operation that finished is progress: the poll keeps its unit of
     /// tokio's budget, as tokio's copy does.
     fn drop(&mut self) {

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::budget::Budget;
+use super::budget::{Budget, Slice};
 use super::memory::MemoryBudget;
 use super::output::Output;
 use super::policy::Sizer;
@@ -436,7 +436,8 @@ impl CopyBuffer {
         W: Sink + ?Sized,
         G: ReadGate,
     {
-        let mut budget = ready!(Budget::start(cx));
+        let mut slice = ready!(Slice::start(cx));
+        let mut budget = Budget::new(&mut slice);
         let timer = self.sizer.probing().then(Instant::now);
         let polled = self.poll_loop(cx, &mut budget, reader, writer, gate);
         self.sizer.waited |= budget.waited();
@@ -449,7 +450,7 @@ impl CopyBuffer {
     fn poll_loop<R, W, G>(
         &mut self,
         cx: &mut Context<'_>,
-        budget: &mut Budget,
+        budget: &mut Budget<'_>,
         mut reader: Pin<&mut R>,
         mut writer: Pin<&mut W>,
         gate: &mut G,
@@ -516,7 +517,7 @@ impl CopyBuffer {
     fn poll_fill<R, G>(
         &mut self,
         cx: &mut Context<'_>,
-        budget: &mut Budget,
+        budget: &mut Budget<'_>,
         reader: Pin<&mut R>,
         gate: &mut G,
     ) -> Poll<io::Result<()>>
@@ -578,11 +579,14 @@ impl CopyBuffer {
     /// Reads into a small stack buffer and allocates the real one only when
     /// bytes arrive, so a reader that is not ready (an idle connection)
     /// costs no buffer memory at all.
-    #[cold]
+    ///
+    /// Inlined, though it runs once per buffer, because it takes the
+    /// budget: out of line, that pointer would keep the per-operation
+    /// counters out of registers.
     fn poll_first_fill<R, G>(
         &mut self,
         cx: &mut Context<'_>,
-        budget: &mut Budget,
+        budget: &mut Budget<'_>,
         reader: Pin<&mut R>,
         gate: &mut G,
     ) -> Poll<io::Result<()>>

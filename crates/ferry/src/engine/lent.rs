@@ -5,7 +5,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use super::budget::Budget;
+use super::budget::{Budget, Slice};
 use super::output::Output;
 use super::{
     DirectionCounts, Fault, LendingSource, Mover, PollMove, ReadGate, Sink, Step, Ungated,
@@ -71,7 +71,8 @@ where
     ) -> Poll<Result<(), Fault>> {
         let output = &mut self.output;
         let failed = |step| move |err| Fault::Failed(step, err);
-        let mut budget = ready!(Budget::start(cx));
+        let mut slice = ready!(Slice::start(cx));
+        let mut budget = Budget::new(&mut slice);
         loop {
             // The gate is asked only once the reader has a chunk: check for a
             // stop first, or a reader with nothing to give would hold it up.

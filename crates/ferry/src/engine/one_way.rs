@@ -4,7 +4,7 @@
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use super::budget::Budget;
+use super::budget::{Budget, Slice};
 use super::{DirectionCounts, Fault, Mover, PollMove, ReadGate, Sink, Step};
 
 /// A [`Mover`] followed by a half-close of its sink.
@@ -56,7 +56,8 @@ impl<M: Mover> OneWay<M> {
                     self.stage = Stage::ShuttingDown;
                 }
                 Stage::ShuttingDown => {
-                    let mut budget = ready!(Budget::start(cx));
+                    let mut slice = ready!(Slice::start(cx));
+                    let mut budget = Budget::new(&mut slice);
                     ready!(budget.poll_shutdown(cx, writer.as_mut()))
                         .map_err(|err| Fault::Failed(Step::Shutdown, err))?;
                     self.stage = Stage::Done;

@@ -24,7 +24,7 @@ impl Output {
     pub(crate) fn poll_write<W>(
         &mut self,
         cx: &mut Context<'_>,
-        budget: &mut Budget,
+        budget: &mut Budget<'_>,
         writer: Pin<&mut W>,
         chunk: &[u8],
     ) -> Poll<io::Result<usize>>
@@ -38,10 +38,11 @@ impl Output {
     }
 
     /// Flushes if anything was written since the last flush.
+    #[inline]
     pub(crate) fn poll_flush_owed<W>(
         &mut self,
         cx: &mut Context<'_>,
-        budget: &mut Budget,
+        budget: &mut Budget<'_>,
         writer: Pin<&mut W>,
     ) -> Poll<io::Result<()>>
     where
@@ -55,10 +56,11 @@ impl Output {
     }
 
     /// Flushes unconditionally: the last step of every copy.
+    #[inline]
     pub(crate) fn poll_finish<W>(
         &mut self,
         cx: &mut Context<'_>,
-        budget: &mut Budget,
+        budget: &mut Budget<'_>,
         writer: Pin<&mut W>,
     ) -> Poll<io::Result<()>>
     where
