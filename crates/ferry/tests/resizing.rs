@@ -124,6 +124,28 @@ fn ends_that_never_wait_keep_the_initial_size() {
     assert_eq!(engine.capacity(), ferry::DEFAULT_BUF_SIZE);
 }
 
+/// Sends 32 MiB into `tx` from another task and copies them out of `rx`
+/// with a default engine, which it returns.
+async fn engine_after_32_mib<R, W>(mut rx: R, mut tx: W) -> CopyBuffer
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use tokio::io::AsyncWriteExt;
+    let sending = tokio::spawn(async move {
+        let chunk = vec![5u8; 1 << 20];
+        for _ in 0..32 {
+            tx.write_all(&chunk).await.unwrap();
+        }
+    });
+    let mut engine = CopyBuffer::new();
+    let mut sink = tokio::io::sink();
+    let copy = poll_fn(|cx| engine.poll_copy(cx, Pin::new(&mut rx), Pin::new(&mut sink)));
+    assert_eq!(copy.await.unwrap(), 32 << 20);
+    sending.await.unwrap();
+    engine
+}
+
 #[test]
 fn an_in_memory_channel_keeps_the_initial_size() {
     // tokio's duplex makes the copy wait, as a socket does, but costs what
@@ -132,46 +154,20 @@ fn an_in_memory_channel_keeps_the_initial_size() {
         .worker_threads(2)
         .build()
         .unwrap();
-    rt.block_on(async {
-        use tokio::io::AsyncWriteExt;
-        let (mut tx, mut rx) = tokio::io::duplex(64 * 1024);
-        let sending = tokio::spawn(async move {
-            let chunk = vec![5u8; 1 << 20];
-            for _ in 0..32 {
-                tx.write_all(&chunk).await.unwrap();
-            }
-        });
-        let mut engine = CopyBuffer::new();
-        let mut sink = tokio::io::sink();
-        let copy = poll_fn(|cx| engine.poll_copy(cx, Pin::new(&mut rx), Pin::new(&mut sink)));
-        let n = copy.await.unwrap();
-        sending.await.unwrap();
-        assert_eq!(n, 32 << 20);
-        assert_eq!(engine.capacity(), ferry::DEFAULT_BUF_SIZE);
-    });
+    let (tx, rx) = tokio::io::duplex(64 * 1024);
+    let engine = rt.block_on(engine_after_32_mib(rx, tx));
+    assert_eq!(engine.capacity(), ferry::DEFAULT_BUF_SIZE);
 }
 
 #[test]
 fn a_socket_grows_the_buffer() {
     let rt = runtime();
-    rt.block_on(async {
-        use tokio::io::AsyncWriteExt;
-        let (mut tx, mut rx) = tokio::net::UnixStream::pair().unwrap();
-        let sending = tokio::spawn(async move {
-            let chunk = vec![5u8; 1 << 20];
-            for _ in 0..32 {
-                tx.write_all(&chunk).await.unwrap();
-            }
-        });
-        let mut engine = CopyBuffer::new();
-        let mut sink = tokio::io::sink();
-        let copy = poll_fn(|cx| engine.poll_copy(cx, Pin::new(&mut rx), Pin::new(&mut sink)));
-        let n = copy.await.unwrap();
-        sending.await.unwrap();
-        assert_eq!(n, 32 << 20);
-        // As far as one read can fill it: a Unix socket holds about 200 KiB.
-        assert!(engine.capacity() >= 128 * 1024, "{}", engine.capacity());
+    let engine = rt.block_on(async {
+        let (tx, rx) = tokio::net::UnixStream::pair().unwrap();
+        engine_after_32_mib(rx, tx).await
     });
+    // As far as one read can fill it: a Unix socket holds about 200 KiB.
+    assert!(engine.capacity() >= 128 * 1024, "{}", engine.capacity());
 }
 
 #[test]
