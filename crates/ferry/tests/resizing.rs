@@ -149,11 +149,10 @@ where
 #[test]
 fn an_in_memory_channel_keeps_the_initial_size() {
     // tokio's duplex makes the copy wait, as a socket does, but costs what
-    // memory costs: the probe keeps the buffer in the fastest cache.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    // memory costs: the probe keeps the buffer in the fastest cache. Both
+    // tasks on one thread, so that no poll wakes a sleeping thread (that is
+    // a system call, and a reason to grow).
+    let rt = runtime();
     let (tx, rx) = tokio::io::duplex(64 * 1024);
     let engine = rt.block_on(engine_after_32_mib(rx, tx));
     assert_eq!(engine.capacity(), ferry::DEFAULT_BUF_SIZE);

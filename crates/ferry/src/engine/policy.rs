@@ -44,7 +44,7 @@ pub enum BufferPolicy {
     /// calls); ends that never wait (in-memory readers and writers) keep
     /// `initial`, which stays in the CPU's fastest cache. Before the first
     /// doubling, 16 polls are timed: ends that wait but cost less than
-    /// four memory copies per byte (an in-memory channel such as tokio's
+    /// 3.5 memory copies per byte (an in-memory channel such as tokio's
     /// `duplex`) keep `initial` too. Halve, down to `initial`, after 32
     /// reads in a row that each used less than a quarter of the buffer.
     /// Resizing keeps the bytes the buffer holds.
