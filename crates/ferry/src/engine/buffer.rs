@@ -583,6 +583,7 @@ impl CopyBuffer {
     /// Inlined, though it runs once per buffer, because it takes the
     /// budget: out of line, that pointer would keep the per-operation
     /// counters out of registers.
+    #[inline(always)]
     fn poll_first_fill<R, G>(
         &mut self,
         cx: &mut Context<'_>,
