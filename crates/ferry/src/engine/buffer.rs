@@ -525,12 +525,14 @@ impl CopyBuffer {
         R: Source + ?Sized,
         G: ReadGate,
     {
-        if self.buf.is_empty() {
+        // `has_room` holds, so an allocated buffer (`size` long) has room:
+        // none means none is allocated yet. Measured by the buffer's own
+        // length, the room lets the compiler drop the checks below for an
+        // ungated copy.
+        let room = self.buf.len() - self.cap;
+        if room == 0 {
             return self.poll_first_fill(cx, budget, reader, gate);
         }
-        // An allocated buffer is `size` long; its length lets the slicing
-        // below go unchecked.
-        let room = self.buf.len() - self.cap;
         let allowed = ready!(gate.poll_allowance(cx, room));
         if allowed == 0 {
             // The gate's byte limit is reached: that is this copy's EOF.
