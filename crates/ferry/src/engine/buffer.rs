@@ -418,6 +418,21 @@ impl CopyBuffer {
         R: AsyncRead + ?Sized,
         W: AsyncWrite + ?Sized,
     {
+        self.poll_copy_ends(cx, reader, writer)
+    }
+
+    /// [`poll_copy`](Self::poll_copy) between any ends the engine drives,
+    /// tokio's or futures-io's.
+    pub(crate) fn poll_copy_ends<R, W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        reader: Pin<&mut R>,
+        writer: Pin<&mut W>,
+    ) -> Poll<io::Result<u64>>
+    where
+        R: Source + ?Sized,
+        W: Sink + ?Sized,
+    {
         self.poll_copy_gated(cx, reader, writer, &mut Ungated)
             .map_err(|(_, err)| err)
     }

@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use super::end::FuturesIo;
-use crate::engine::Ungated;
 use crate::CopyBuffer;
 
 /// Future returned by [`copy`].
@@ -88,13 +87,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
         let me = self.get_mut();
         me.engine
-            .poll_copy_gated(
-                cx,
-                Pin::new(&mut me.reader),
-                Pin::new(&mut me.writer),
-                &mut Ungated,
-            )
-            .map_err(|(_, err)| err)
+            .poll_copy_ends(cx, Pin::new(&mut me.reader), Pin::new(&mut me.writer))
     }
 }
 
