@@ -73,10 +73,8 @@ use super::{DEFAULT_BUF_SIZE, DEFAULT_MAX_BUF_SIZE};
 pub struct CopyBuffer {
     /// Allocated on the first read, so an engine that never sees data holds no memory.
     buf: Box<[u8]>,
-    /// Start of the bytes read but not yet written.
-    pos: usize,
-    /// End of the bytes read; `pos <= cap <= size`.
-    cap: usize,
+    /// Where in the buffer the bytes read but not yet written are.
+    held: Held,
     /// The buffer's size, allocated or not.
     size: usize,
     sizer: Sizer,
@@ -161,8 +159,7 @@ impl CopyBuffer {
         );
         Self {
             buf: Box::default(),
-            pos: 0,
-            cap: 0,
+            held: Held::default(),
             size: Sizer::new(policy).initial(),
             sizer: Sizer::new(policy),
             read_done: false,
@@ -228,13 +225,12 @@ impl CopyBuffer {
     /// assert_eq!(engine.allocated(), 0);
     /// ```
     pub fn release(&mut self) -> bool {
-        if self.pos != self.cap {
+        if !self.held.is_empty() {
             return false;
         }
         self.charge(0);
         self.buf = Box::default();
-        self.pos = 0;
-        self.cap = 0;
+        self.held = Held::default();
         self.size = self.sizer.initial();
         self.sizer.released();
         true
@@ -319,7 +315,7 @@ impl CopyBuffer {
     /// # }
     /// ```
     pub fn buffered(&self) -> usize {
-        self.cap - self.pos
+        self.held.len()
     }
 
     /// Whether the reader has reported EOF.
@@ -462,10 +458,36 @@ impl CopyBuffer {
         polled
     }
 
+    /// The loop, with the held span in a local: the compiler keeps a
+    /// local in registers across the ends' calls, where it would store and
+    /// reload a field on every read and write.
+    #[inline(always)]
     fn poll_loop<R, W, G>(
         &mut self,
         cx: &mut Context<'_>,
         budget: &mut Budget<'_>,
+        reader: Pin<&mut R>,
+        writer: Pin<&mut W>,
+        gate: &mut G,
+    ) -> Poll<Result<u64, (Step, io::Error)>>
+    where
+        R: Source + ?Sized,
+        W: Sink + ?Sized,
+        G: ReadGate,
+    {
+        let mut held = self.held;
+        let polled = self.poll_held(cx, budget, &mut held, reader, writer, gate);
+        self.held = held;
+        polled
+    }
+
+    /// The loop proper; `held` is where the bytes not yet written are.
+    #[inline(always)]
+    fn poll_held<R, W, G>(
+        &mut self,
+        cx: &mut Context<'_>,
+        budget: &mut Budget<'_>,
+        held: &mut Held,
         mut reader: Pin<&mut R>,
         mut writer: Pin<&mut W>,
         gate: &mut G,
@@ -476,10 +498,10 @@ impl CopyBuffer {
         G: ReadGate,
     {
         loop {
-            if self.has_room() {
-                match self.poll_fill(cx, budget, reader.as_mut(), gate) {
+            if self.has_room(*held) {
+                match self.poll_fill(cx, budget, held, reader.as_mut(), gate) {
                     Poll::Ready(filled) => filled.map_err(|err| (Step::Read, err))?,
-                    Poll::Pending if self.pos == self.cap => {
+                    Poll::Pending if held.is_empty() => {
                         // Flush when the reader stalls: its peer may be
                         // waiting for the bytes we already wrote.
                         ready!(self.output.poll_flush_owed(cx, budget, writer.as_mut()))
@@ -491,24 +513,23 @@ impl CopyBuffer {
                 }
             }
 
-            while self.pos < self.cap {
-                let chunk = &self.buf[self.pos..self.cap];
+            while held.start < held.end {
+                let chunk = &self.buf[held.start..held.end];
                 match self.output.poll_write(cx, budget, writer.as_mut(), chunk) {
                     Poll::Ready(written) => {
-                        self.pos += written.map_err(|err| (Step::Write, err))?
+                        held.start += written.map_err(|err| (Step::Write, err))?
                     }
                     Poll::Pending => {
                         // Read ahead while the writer stalls so its next write is larger.
-                        if self.has_room() {
-                            ready!(self.poll_fill(cx, budget, reader.as_mut(), gate))
+                        if self.has_room(*held) {
+                            ready!(self.poll_fill(cx, budget, held, reader.as_mut(), gate))
                                 .map_err(|err| (Step::Read, err))?;
                         }
                         return Poll::Pending;
                     }
                 }
             }
-            self.pos = 0;
-            self.cap = 0;
+            *held = Held::default();
 
             if self.read_done {
                 ready!(self.output.poll_finish(cx, budget, writer.as_mut()))
@@ -522,8 +543,8 @@ impl CopyBuffer {
     }
 
     #[inline]
-    fn has_room(&self) -> bool {
-        !self.read_done && self.cap < self.size
+    fn has_room(&self, held: Held) -> bool {
+        !self.read_done && held.end < self.size
     }
 
     /// Reads once into the free room at the end of the buffer, as much as
@@ -533,6 +554,7 @@ impl CopyBuffer {
         &mut self,
         cx: &mut Context<'_>,
         budget: &mut Budget<'_>,
+        held: &mut Held,
         reader: Pin<&mut R>,
         gate: &mut G,
     ) -> Poll<io::Result<()>>
@@ -540,13 +562,13 @@ impl CopyBuffer {
         R: Source + ?Sized,
         G: ReadGate,
     {
-        // `has_room` holds, so an allocated buffer (`size` long) has room:
-        // none means none is allocated yet. Measured by the buffer's own
-        // length, the room lets the compiler drop the checks below for an
-        // ungated copy.
-        let room = self.buf.len() - self.cap;
+        // The buffer has room (`end < size`), so an allocated one (`size`
+        // long) has room: none means none is allocated yet. Measured by
+        // the buffer's own length, the room lets the compiler drop the
+        // checks below for an ungated copy.
+        let room = self.buf.len() - held.end;
         if room == 0 {
-            return self.poll_first_fill(cx, budget, reader, gate);
+            return self.poll_first_fill(cx, budget, held, reader, gate);
         }
         let allowed = ready!(gate.poll_allowance(cx, room));
         if allowed == 0 {
@@ -554,12 +576,12 @@ impl CopyBuffer {
             self.read_done = true;
             return Poll::Ready(Ok(()));
         }
-        let into = &mut self.buf[self.cap..][..allowed];
+        let into = &mut self.buf[held.end..][..allowed];
         let n = match ready!(settle(gate, budget.poll_read(cx, reader, into))) {
             Ok(n) => n,
             // What was read before the failure still goes out, then the
             // failure is reported: a reset source loses no byte it sent.
-            Err(err) if self.cap > self.pos => {
+            Err(err) if !held.is_empty() => {
                 self.read_done = true;
                 self.fault = Some(err);
                 return Poll::Ready(Ok(()));
@@ -570,27 +592,27 @@ impl CopyBuffer {
             self.read_done = true;
             return Poll::Ready(Ok(()));
         }
-        self.cap += n;
+        held.end += n;
         if let Some(size) = self.sizer.after_read(self.size, room, n, budget.waited()) {
-            self.resize(size);
+            *held = self.resize(*held, size);
         }
         Poll::Ready(Ok(()))
     }
 
-    /// Moves to a buffer of `size` bytes, keeping the bytes it holds (at the
-    /// front of the new one). A buffer too small for them is not taken.
+    /// Moves to a buffer of `size` bytes, keeping the bytes `held` (at the
+    /// front of the new one), and returns where they are now. A buffer too
+    /// small for them is not taken.
     #[cold]
-    fn resize(&mut self, size: usize) {
-        let held = self.cap - self.pos;
-        if held > size || !self.charge(size) {
-            return;
+    fn resize(&mut self, held: Held, size: usize) -> Held {
+        let len = held.len();
+        if len > size || !self.charge(size) {
+            return held;
         }
         let mut buf = vec![0; size].into_boxed_slice();
-        buf[..held].copy_from_slice(&self.buf[self.pos..self.cap]);
+        buf[..len].copy_from_slice(&self.buf[held.start..held.end]);
         self.buf = buf;
-        self.pos = 0;
-        self.cap = held;
         self.size = size;
+        Held { start: 0, end: len }
     }
 
     /// Reads into a small stack buffer and allocates the real one only when
@@ -605,6 +627,7 @@ impl CopyBuffer {
         &mut self,
         cx: &mut Context<'_>,
         budget: &mut Budget<'_>,
+        held: &mut Held,
         reader: Pin<&mut R>,
         gate: &mut G,
     ) -> Poll<io::Result<()>>
@@ -625,11 +648,29 @@ impl CopyBuffer {
             self.read_done = true;
             return Poll::Ready(Ok(()));
         }
-        // An unallocated buffer is empty: `pos == cap == 0`.
+        // An unallocated buffer is empty.
         self.buf = vec![0; self.size].into_boxed_slice();
         self.buf[..n].copy_from_slice(&probe[..n]);
-        self.cap = n;
+        *held = Held { start: 0, end: n };
         Poll::Ready(Ok(()))
+    }
+}
+
+/// The span of the buffer that holds bytes read but not yet written:
+/// `start <= end <= size`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Held {
+    start: usize,
+    end: usize,
+}
+
+impl Held {
+    fn len(self) -> usize {
+        self.end - self.start
+    }
+
+    fn is_empty(self) -> bool {
+        self.start == self.end
     }
 }
 
