@@ -450,7 +450,12 @@ impl CopyBuffer {
         let mut slice = ready!(Slice::start(cx));
         let mut budget = Budget::new(&mut slice);
         let timer = self.sizer.probing().then(Instant::now);
-        let polled = self.poll_loop(cx, &mut budget, reader, writer, gate);
+        // The held span goes into a local for the poll: the compiler keeps
+        // a local in registers across the ends' calls, where it would store
+        // and reload a field on every read and write.
+        let mut held = self.held;
+        let polled = self.poll_loop(cx, &mut budget, &mut held, reader, writer, gate);
+        self.held = held;
         self.sizer.waited |= budget.waited();
         if let Some(started) = timer {
             self.sizer.probed(started.elapsed(), budget.bytes());
@@ -458,32 +463,9 @@ impl CopyBuffer {
         polled
     }
 
-    /// The loop, with the held span in a local: the compiler keeps a
-    /// local in registers across the ends' calls, where it would store and
-    /// reload a field on every read and write.
+    /// The loop; `held` is where the bytes not yet written are.
     #[inline(always)]
     fn poll_loop<R, W, G>(
-        &mut self,
-        cx: &mut Context<'_>,
-        budget: &mut Budget<'_>,
-        reader: Pin<&mut R>,
-        writer: Pin<&mut W>,
-        gate: &mut G,
-    ) -> Poll<Result<u64, (Step, io::Error)>>
-    where
-        R: Source + ?Sized,
-        W: Sink + ?Sized,
-        G: ReadGate,
-    {
-        let mut held = self.held;
-        let polled = self.poll_held(cx, budget, &mut held, reader, writer, gate);
-        self.held = held;
-        polled
-    }
-
-    /// The loop proper; `held` is where the bytes not yet written are.
-    #[inline(always)]
-    fn poll_held<R, W, G>(
         &mut self,
         cx: &mut Context<'_>,
         budget: &mut Budget<'_>,
