@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::report::ImplementationSummary;
+use crate::ratio::Ratio;
+use crate::report::Run;
 use crate::Implementation;
 
 /// The ratios ferry's default must reach, in the same run.
@@ -25,44 +26,53 @@ impl Default for Targets {
     }
 }
 
-/// How ferry's default did in one workload.
+/// How ferry's default did in one workload, judged round by round
+/// ([`Ratio::paired`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Comparison {
-    /// The contender with the highest median.
+    /// The contender the default did worst against: the best, for the
+    /// default.
     pub best: Implementation,
-    /// The default's median over the best contender's.
-    pub default_to_best: f64,
-    /// The default's median over tokio's.
-    pub default_to_tokio: f64,
-    /// Whether both ratios reach their targets.
+    /// The default over the best contender.
+    pub default_to_best: Ratio,
+    /// The default over tokio.
+    pub default_to_tokio: Ratio,
+    /// Whether both medians reach their targets.
     pub meets_targets: bool,
 }
 
 impl Comparison {
-    /// Compares [`Implementation::Ferry`] with the contenders among
-    /// `summaries`; `None` unless the default, tokio and at least one
-    /// contender were run.
-    pub fn of(summaries: &[ImplementationSummary], targets: Targets) -> Option<Comparison> {
-        let median = |imp: Implementation| {
-            summaries
-                .iter()
-                .find(|s| s.implementation == imp)
-                .map(|s| s.spread.median)
-        };
-        let default = median(Implementation::Ferry)?;
-        let tokio = median(Implementation::Tokio)?;
-        let (best, best_median) = Implementation::CONTENDERS
+    /// Compares [`Implementation::Ferry`] with the contenders among `runs`;
+    /// `None` unless the default, tokio and at least one contender ran in
+    /// the same rounds.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ferry_bench::report::Run;
+    /// use ferry_bench::{Comparison, Implementation::{Ferry, Ferry8K, Tokio}, Measurement, Targets};
+    ///
+    /// let run = |round, imp, seconds| {
+    ///     let measured = Measurement { amount: 1 << 30, elapsed: Duration::from_secs_f64(seconds), latency: None };
+    ///     Run::new(round, 0, imp, &measured)
+    /// };
+    /// let runs = [run(0, Tokio, 1.0), run(0, Ferry8K, 0.9), run(0, Ferry, 0.95)];
+    /// let c = Comparison::of(&runs, Targets::default()).unwrap();
+    /// assert_eq!(c.best, Ferry8K);
+    /// assert!((c.default_to_best.median - 0.9 / 0.95).abs() < 1e-9);
+    /// assert!(!c.meets_targets);
+    /// ```
+    pub fn of(runs: &[Run], targets: Targets) -> Option<Comparison> {
+        let default_to_tokio = Ratio::paired(runs, Implementation::Ferry, Implementation::Tokio)?;
+        let (best, default_to_best) = Implementation::CONTENDERS
             .into_iter()
-            .filter_map(|imp| Some((imp, median(imp)?)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))?;
-        let default_to_best = default / best_median;
-        let default_to_tokio = default / tokio;
+            .filter_map(|imp| Some((imp, Ratio::paired(runs, Implementation::Ferry, imp)?)))
+            .min_by(|a, b| a.1.median.total_cmp(&b.1.median))?;
         Some(Comparison {
             best,
             default_to_best,
             default_to_tokio,
-            meets_targets: default_to_best >= targets.to_best
-                && default_to_tokio >= targets.to_tokio,
+            meets_targets: default_to_best.median >= targets.to_best
+                && default_to_tokio.median >= targets.to_tokio,
         })
     }
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::comparison::{Comparison, Targets};
 use crate::machine::Machine;
+use crate::ratio::Ratio;
 use crate::runner::Flavor;
 use crate::stats::Spread;
 use crate::{Implementation, Measurement, Unit, Workload};
@@ -71,18 +72,11 @@ impl WorkloadReport {
         runs: Vec<Run>,
         targets: Targets,
     ) -> WorkloadReport {
-        let mut summaries: Vec<ImplementationSummary> = implementations
+        let summaries: Vec<ImplementationSummary> = implementations
             .iter()
             .filter_map(|&imp| ImplementationSummary::of(imp, &runs))
             .collect();
-        let tokio = summaries
-            .iter()
-            .find(|s| s.implementation == Implementation::Tokio)
-            .map(|s| s.spread.median);
-        for summary in &mut summaries {
-            summary.to_tokio = tokio.map(|t| summary.spread.median / t);
-        }
-        let comparison = Comparison::of(&summaries, targets);
+        let comparison = Comparison::of(&runs, targets);
         WorkloadReport {
             workload,
             unit: workload.unit(),
@@ -152,7 +146,8 @@ pub struct ImplementationSummary {
     pub runs: usize,
     /// Rates per second: median and min–max over the runs.
     pub spread: Spread,
-    /// The median over tokio's median, when tokio ran.
+    /// The median over the rounds of its rate over tokio's in the same
+    /// round ([`Ratio::paired`]), when tokio ran.
     pub to_tokio: Option<f64>,
     /// The median over the runs of each run's median round trip, in µs.
     pub latency_median_us: Option<f64>,
@@ -173,7 +168,7 @@ impl ImplementationSummary {
             implementation: imp,
             runs: mine.len(),
             spread: Spread::of(&rates)?,
-            to_tokio: None,
+            to_tokio: Ratio::paired(runs, imp, Implementation::Tokio).map(|r| r.median),
             latency_median_us: median_of(|r| r.latency_median_us),
             latency_p99_us: median_of(|r| r.latency_p99_us),
         })

@@ -101,7 +101,7 @@ pub fn headline(report: &BenchReport) -> String {
         format!("; load {load:.1} at the start")
     });
     format!(
-        "ferry bench, {preset}: {}{load}; medians of {}; {}; took {:.0} s",
+        "ferry bench, {preset}: {}{load}; medians of {}, ratios round by round; {}; took {:.0} s",
         report.machine.summary(),
         rounds_text(report.rounds),
         report.machine.date,

@@ -8,6 +8,7 @@ use crate::{Implementation, Unit};
 /// The report as plain text: per workload, each implementation's median,
 /// min–max and ratio to tokio; then one line per workload with ferry's
 /// default against the best and against tokio, flagged when below target.
+/// Every ratio is taken round by round ([`Ratio`](crate::ratio::Ratio)).
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
     header(&mut out, report);
@@ -63,18 +64,18 @@ pub fn text(report: &Report) -> String {
     if !compared.is_empty() {
         let _ = writeln!(
             out,
-            "\nferry default against the best and tokio\n  {:<13}{:>14}  {:<12}{:>14}",
+            "\nferry default against the best and tokio, round by round: median [95% interval]\n  {:<13}{:>19}  {:<12}{:>19}",
             "workload", "default/best", "best", "default/tokio"
         );
         for w in compared {
             let Some(c) = w.comparison else { continue };
             let _ = writeln!(
                 out,
-                "  {:<13}{:>14.2}  {:<12}{:>14.2}{}",
+                "  {:<13}{:>19}  {:<12}{:>19}{}",
                 w.workload.name(),
-                c.default_to_best,
+                c.default_to_best.to_string(),
                 c.best.name(),
-                c.default_to_tokio,
+                c.default_to_tokio.to_string(),
                 if c.meets_targets {
                     ""
                 } else {
@@ -88,8 +89,9 @@ pub fn text(report: &Report) -> String {
 
 /// The report as a markdown table: workload × implementation, each cell the
 /// median and its ratio to tokio, then ferry's default against the best and
-/// against tokio, in bold when below target; round-trip latencies follow the
-/// table.
+/// against tokio with their 95% intervals, in bold when below target;
+/// round-trip latencies follow the table. Every ratio is taken round by
+/// round ([`Ratio`](crate::ratio::Ratio)).
 pub fn markdown(report: &Report) -> String {
     let mut out = String::new();
     header(&mut out, report);
@@ -128,12 +130,13 @@ pub fn markdown(report: &Report) -> String {
             match w.comparison {
                 Some(c) => {
                     let bold = |below: bool| if below { "**" } else { "" };
-                    let to_best = bold(c.default_to_best < report.targets.to_best);
-                    let to_tokio = bold(c.default_to_tokio < report.targets.to_tokio);
+                    let to_best = bold(c.default_to_best.median < report.targets.to_best);
+                    let to_tokio = bold(c.default_to_tokio.median < report.targets.to_tokio);
+                    let (best, tokio) = (c.default_to_best, c.default_to_tokio);
                     let _ = write!(
                         out,
-                        " {to_best}{:.2}×{to_best} ({}) | {to_tokio}{:.2}×{to_tokio} |",
-                        c.default_to_best, c.best, c.default_to_tokio
+                        " {to_best}{:.2}×{to_best} [{:.2}–{:.2}] ({}) | {to_tokio}{:.2}×{to_tokio} [{:.2}–{:.2}] |",
+                        best.median, best.low, best.high, c.best, tokio.median, tokio.low, tokio.high
                     );
                 }
                 None => out.push_str(" – | – |"),
@@ -183,7 +186,7 @@ fn header(out: &mut String, report: &Report) {
     };
     let _ = writeln!(
         out,
-        "{}; {runtime}; medians of {} rounds; {}",
+        "{}; {runtime}; medians of {} rounds, ratios taken round by round; {}",
         report.machine.summary(),
         report.rounds,
         report.machine.date,

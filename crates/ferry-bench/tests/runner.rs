@@ -93,14 +93,16 @@ fn json_has_every_workload_with_its_runs_summaries_and_comparison() {
             assert!(s["to_tokio"].as_f64().is_some(), "{workload}");
         }
         let comparison = &w["comparison"];
-        assert!(
-            comparison["default_to_best"].as_f64().is_some(),
-            "{workload}"
-        );
-        assert!(
-            comparison["default_to_tokio"].as_f64().is_some(),
-            "{workload}"
-        );
+        for ratio in ["default_to_best", "default_to_tokio"] {
+            let ratio = &comparison[ratio];
+            let median = ratio["median"].as_f64().expect("median");
+            let (low, high) = (ratio["low"].as_f64(), ratio["high"].as_f64());
+            assert!(
+                low.expect("low") <= median && median <= high.expect("high"),
+                "{workload}: {ratio}"
+            );
+            assert_eq!(ratio["rounds"], 2, "{workload}");
+        }
         assert!(comparison["meets_targets"].is_boolean(), "{workload}");
     }
     assert_eq!(json["workloads"][7]["unit"], "round-trips");
