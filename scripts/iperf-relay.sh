@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Throughput on loopback of iperf3 direct, through `ferry --serve` (the
 # library's default buffers), through the same with `--access-log` and
-# `--metrics` on (observed), through `ferry --serve --zero-copy always`
-# (splice) and through `socat ... fork`, in the same run: RUNS runs of DURATION seconds each,
-# interleaved so that all three see the same machine; medians and ratios.
+# `--metrics` on (observed), through the same with a fixed 1 MiB buffer
+# (`-b 1M`, the command's own size before it took the library's default),
+# through `ferry --serve --zero-copy always` (splice) and through
+# `socat ... fork`, in the same run: RUNS runs of DURATION seconds each,
+# interleaved so that all see the same machine; medians, and ratios taken
+# run by run.
 #
 #   scripts/iperf-relay.sh            # 3 runs x 5 s
 #   RUNS=5 DURATION=10 scripts/iperf-relay.sh
@@ -23,6 +26,7 @@ SOCAT_PORT=$((BASE_PORT + 2))
 SPLICE_PORT=$((BASE_PORT + 3))
 OBSERVED_PORT=$((BASE_PORT + 4))
 METRICS_PORT=$((BASE_PORT + 5))
+FIXED_PORT=$((BASE_PORT + 6))
 
 for tool in iperf3 socat python3; do
   command -v "$tool" >/dev/null || { echo "iperf-relay: $tool is not installed (apt-get install -y iperf3 socat)" >&2; exit 2; }
@@ -52,15 +56,17 @@ pids+=($!)
 "$FERRY" -q "tcp-listen:127.0.0.1:$OBSERVED_PORT" "tcp:127.0.0.1:$IPERF_PORT" --serve \
   --access-log "$ACCESS_LOG" --metrics "127.0.0.1:$METRICS_PORT" &
 pids+=($!)
+"$FERRY" -q "tcp-listen:127.0.0.1:$FIXED_PORT" "tcp:127.0.0.1:$IPERF_PORT" --serve -b 1M &
+pids+=($!)
 # socat reports each reset at the end of an iperf3 test; that is not news.
 socat "TCP-LISTEN:$SOCAT_PORT,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$IPERF_PORT" 2>/dev/null &
 pids+=($!)
 
-# Wait until all three listen (without connecting: ferry's one accept is not
+# Wait until all listen (without connecting: ferry's one accept is not
 # wasted, and iperf3 sees no stray connection).
 for _ in $(seq 100); do
-  listening=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -cE ":($IPERF_PORT|$FERRY_PORT|$SOCAT_PORT|$SPLICE_PORT|$OBSERVED_PORT)\$" || true)
-  [[ "$listening" -ge 5 ]] && break
+  listening=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -cE ":($IPERF_PORT|$FERRY_PORT|$SOCAT_PORT|$SPLICE_PORT|$OBSERVED_PORT|$FIXED_PORT)\$" || true)
+  [[ "$listening" -ge 6 ]] && break
   sleep 0.1
 done
 
@@ -70,13 +76,14 @@ measure() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8)'
 }
 
-declare -A results=([direct]="" [ferry]="" [observed]="" [splice]="" [socat]="")
+declare -A results=([direct]="" [ferry]="" [observed]="" [fixed]="" [splice]="" [socat]="")
 for run in $(seq "$RUNS"); do
-  for name in direct ferry observed splice socat; do
+  for name in direct ferry observed fixed splice socat; do
     case $name in
       direct) port=$IPERF_PORT ;;
       ferry) port=$FERRY_PORT ;;
       observed) port=$OBSERVED_PORT ;;
+      fixed) port=$FIXED_PORT ;;
       splice) port=$SPLICE_PORT ;;
       socat) port=$SOCAT_PORT ;;
     esac
@@ -87,13 +94,18 @@ for run in $(seq "$RUNS"); do
 done
 
 echo "access log lines: $(wc -l <"$ACCESS_LOG") (one per iperf3 connection)"
-python3 - "${results[direct]}" "${results[ferry]}" "${results[observed]}" "${results[splice]}" "${results[socat]}" <<'PY'
+python3 - "${results[direct]}" "${results[ferry]}" "${results[observed]}" "${results[fixed]}" "${results[splice]}" "${results[socat]}" <<'PY'
 import statistics, sys
-direct, ferry, observed, splice, socat = (statistics.median(map(float, arg.split())) for arg in sys.argv[1:])
-print(f"median direct {direct / 1e9:.2f} GB/s, ferry --serve {ferry / 1e9:.2f} GB/s, "
-      f"observed {observed / 1e9:.2f} GB/s, "
-      f"ferry --zero-copy always {splice / 1e9:.2f} GB/s, socat fork {socat / 1e9:.2f} GB/s")
-print(f"ferry / direct = {ferry / direct:.2f}x, ferry / socat = {ferry / socat:.2f}x, "
-      f"observed / ferry = {observed / ferry:.2f}x, "
-      f"splice / direct = {splice / direct:.2f}x, splice / socat = {splice / socat:.2f}x")
+runs = [list(map(float, arg.split())) for arg in sys.argv[1:]]
+direct, ferry, observed, fixed, splice, socat = runs
+median = statistics.median
+# Ratios run by run: consecutive measurements see the same machine.
+def ratio(a, b):
+    return median(x / y for x, y in zip(a, b))
+print(f"median direct {median(direct) / 1e9:.2f} GB/s, ferry --serve {median(ferry) / 1e9:.2f} GB/s, "
+      f"observed {median(observed) / 1e9:.2f} GB/s, -b 1M {median(fixed) / 1e9:.2f} GB/s, "
+      f"ferry --zero-copy always {median(splice) / 1e9:.2f} GB/s, socat fork {median(socat) / 1e9:.2f} GB/s")
+print(f"ferry / direct = {ratio(ferry, direct):.2f}x, ferry / socat = {ratio(ferry, socat):.2f}x, "
+      f"ferry / -b 1M = {ratio(ferry, fixed):.2f}x, observed / ferry = {ratio(observed, ferry):.2f}x, "
+      f"splice / direct = {ratio(splice, direct):.2f}x, splice / socat = {ratio(splice, socat):.2f}x")
 PY
