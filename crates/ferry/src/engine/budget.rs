@@ -8,10 +8,13 @@
 //! budget one unit per operation bounds it, but makes a cache-resident copy
 //! yield every 64 read/write pairs, which costs it a quarter of its speed.
 //!
-//! So the bound is work done, not operations charged: one poll runs for
-//! about [`TIME_PER_POLL`] (the clock is read once every 256 operations or
-//! every MiB moved, whichever comes first, never on each operation), and in any case makes at most
-//! [`MAX_OPS_PER_POLL`] reads and writes and moves at most
+//! So the bound is work done, not operations charged. Work is counted in
+//! bytes: each byte read is one, and each operation is [`OP_WORK`] more,
+//! whatever it moved. One poll runs for about [`TIME_PER_POLL`] (the clock
+//! is read once every [`CLOCK_EVERY`] of work, that is every MiB read or
+//! every 1,024 operations, never on each operation), and in any case does
+//! at most [`MAX_BYTES_PER_POLL`] of work, so it makes at most
+//! [`MAX_OPS_PER_POLL`] reads and writes and reads at most
 //! [`MAX_BYTES_PER_POLL`] bytes; then it wakes its task and returns
 //! `Pending`, losing nothing (the buffered bytes stay). A yield is not free
 //! (on a multi-thread runtime another worker may be woken to take the task),
@@ -21,6 +24,10 @@
 //! copy does, so a task whose budget other work has spent still yields.
 //! Outside tokio the same bound holds, which keeps a single-threaded
 //! executor of any kind responsive.
+//!
+//! One count rather than one per bound keeps the check on every operation
+//! to a subtraction and a comparison on a single register: with four
+//! counters, the loop kept them on the stack across the ends' calls.
 
 use std::io;
 use std::pin::Pin;
@@ -34,13 +41,16 @@ use super::{LendingSource, Sink, Source};
 /// How long one poll of a copy runs before it yields: about 1 ms.
 pub const TIME_PER_POLL: Duration = Duration::from_millis(1);
 
-/// Operations between two looks at the clock: a look costs about as much
-/// as a small memcpy, so it is kept to about one per MiB of 8 KiB copies.
-const CLOCK_EVERY: u32 = 256;
+/// Work between two looks at the clock: 1 MiB read, or 1,024 operations.
+/// A look costs about as much as a small memcpy, so it is kept to about
+/// one per hundred 8 KiB read/write pairs; with megabyte buffers, a MiB of
+/// real memory takes a few hundred microseconds.
+const CLOCK_EVERY: u64 = 1 << 20;
 
-/// Bytes moved between two looks at the clock: with megabyte buffers, 64
-/// operations of real memory take several milliseconds.
-const CLOCK_EVERY_BYTES: u64 = 1 << 20;
+/// The work every operation counts for besides the bytes it reads, so that
+/// [`MAX_BYTES_PER_POLL`] of work is also at most [`MAX_OPS_PER_POLL`]
+/// operations: 1 KiB.
+const OP_WORK: u64 = MAX_BYTES_PER_POLL / MAX_OPS_PER_POLL as u64;
 
 /// The most reads, writes and flushes one poll of a copy makes, however
 /// fast they are: 65,536.
@@ -53,32 +63,33 @@ pub const MAX_BYTES_PER_POLL: u64 = 64 << 20;
 /// The work done in one poll.
 #[derive(Debug)]
 pub(crate) struct Budget<'a> {
-    ops: u32,
-    bytes: u64,
-    /// `ops` and `bytes` at which the next operation takes the slow path
-    /// (the clock, the bounds); 0 once the poll has done its share. Kept
-    /// as two thresholds so that the check on every operation is two
-    /// comparisons.
-    check_ops: u32,
-    check_bytes: u64,
+    /// Work this poll may still do before the next operation takes the
+    /// slow path (the clock, the bounds); below 1, it asks. A read may
+    /// take it below 0.
+    left: i64,
     /// Whether an end returned `Pending` in this poll (not this budget).
     waited: bool,
     slice: &'a mut Slice,
 }
 
-/// What only the out-of-line path touches: the clock and tokio's unit.
+/// What only the out-of-line path touches: the clock, the work granted so
+/// far and tokio's unit.
 ///
 /// It lives in the frame of whoever starts the poll, apart from the
 /// [`Budget`] that points to it, because the compiler keeps a local in
 /// registers only if no pointer to it leaves the inlined code: the
-/// out-of-line path takes a pointer to this, and the counters every
-/// operation updates stay in registers (a cache-resident 8 KiB copy: 76
-/// instructions per read/write pair instead of 91).
+/// out-of-line path takes a pointer to this, and the count every
+/// operation updates stays in a register.
 #[derive(Debug)]
 pub(crate) struct Slice {
     /// When the clock was first read in this poll (after [`CLOCK_EVERY`]
-    /// operations: a poll that does less never reads it).
+    /// of work: a poll that does less never reads it).
     started: Option<Instant>,
+    /// The work granted in this poll so far: what was done is this less
+    /// what the budget has left.
+    granted: u64,
+    /// This poll has done its share and woken its task.
+    spent: bool,
     /// The unit of tokio's budget this poll took: kept if the poll moved
     /// anything (marked on drop, not on every operation), given back if not.
     coop: RestoreOnPending,
@@ -91,6 +102,8 @@ impl Slice {
         let coop = ready!(poll_proceed(cx));
         Poll::Ready(Slice {
             started: None,
+            granted: CLOCK_EVERY,
+            spent: false,
             coop,
         })
     }
@@ -100,18 +113,10 @@ impl<'a> Budget<'a> {
     /// Counts the work of the poll `slice` started.
     pub(crate) fn new(slice: &'a mut Slice) -> Self {
         Budget {
-            ops: 0,
-            bytes: 0,
-            check_ops: CLOCK_EVERY,
-            check_bytes: CLOCK_EVERY_BYTES,
+            left: slice.granted as i64,
             waited: false,
             slice,
         }
-    }
-
-    /// Bytes read in this poll so far.
-    pub(crate) fn bytes(&self) -> u64 {
-        self.bytes
     }
 
     /// Whether an end made this poll wait: a sign that it is backed by
@@ -134,27 +139,26 @@ impl<'a> Budget<'a> {
     /// share, wakes the task and answers `Pending`, so the copy yields.
     ///
     /// Inlined into every read and write: the common answer is one
-    /// comparison (two for a read: only reads move `bytes`), and the clock
-    /// and the yield are out of line.
+    /// comparison, and the clock and the yield are out of line.
     #[inline(always)]
-    fn poll_op(&mut self, cx: &mut Context<'_>, read: bool) -> Poll<()> {
-        if self.ops < self.check_ops && (!read || self.bytes < self.check_bytes) {
+    fn poll_op(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.left > 0 {
             return Poll::Ready(());
         }
-        // Spent: the loop may ask again (a read-ahead after a yielded write).
-        if self.check_ops == 0 {
-            return Poll::Pending;
-        }
-        match self.slice.next_check(cx, self.ops, self.bytes) {
-            Some((ops, bytes)) => {
-                (self.check_ops, self.check_bytes) = (ops, bytes);
+        match self.slice.grant(cx, self.left) {
+            Some(left) => {
+                self.left = left;
                 Poll::Ready(())
             }
-            None => {
-                (self.check_ops, self.check_bytes) = (0, 0);
-                Poll::Pending
-            }
+            None => Poll::Pending,
         }
+    }
+
+    /// Counts `work` done.
+    #[inline(always)]
+    fn spend(&mut self, work: u64) {
+        // At most a buffer's length: it fits.
+        self.left -= work as i64;
     }
 
     /// Runs one operation, retrying `Interrupted` (each try counts, so an
@@ -163,13 +167,12 @@ impl<'a> Budget<'a> {
     fn run<T>(
         &mut self,
         cx: &mut Context<'_>,
-        read: bool,
         mut op: impl FnMut(&mut Context<'_>) -> Poll<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
         loop {
-            ready!(self.poll_op(cx, read));
+            ready!(self.poll_op(cx));
             let result = ready!(self.wait(op(cx)));
-            self.ops += 1;
+            self.spend(OP_WORK);
             match result {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 other => return Poll::Ready(other),
@@ -188,8 +191,8 @@ impl<'a> Budget<'a> {
     where
         R: Source + ?Sized,
     {
-        let n = ready!(self.run(cx, true, |cx| reader.as_mut().poll_read_into(cx, dst)))?;
-        self.bytes += n as u64;
+        let n = ready!(self.run(cx, |cx| reader.as_mut().poll_read_into(cx, dst)))?;
+        self.spend(n as u64);
         Poll::Ready(Ok(n))
     }
 
@@ -208,9 +211,9 @@ impl<'a> Budget<'a> {
         R: LendingSource + ?Sized,
     {
         loop {
-            ready!(self.poll_op(cx, true));
+            ready!(self.poll_op(cx));
             let result = ready!(self.wait(reader.as_mut().poll_lend(cx)));
-            self.ops += 1;
+            self.spend(OP_WORK);
             match result {
                 Ok(chunk) => return Poll::Ready(Ok(use_chunk(cx, self, chunk))),
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -233,7 +236,7 @@ impl<'a> Budget<'a> {
     where
         W: Sink + ?Sized,
     {
-        let written = ready!(self.run(cx, false, |cx| writer.as_mut().poll_write(cx, src)))?;
+        let written = ready!(self.run(cx, |cx| writer.as_mut().poll_write(cx, src)))?;
         Poll::Ready(match written {
             0 => Err(io::Error::new(
                 io::ErrorKind::WriteZero,
@@ -250,7 +253,7 @@ impl<'a> Budget<'a> {
     /// Counts bytes that moved without a read of ours (a lending reader's).
     #[inline]
     pub(crate) fn moved(&mut self, n: usize) {
-        self.bytes += n as u64;
+        self.spend(n as u64);
     }
 
     /// Flushes `writer`.
@@ -262,7 +265,7 @@ impl<'a> Budget<'a> {
     where
         W: Sink + ?Sized,
     {
-        self.run(cx, false, |cx| writer.as_mut().poll_flush(cx))
+        self.run(cx, |cx| writer.as_mut().poll_flush(cx))
     }
 
     /// Shuts down `writer`'s write half.
@@ -274,29 +277,35 @@ impl<'a> Budget<'a> {
     where
         W: Sink + ?Sized,
     {
-        self.run(cx, false, |cx| writer.as_mut().poll_shutdown(cx))
+        self.run(cx, |cx| writer.as_mut().poll_shutdown(cx))
     }
 }
 
 impl Slice {
-    /// When the clock is due or a bound is reached: the `ops` and `bytes`
-    /// at which to look again, or `None` (with the task woken) when this
-    /// poll has done its share.
+    /// When the clock is due or a bound is reached, with the budget's work
+    /// `left` (0 or less): the work the poll may do before it looks again,
+    /// or `None` (with the task woken, once) when this poll has done its
+    /// share. A spent poll may be asked again (a read-ahead after a
+    /// yielded write).
     #[cold]
-    fn next_check(&mut self, cx: &mut Context<'_>, ops: u32, bytes: u64) -> Option<(u32, u64)> {
-        if ops < MAX_OPS_PER_POLL && bytes < MAX_BYTES_PER_POLL && !self.out_of_time() {
-            return Some((
-                ops.saturating_add(CLOCK_EVERY).min(MAX_OPS_PER_POLL),
-                (bytes + CLOCK_EVERY_BYTES).min(MAX_BYTES_PER_POLL),
-            ));
+    fn grant(&mut self, cx: &mut Context<'_>, left: i64) -> Option<i64> {
+        if self.spent {
+            return None;
         }
+        let done = self.granted.saturating_add_signed(-left);
+        if done < MAX_BYTES_PER_POLL && !self.out_of_time() {
+            let left = CLOCK_EVERY.min(MAX_BYTES_PER_POLL - done);
+            self.granted = done + left;
+            return Some(left as i64);
+        }
+        self.spent = true;
         self.coop.made_progress();
         cx.waker().wake_by_ref();
         None
     }
 
     /// Whether this poll has run for [`TIME_PER_POLL`]; asked only once
-    /// every [`CLOCK_EVERY`] operations or [`CLOCK_EVERY_BYTES`].
+    /// every [`CLOCK_EVERY`] of work.
     fn out_of_time(&mut self) -> bool {
         let now = Instant::now();
         match self.started {
@@ -313,7 +322,7 @@ impl Drop for Budget<'_> {
     /// An operation that finished is progress: the poll keeps its unit of
     /// tokio's budget, as tokio's copy does.
     fn drop(&mut self) {
-        if self.ops > 0 {
+        if self.left < self.slice.granted as i64 {
             self.slice.coop.made_progress();
         }
     }

@@ -449,7 +449,10 @@ impl CopyBuffer {
     {
         let mut slice = ready!(Slice::start(cx));
         let mut budget = Budget::new(&mut slice);
-        let timer = self.sizer.probing().then(Instant::now);
+        let timer = self
+            .sizer
+            .probing()
+            .then(|| (Instant::now(), self.bytes_read()));
         // The held span goes into a local for the poll: the compiler keeps
         // a local in registers across the ends' calls, where it would store
         // and reload a field on every read and write.
@@ -457,8 +460,9 @@ impl CopyBuffer {
         let polled = self.poll_loop(cx, &mut budget, &mut held, reader, writer, gate);
         self.held = held;
         self.sizer.waited |= budget.waited();
-        if let Some(started) = timer {
-            self.sizer.probed(started.elapsed(), budget.bytes());
+        if let Some((started, read)) = timer {
+            self.sizer
+                .probed(started.elapsed(), self.bytes_read() - read);
         }
         polled
     }
