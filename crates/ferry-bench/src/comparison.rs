@@ -1,14 +1,14 @@
 //! `Comparison`: ferry's default against tokio and the best fixed choice, and
 //! the targets of issue 9.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ratio::Ratio;
 use crate::report::Run;
 use crate::Implementation;
 
 /// The ratios ferry's default must reach, in the same run.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Targets {
     /// Default ≥ this × the best of [`Implementation::CONTENDERS`].
     pub to_best: f64,

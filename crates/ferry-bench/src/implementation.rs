@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::str::FromStr;
 
 use ferry::zero_copy::{ZeroCopyMode, ZeroCopySink, ZeroCopySource, ZeroCopyStream};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::workload::Workload;
@@ -283,5 +283,11 @@ impl FromStr for Implementation {
 impl Serialize for Implementation {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Implementation {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::pool::by_name(deserializer)
     }
 }

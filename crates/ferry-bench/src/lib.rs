@@ -11,7 +11,8 @@
 //! - A [`Runner`] that runs each workload for R rounds, every implementation
 //!   once per round, alternating the order, and a [`Report`] with medians,
 //!   min–max, ratios to tokio taken round by round ([`ratio`]) and ferry's
-//!   default against the best ([`Comparison`]), as [`table`]s or JSON.
+//!   default against the best ([`Comparison`]), as [`table`]s or JSON;
+//!   saved runs [`pool`] into one report.
 //! - For `ferry bench`: [`Scenario`]s that add relays in processes of their
 //!   own ([`serve`]: ferry's `--serve`, socat, HAProxy against direct) and
 //!   the [`scaling`] curves through one `ferry --serve`; a [`Bench`] that
@@ -42,6 +43,7 @@ pub mod grid;
 mod implementation;
 pub mod machine;
 mod measurement;
+pub mod pool;
 pub mod progress;
 pub mod ratio;
 pub mod report;

@@ -3,11 +3,11 @@
 use std::process::Command;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The machine, toolchain and time of a run: figures from different machines
 /// or days are not comparable, ratios within one run are.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Machine {
     /// The CPU's model name from `/proc/cpuinfo`.
     pub cpu_model: Option<String>,

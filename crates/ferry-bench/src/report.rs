@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::comparison::{Comparison, Targets};
 use crate::machine::Machine;
@@ -95,7 +95,7 @@ impl WorkloadReport {
 }
 
 /// One run of one implementation.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Run {
     /// The round, from 0.
     pub round: usize,

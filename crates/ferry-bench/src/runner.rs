@@ -3,7 +3,7 @@
 
 use std::io;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::comparison::Targets;
 use crate::machine::Machine;
@@ -11,7 +11,7 @@ use crate::report::{Report, Run, WorkloadReport};
 use crate::{Implementation, Sizes, Workload};
 
 /// The tokio runtime the copies run on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Flavor {
     /// A multi-thread runtime with this many workers.

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use ferry_bench::pool::{pool, Saved};
 use ferry_bench::progress::ProgressLine;
-use ferry_bench::{table, Flavor, Implementation, Preset, Runner, Sizes, Workload};
+use ferry_bench::{table, Flavor, Implementation, Preset, Report, Runner, Sizes, Workload};
 
 /// Runs every workload with tokio, ferry at fixed sizes and ferry's default,
 /// interleaved round by round, and prints medians and ratios.
@@ -53,6 +54,16 @@ struct Args {
     #[arg(long)]
     strict: bool,
 
+    /// Runs nothing: reads runs saved with --json and reports them as one,
+    /// their rounds pooled (each ratio is still taken within a round).
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 1..,
+        conflicts_with_all = ["quick", "rounds", "current_thread", "workers", "slice_size", "also", "workloads"]
+    )]
+    pool: Vec<PathBuf>,
+
     /// The workloads to run (default: issue 9's eight): mem-fill,
     /// mem-pattern, slice-vec, duplex, unix-recv, tcp-recv, tcp-relay,
     /// ping-pong; also file-file, file-tcp.
@@ -62,6 +73,39 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let report = if args.pool.is_empty() {
+        run(&args)
+    } else {
+        pooled(&args.pool)
+    };
+    let report = match report {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("bench-matrix: {err}");
+            return ExitCode::from(1);
+        }
+    };
+
+    if args.markdown {
+        print!("{}", table::markdown(&report));
+    } else {
+        print!("{}", table::text(&report));
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default();
+        if let Err(err) = std::fs::write(path, json + "\n") {
+            eprintln!("bench-matrix: cannot write {}: {err}", path.display());
+            return ExitCode::from(1);
+        }
+    }
+    if args.strict && !report.meets_targets() {
+        return ExitCode::from(3);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Runs the matrix as `args` say.
+fn run(args: &Args) -> Result<Report, String> {
     let workloads = if args.workloads.is_empty() {
         Workload::MATRIX.to_vec()
     } else {
@@ -96,28 +140,19 @@ fn main() -> ExitCode {
     let mut progress = ProgressLine::stderr();
     let report = runner.run(|step| progress.show(&step.into()));
     progress.finish();
-    let report = match report {
-        Ok(report) => report,
-        Err(err) => {
-            eprintln!("bench-matrix: {err}");
-            return ExitCode::from(1);
-        }
-    };
+    report.map_err(|err| err.to_string())
+}
 
-    if args.markdown {
-        print!("{}", table::markdown(&report));
-    } else {
-        print!("{}", table::text(&report));
-    }
-    if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default();
-        if let Err(err) = std::fs::write(path, json + "\n") {
-            eprintln!("bench-matrix: cannot write {}: {err}", path.display());
-            return ExitCode::from(1);
-        }
-    }
-    if args.strict && !report.meets_targets() {
-        return ExitCode::from(3);
-    }
-    ExitCode::SUCCESS
+/// Reads the runs saved in `paths` and pools them.
+fn pooled(paths: &[PathBuf]) -> Result<Report, String> {
+    let saved = paths
+        .iter()
+        .map(|path| {
+            std::fs::read_to_string(path)
+                .map_err(|err| err.to_string())
+                .and_then(|json| Saved::from_json(&json))
+                .map_err(|err| format!("{}: {err}", path.display()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    pool(&saved)
 }

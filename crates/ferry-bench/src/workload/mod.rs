@@ -25,7 +25,7 @@ use std::fmt;
 use std::io;
 use std::str::FromStr;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use peer::CHUNK;
 pub(crate) use peer::{absorb, generate};
@@ -181,6 +181,12 @@ impl FromStr for Workload {
 impl Serialize for Workload {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Workload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::pool::by_name(deserializer)
     }
 }
 
