@@ -6,7 +6,9 @@
 //! test measures the most bytes the copy moved between two runs of the
 //! other task, on a current-thread runtime: the byte and operation bounds
 //! hold whatever the machine's speed (the time slice, usually reached
-//! first, is not asserted: tests do not time things).
+//! first, is not asserted: tests do not time things). Each poll that moved
+//! bytes also keeps one unit of tokio's budget, as tokio's copy does, and
+//! one that moved nothing gives it back.
 
 use std::future::Future as _;
 use std::io;
@@ -238,6 +240,87 @@ fn tiny_reads_yield_by_operations() {
         seen.most_between_ticks
     );
     assert!(seen.ticks >= SMALL / (ops / 2 + 1), "{seen:?}");
+}
+
+#[test]
+fn copies_that_each_finish_in_one_poll_still_spend_tokios_budget() {
+    // Each copy of a few bytes finishes in its first poll, so no bound on
+    // work is ever reached; what makes a loop of them yield is the unit of
+    // tokio's budget each poll that moved bytes keeps, as tokio's copy does.
+    const COPIES: u64 = 10_000;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    let (ticks_during, copied) = local.block_on(&rt, async {
+        let ticks = Arc::new(AtomicU64::new(0));
+        let ticker = {
+            let ticks = ticks.clone();
+            tokio::task::spawn_local(async move {
+                loop {
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        tokio::task::yield_now().await;
+        let before = ticks.load(Ordering::Relaxed);
+        let mut copied = 0;
+        for _ in 0..COPIES {
+            let mut writer = Sink::default();
+            copied += ferry::copy(&mut &b"a few bytes"[..], &mut writer)
+                .await
+                .unwrap();
+            assert_eq!(writer.seen, 11);
+        }
+        let during = ticks.load(Ordering::Relaxed) - before;
+        ticker.abort();
+        (during, copied)
+    });
+    assert_eq!(copied, 11 * COPIES);
+    // tokio's budget is 128 units per task poll: the loop yields about
+    // every 128 copies, and the other task runs each time.
+    assert!(
+        ticks_during >= COPIES / 128 / 2,
+        "the other task ran {ticks_during} times during {COPIES} copies"
+    );
+}
+
+/// Never has anything to give, and never wakes anyone.
+struct Idle;
+
+impl AsyncRead for Idle {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        _: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Poll::Pending
+    }
+}
+
+#[test]
+fn polls_that_move_nothing_give_tokios_budget_back() {
+    // A copy polled again and again while its reader has nothing (as a
+    // `select!` loop does) must not spend the task's budget: that would
+    // make every other future in the task yield for nothing.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (mut reader, mut writer) = (Idle, Sink::default());
+        let mut engine = ferry::CopyBuffer::new();
+        std::future::poll_fn(|cx| {
+            for _ in 0..1_000 {
+                let polled = engine.poll_copy(cx, Pin::new(&mut reader), Pin::new(&mut writer));
+                assert!(polled.is_pending());
+            }
+            assert!(tokio::task::coop::has_budget_remaining());
+            Poll::Ready(())
+        })
+        .await;
+        assert_eq!(engine.bytes_read(), 0);
+    });
 }
 
 /// Counts its wakes.
