@@ -19,6 +19,9 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite, BufReader, ReadBuf};
 
+mod support;
+use support::{ScriptedReader, Step};
+
 const TOTAL: u64 = 1 << 30;
 
 /// Hands out `left` bytes, at most `chunk` per read, always ready, without
@@ -286,19 +289,6 @@ fn copies_that_each_finish_in_one_poll_still_spend_tokios_budget() {
     );
 }
 
-/// Never has anything to give, and never wakes anyone.
-struct Idle;
-
-impl AsyncRead for Idle {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        _: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Poll::Pending
-    }
-}
-
 #[test]
 fn polls_that_move_nothing_give_tokios_budget_back() {
     // A copy polled again and again while its reader has nothing (as a
@@ -308,7 +298,9 @@ fn polls_that_move_nothing_give_tokios_budget_back() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let (mut reader, mut writer) = (Idle, Sink::default());
+        // Holds bytes, but every read is `Pending`.
+        let mut reader = ScriptedReader::new(vec![7; 64], vec![Step::Pending]);
+        let mut writer = Sink::default();
         let mut engine = ferry::CopyBuffer::new();
         std::future::poll_fn(|cx| {
             for _ in 0..1_000 {
