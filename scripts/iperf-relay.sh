@@ -36,7 +36,7 @@ for tool in iperf3 socat python3; do
 done
 
 if [[ -z "${FERRY:-}" ]]; then
-  cargo build --release --quiet -p ferry-cli
+  cargo build --release --quiet -p ferry-io-cli
   FERRY="${CARGO_TARGET_DIR:-target}/release/ferry"
 fi
 

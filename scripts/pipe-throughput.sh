@@ -22,7 +22,7 @@ for tool in pv python3 dd; do
 done
 
 if [[ -z "${FERRY:-}" ]]; then
-  cargo build --release --quiet -p ferry-cli
+  cargo build --release --quiet -p ferry-io-cli
   FERRY="${CARGO_TARGET_DIR:-target}/release/ferry"
 fi
 

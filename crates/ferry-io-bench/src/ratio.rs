@@ -1,0 +1,80 @@
+//! `Ratio`: one implementation's rate over another's, paired round by round.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::report::Run;
+use crate::stats::{median_interval, Spread};
+use crate::Implementation;
+
+/// How fast one implementation ran against another, taken round by round:
+/// the median of the ratios of their rates in the same round, and an
+/// interval that holds the true median with 95% confidence
+/// ([`median_interval`]).
+///
+/// Pairing cancels what changes from one round to the next. On these shared
+/// machines a whole round runs 10–20% faster or slower than the one before,
+/// more than implementations differ within a round, and a ratio of two
+/// medians taken over all rounds keeps that noise.
+///
+/// ```
+/// use std::time::Duration;
+/// use ferry_io_bench::report::Run;
+/// use ferry_io_bench::ratio::Ratio;
+/// use ferry_io_bench::{Implementation::{Ferry, Tokio}, Measurement};
+///
+/// // Round 1 ran at half the speed of round 0; ferry was 10% faster in both.
+/// let run = |round, imp, seconds| {
+///     let measured = Measurement { amount: 1 << 30, elapsed: Duration::from_secs_f64(seconds), latency: None };
+///     Run::new(round, 0, imp, &measured)
+/// };
+/// let runs = [run(0, Tokio, 1.1), run(0, Ferry, 1.0), run(1, Tokio, 2.2), run(1, Ferry, 2.0)];
+/// let ratio = Ratio::paired(&runs, Ferry, Tokio).unwrap();
+/// assert!((ratio.median - 1.1).abs() < 1e-9);
+/// assert_eq!(ratio.rounds, 2);
+/// assert_eq!(ratio.to_string(), "1.10 [1.10–1.10]");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Ratio {
+    /// The median over the rounds of one's rate over the other's.
+    pub median: f64,
+    /// The low end of the 95% interval of that median.
+    pub low: f64,
+    /// The high end of the 95% interval of that median.
+    pub high: f64,
+    /// How many rounds ran both.
+    pub rounds: usize,
+}
+
+impl Ratio {
+    /// `imp`'s rate over `base`'s in every round among `runs` that ran both;
+    /// `None` if no round did.
+    pub fn paired(runs: &[Run], imp: Implementation, base: Implementation) -> Option<Ratio> {
+        let ratios: Vec<f64> = runs
+            .iter()
+            .filter(|run| run.implementation == imp)
+            .filter_map(|run| {
+                let other = runs
+                    .iter()
+                    .find(|r| r.implementation == base && r.round == run.round)?;
+                Some(run.per_second / other.per_second)
+            })
+            .collect();
+        let median = Spread::of(&ratios)?.median;
+        let (low, high) = median_interval(&ratios)?;
+        Some(Ratio {
+            median,
+            low,
+            high,
+            rounds: ratios.len(),
+        })
+    }
+}
+
+impl fmt::Display for Ratio {
+    /// The median and the interval, to two places: `0.97 [0.93–1.01]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.2} [{:.2}–{:.2}]", self.median, self.low, self.high)
+    }
+}

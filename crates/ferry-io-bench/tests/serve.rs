@@ -1,0 +1,146 @@
+//! The serve scenarios move exactly their amount directly and through
+//! socat and HAProxy where those are installed, skip them with a reason
+//! where not, and leave no relay process behind.
+
+use std::path::Path;
+
+use ferry_io_bench::serve::{self, Relay, ServeLoad};
+use ferry_io_bench::{Preset, Unit};
+
+/// Whether `program` is an executable file on PATH.
+fn installed(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// No ferry binary here: the relays that need none.
+const NO_FERRY: &str = "/nonexistent/ferry";
+
+#[test]
+fn every_load_moves_exactly_its_amount_through_every_relay_that_starts() {
+    let runtime = runtime();
+    let relays = [Relay::Direct, Relay::Socat, Relay::Haproxy];
+    for load in ServeLoad::ALL {
+        let amount = load.amount(Preset::Tiny);
+        let mut seen = Vec::new();
+        let report = serve::run(
+            load,
+            &relays,
+            amount,
+            2,
+            Path::new(NO_FERRY),
+            &runtime,
+            |round, relay| seen.push((round, relay)),
+        )
+        .unwrap_or_else(|err| panic!("{load}: {err}"));
+
+        for relay in [Relay::Socat, Relay::Haproxy] {
+            let ran = report.relays.contains(&relay);
+            let skipped = report.skipped.iter().find(|s| s.relay == relay);
+            if installed(relay.name()) {
+                assert!(
+                    ran,
+                    "{load}: {relay} is installed but was skipped: {skipped:?}"
+                );
+            } else {
+                assert!(!ran, "{load}: {relay} ran without being installed");
+                assert_eq!(
+                    skipped.map(|s| s.reason.as_str()),
+                    Some("not installed"),
+                    "{load}"
+                );
+            }
+        }
+        assert_eq!(report.relays[0], Relay::Direct, "{load}");
+        assert_eq!(report.runs.len(), 2 * report.relays.len(), "{load}");
+        assert_eq!(
+            seen.len(),
+            report.runs.len(),
+            "{load}: progress before every run"
+        );
+        for run in &report.runs {
+            assert_eq!(run.amount, amount, "{load} through {}", run.relay);
+            assert!(run.per_second > 0.0, "{load} through {}", run.relay);
+        }
+        assert_eq!(report.unit, load.unit());
+        let direct = report.summary(Relay::Direct).expect("direct ran");
+        assert_eq!(direct.to_direct, Some(1.0), "{load}");
+        for summary in &report.summaries {
+            assert_eq!(summary.runs, 2, "{load}");
+            assert!(summary.to_direct.is_some(), "{load}");
+        }
+    }
+}
+
+#[test]
+fn loads_are_named_and_counted_as_documented() {
+    let names: Vec<String> = ServeLoad::ALL.iter().map(|l| l.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "serve-1",
+            "serve-4",
+            "serve-16",
+            "serve-cps",
+            "serve-ping-pong"
+        ]
+    );
+    assert_eq!(ServeLoad::Flows(4).unit(), Unit::Bytes);
+    assert_eq!(ServeLoad::ShortConnections.unit(), Unit::Connections);
+    assert_eq!(ServeLoad::PingPong.unit(), Unit::RoundTrips);
+}
+
+/// A relay that cannot start is skipped with its own words, and ferry's
+/// relay not starting is an error rather than a skipped row.
+#[test]
+fn ferry_that_cannot_start_fails_the_scenario() {
+    let runtime = runtime();
+    let err = serve::run(
+        ServeLoad::Flows(1),
+        &[Relay::Direct, Relay::Ferry],
+        1000,
+        1,
+        Path::new(NO_FERRY),
+        &runtime,
+        |_, _| {},
+    )
+    .expect_err("no ferry binary");
+    assert!(err.to_string().contains("cannot start ferry"), "{err}");
+}
+
+#[test]
+fn a_relay_process_is_killed_and_reaped_when_dropped() {
+    if !installed("socat") {
+        eprintln!("socat is not installed; skipping");
+        return;
+    }
+    let runtime = runtime();
+    let backend = runtime
+        .block_on(serve::Backend::start(serve::Service::Sink))
+        .expect("backend");
+    let process = Relay::Socat
+        .start(Path::new(NO_FERRY), backend.addr())
+        .expect("start socat")
+        .expect("a process");
+    let pid = process.pid();
+    assert_eq!(
+        ferry_io_bench::listening_ports(pid).expect("its fds"),
+        [process.port()]
+    );
+    drop(process);
+    // Reaped: no /proc entry left, not even a zombie's.
+    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+}

@@ -1,0 +1,618 @@
+//! From what was typed to what will run: flags and addresses are checked
+//! and converted here, once, into a [`Plan`]; nothing later re-checks a flag.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ferry_io::zero_copy::ZeroCopyMode;
+use ferry_io::{Copier, MemoryBudget, Progress, RateLimiter, StopSignal};
+
+use crate::address::{Address, Bind};
+use crate::closing;
+use crate::flags::{
+    AcceptProxy, AccessLogFormat, Balance, Cli, ConnectionFlags, CopyFlags, OutputFlags,
+    RelayFlags, SendProxy, ServeFlags, TlsFlags, ZeroCopy,
+};
+use crate::messages::{self, Failure};
+use crate::tls;
+use crate::transfer::Way;
+use crate::units::{Bytes, Timeout};
+
+/// What one invocation of `ferry` does.
+#[derive(Debug)]
+pub struct Plan {
+    /// Where bytes come from.
+    pub src: Address,
+    /// Where bytes go (with several DSTs, the first).
+    pub dst: Address,
+    /// Every DST, in order: the upstreams a server spreads its connections
+    /// over; just `dst` for everything else.
+    pub upstreams: Vec<Address>,
+    /// One copy, one relay, or a server.
+    pub shape: Shape,
+    /// How every copy runs.
+    pub copy: CopyPlan,
+    /// With [`Shape::Serve`]: how many relays may run at once.
+    pub max_connections: usize,
+    /// What a server does around the bytes, and how sockets are set.
+    pub relay: RelayPlan,
+    /// What to print.
+    pub output: OutputFlags,
+    /// Flags that were given but have no effect here, each as one line.
+    pub warnings: Vec<String>,
+}
+
+/// The kind of transfer a plan runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// SRC to DST.
+    OneWay,
+    /// Both ways between two two-way addresses, with half-close.
+    Relay,
+    /// Accept on SRC and relay each connection to a fresh DST.
+    Serve,
+    /// Accept on SRC, one connection after another, each copied to the same
+    /// DST (`--keep-listening`).
+    KeepListening,
+    /// Relay datagrams (`udp:`, `udp-listen:`, `-`), each kept whole.
+    Datagrams,
+    /// Receive datagrams on `udp-listen:` and relay each client address's
+    /// to a fresh `udp:` socket of its own (`--serve`).
+    DatagramServer,
+}
+
+/// What a relay server does around the bytes (PROXY protocol, several
+/// upstreams, access log, metrics), and the options of relayed sockets.
+#[derive(Clone, Debug)]
+pub struct RelayPlan {
+    /// Read a PROXY header of this version from every client.
+    pub accept_proxy: Option<AcceptProxy>,
+    /// How long a client may take to send its PROXY header.
+    pub proxy_timeout: Duration,
+    /// Write a PROXY header of this version to every upstream.
+    pub send_proxy: Option<SendProxy>,
+    /// How the upstream of each connection is picked.
+    pub balance: Balance,
+    /// How long an upstream that refused is skipped.
+    pub upstream_backoff: Duration,
+    /// Where the access log goes: a file, or stdout for `None`.
+    pub access_log: Option<Option<PathBuf>>,
+    /// The access log's lines.
+    pub access_log_format: AccessLogFormat,
+    /// Where the metrics are served: host and port.
+    pub metrics: Option<(String, u16)>,
+    /// TCP keepalive on relayed TCP sockets, after this long idle.
+    pub keepalive: Option<Duration>,
+    /// Share the listening port with other processes (`SO_REUSEPORT`).
+    pub reuse_port: bool,
+}
+
+/// How every copy of a plan runs.
+#[derive(Clone, Debug)]
+pub struct CopyPlan {
+    /// A fixed buffer size; without it, the library's default policy.
+    pub buffer_size: Option<usize>,
+    /// Bytes per direction.
+    pub limit: Option<u64>,
+    /// Bytes per second for the whole invocation (with `--serve`, the server).
+    pub rate_limit: Option<u64>,
+    /// With `--serve`, bytes per second for each connection.
+    pub rate_limit_per_connection: Option<u64>,
+    /// Fail after this long with nothing moving.
+    pub idle_timeout: Option<Duration>,
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
+    /// How long a half-closed relay may go on.
+    pub linger: Option<Duration>,
+    /// After the first signal, how long what runs may finish.
+    pub shutdown_timeout: Duration,
+    /// With [`Shape::Serve`]: the buffer memory all relays may grow into.
+    pub buffer_memory: Option<usize>,
+    /// Append to a destination file.
+    pub append: bool,
+    /// Whether the kernel may move the bytes.
+    pub zero_copy: ZeroCopyMode,
+    /// Which directions a relay copies (`-u`, `-U`).
+    pub way: Way,
+}
+
+impl Plan {
+    /// Checks `cli` and turns it into a plan.
+    ///
+    /// # Errors
+    ///
+    /// A [`Failure::Input`] for address combinations and flags that cannot
+    /// work together.
+    pub fn new(cli: Cli) -> Result<Plan, Failure> {
+        let (Some(mut src), Some(mut dst)) = (cli.src, cli.dst.first().cloned()) else {
+            return Err(messages::missing_addresses());
+        };
+        let mut upstreams = cli.dst;
+        let serve = cli.serve.serve;
+        if let (Some(extra), false) = (upstreams.get(1), serve) {
+            return Err(messages::several_dsts(extra));
+        }
+        if src.is_listening() && upstreams.iter().any(Address::is_listening) {
+            return Err(Failure::input(
+                format!("bad addresses \"{src}\" and \"{dst}\""),
+                "both are listening; at most one address may listen",
+            ));
+        }
+        if matches!(src, Address::Null) {
+            return Err(messages::null_is_a_destination());
+        }
+        if upstreams.contains(&Address::Zero) {
+            return Err(messages::zero_is_a_source());
+        }
+        let connection = &cli.connection;
+        let shape = if src.is_datagram() || upstreams.iter().any(Address::is_datagram) {
+            if let Some(extra) = upstreams.get(1) {
+                return Err(Failure::input(
+                    format!("bad DST \"{extra}\""),
+                    "a UDP server relays to one udp: address",
+                ));
+            }
+            datagram_shape(
+                &src,
+                &dst,
+                &cli.copy,
+                &cli.output,
+                connection,
+                &cli.relay,
+                serve,
+            )?
+        } else if serve {
+            if !src.is_listening() {
+                return Err(Failure::input(
+                    format!("bad SRC \"{src}\" for --serve"),
+                    "expected tcp-listen:, tls-listen: or unix-listen:",
+                ));
+            }
+            if let Some(dst) = upstreams.iter().find(|dst| !dst.is_per_connection()) {
+                return Err(Failure::input(
+                    format!("bad DST \"{dst}\" for --serve"),
+                    "expected an address opened once per connection: tcp:, tls:, unix:, exec:, sh: or null:",
+                ));
+            }
+            Shape::Serve
+        } else if connection.keep_listening {
+            keep_listening_shape(&src, &dst, connection)?
+        } else if src.is_two_way()
+            && dst.is_two_way()
+            && !(src == Address::Stdio && dst == Address::Stdio)
+        {
+            // `- -` is plain stdin to stdout, not stdio relayed to itself.
+            Shape::Relay
+        } else {
+            Shape::OneWay
+        };
+        let way = way(&src, &dst, shape, connection)?;
+        if let Some(bind) = connection.bind {
+            apply_bind(&mut src, &mut upstreams, bind)?;
+        }
+        load_tls(&mut src, &mut upstreams, &cli.tls)?;
+        dst = upstreams[0].clone();
+        let flags = cli.copy;
+        let serving = shape == Shape::Serve;
+        // A server flag without --serve is an error: the run would end
+        // after one connection, which is not what whoever set a server's
+        // limit wanted. A flag that merely has nothing to act on is a
+        // warning: ignoring it changes no byte.
+        let relay = relay_plan(&cli.serve, cli.relay, &src, &upstreams, serving)?;
+        if cli.serve.max_connections.is_some() && !serving {
+            return Err(messages::needs_serve("--max-connections"));
+        }
+        let mut warnings = Vec::new();
+        let tcp = |address: &Address| {
+            matches!(
+                address,
+                Address::Tcp { .. }
+                    | Address::Tls { .. }
+                    | Address::TcpListen { .. }
+                    | Address::TlsListen { .. }
+                    | Address::Fd(_)
+            )
+        };
+        if relay.keepalive.is_some() && !tcp(&src) && !upstreams.iter().any(tcp) {
+            warnings.push(messages::no_effect(
+                "--keepalive",
+                &src,
+                "only TCP connections have keepalive",
+            ));
+        }
+        if flags.append && !matches!(dst, Address::File(_)) {
+            warnings.push(messages::no_effect(
+                "--append",
+                &dst,
+                "only a file is appended to",
+            ));
+        }
+        if flags.zero_copy == ZeroCopy::Always {
+            if let Some(address) = [&src, &dst].into_iter().find(|address| {
+                matches!(
+                    address,
+                    Address::Zero | Address::Null | Address::Tls { .. } | Address::TlsListen { .. }
+                )
+            }) {
+                return Err(messages::zero_copy_always_refused(format!(
+                    "with \"{address}\""
+                )));
+            }
+            // In a relay, stdin and stdout are one end read and written
+            // through memory; alone, `-` may be a pipe, a socket or a file,
+            // and the library finds out when the copy starts.
+            if shape != Shape::OneWay && [&src, &dst].contains(&&Address::Stdio) {
+                return Err(Failure::input(
+                    "cannot use --zero-copy always with \"-\" in a relay",
+                    "stdin and stdout are relayed through memory",
+                ));
+            }
+            if flags.append {
+                return Err(Failure::input(
+                    "cannot use --zero-copy always with --append",
+                    "the kernel's copy calls do not write to a file opened for appending",
+                ));
+            }
+        }
+        Ok(Plan {
+            src,
+            dst,
+            upstreams,
+            shape,
+            copy: CopyPlan {
+                buffer_size: flags.buffer_size,
+                limit: flags.limit,
+                rate_limit: flags.rate_limit,
+                rate_limit_per_connection: flags.rate_limit_per_connection,
+                // A server's default, as nginx's proxy_timeout: idle clients
+                // must not hold --max-connections forever.
+                idle_timeout: match flags.idle_timeout {
+                    Some(Timeout(timeout)) => timeout,
+                    None if serving => Some(SERVE_IDLE_TIMEOUT),
+                    None => None,
+                },
+                connect_timeout: flags.connect_timeout,
+                linger: flags.linger,
+                shutdown_timeout: flags.shutdown_timeout.unwrap_or(if serving {
+                    SERVE_SHUTDOWN_TIMEOUT
+                } else {
+                    SHUTDOWN_TIMEOUT
+                }),
+                buffer_memory: serving
+                    .then(|| usize::try_from(cli.serve.max_buffer_memory).unwrap_or(usize::MAX)),
+                append: flags.append,
+                zero_copy: flags.zero_copy.into(),
+                way,
+            },
+            max_connections: cli.serve.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,
+            relay,
+            output: cli.output,
+            warnings,
+        })
+    }
+
+    /// Whether both directions move: a relay, or each connection of a server.
+    pub fn two_way(&self) -> bool {
+        self.shape != Shape::OneWay
+    }
+
+    /// DST as written, for reports: the upstreams separated by spaces when
+    /// there are several.
+    pub fn dsts(&self) -> String {
+        let dsts: Vec<String> = self.upstreams.iter().map(ToString::to_string).collect();
+        dsts.join(" ")
+    }
+
+    /// Whether the data goes to stdout: DST is `-`, or `-` is an end of a relay.
+    pub fn data_on_stdout(&self) -> bool {
+        self.dst == Address::Stdio || (self.two_way() && self.src == Address::Stdio)
+    }
+}
+
+impl CopyPlan {
+    /// The library's copier for this plan: every byte moved is added to
+    /// `progress`, and `stop` ends copies gracefully.
+    pub fn copier(&self, progress: &Progress, stop: &StopSignal) -> Copier {
+        // A relay that does not end well ends with a reset, so no peer takes
+        // a truncated stream for a complete one.
+        let mut copier = Copier::new()
+            .progress(progress.clone())
+            .stop_on(stop.clone())
+            .propagate_resets(true);
+        if let Some(bytes) = self.buffer_memory {
+            copier = copier.memory_budget(MemoryBudget::new(bytes));
+        }
+        if let Some(size) = self.buffer_size {
+            copier = copier.buffer_size(size);
+        }
+        if let Some(limit) = self.limit {
+            copier = copier.limit(limit);
+        }
+        if let Some(rate) = self.rate_limit {
+            // One limiter: with --serve every connection shares it.
+            copier = copier.rate_limit(RateLimiter::new(rate));
+        }
+        if let Some(timeout) = self.idle_timeout {
+            copier = copier.idle_timeout(timeout);
+        }
+        if let Some(linger) = self.linger {
+            copier = copier.linger(linger);
+        }
+        copier
+    }
+
+    /// `copier` with this plan's per-connection rate limit, a fresh one for
+    /// each connection (or each invocation, without `--serve`).
+    pub fn for_connection(&self, copier: &Copier) -> Copier {
+        match self.rate_limit_per_connection {
+            Some(rate) => copier.clone().rate_limit(RateLimiter::new(rate)),
+            None => copier.clone(),
+        }
+    }
+
+    /// The buffers a copy uses, for logs: `fixed 64.0 KiB` or
+    /// `adaptive 8.0 KiB to 1.0 MiB`.
+    pub fn buffer(&self) -> String {
+        match self.buffer_size {
+            Some(size) => format!("fixed {}", Bytes(size as u64)),
+            None => format!(
+                "adaptive {} to {}",
+                Bytes(ferry_io::DEFAULT_BUF_SIZE as u64),
+                Bytes(ferry_io::DEFAULT_MAX_BUF_SIZE as u64)
+            ),
+        }
+    }
+
+    /// How long a socket ferry wrote to may be drained before it is closed
+    /// (see [`closing`]).
+    pub fn drain_for(&self) -> Duration {
+        self.linger.unwrap_or(closing::AT_MOST)
+    }
+}
+
+/// Checks a UDP pair: datagrams go between `udp:`, `udp-listen:` and `-`,
+/// and the options that count or pace a byte stream do not apply.
+fn datagram_shape(
+    src: &Address,
+    dst: &Address,
+    copy: &CopyFlags,
+    output: &OutputFlags,
+    connection: &ConnectionFlags,
+    relay: &RelayFlags,
+    serve: bool,
+) -> Result<Shape, Failure> {
+    let carries_datagrams = |address: &Address| address.is_datagram() || *address == Address::Stdio;
+    if !carries_datagrams(src) || !carries_datagrams(dst) {
+        return Err(Failure::input(
+            format!("bad addresses \"{src}\" and \"{dst}\""),
+            "datagrams go between udp:, udp-listen: and - only (a byte stream would lose their boundaries)",
+        ));
+    }
+    if serve && !(matches!(src, Address::UdpListen { .. }) && matches!(dst, Address::Udp { .. })) {
+        return Err(Failure::input(
+            format!("bad addresses \"{src}\" and \"{dst}\" for --serve"),
+            "a UDP server relays udp-listen: to udp:",
+        ));
+    }
+    let refused = [
+        (copy.rate_limit.is_some(), "--rate-limit"),
+        (
+            copy.rate_limit_per_connection.is_some(),
+            "--rate-limit-per-connection",
+        ),
+        (output.progress, "--progress"),
+        (copy.append, "--append"),
+        (copy.zero_copy == ZeroCopy::Always, "--zero-copy always"),
+        (connection.bind.is_some(), "--bind"),
+        (connection.keep_listening, "--keep-listening"),
+        (relay.accept_proxy.is_some(), "--accept-proxy"),
+        (relay.send_proxy.is_some(), "--send-proxy"),
+        (relay.access_log.is_some(), "--access-log"),
+        (relay.metrics.is_some(), "--metrics"),
+        (relay.keepalive.is_some(), "--keepalive"),
+    ];
+    if let Some((_, flag)) = refused.into_iter().find(|(given, _)| *given) {
+        return Err(Failure::input(
+            format!("cannot use {flag} with UDP"),
+            "datagrams are relayed one by one, outside the byte-stream engine",
+        ));
+    }
+    Ok(if serve {
+        Shape::DatagramServer
+    } else {
+        Shape::Datagrams
+    })
+}
+
+/// Checks `--keep-listening`: a listening SRC into a file, stdout or `null:`.
+fn keep_listening_shape(
+    src: &Address,
+    dst: &Address,
+    connection: &ConnectionFlags,
+) -> Result<Shape, Failure> {
+    if !src.is_listening() {
+        return Err(Failure::input(
+            format!("bad SRC \"{src}\" for --keep-listening"),
+            "expected tcp-listen:, tls-listen: or unix-listen:",
+        ));
+    }
+    if !matches!(dst, Address::File(_) | Address::Stdio | Address::Null) {
+        return Err(Failure::input(
+            format!("bad DST \"{dst}\" for --keep-listening"),
+            "expected a file, - or null: (to relay every connection, use --serve)",
+        ));
+    }
+    if connection.src_to_dst || connection.dst_to_src {
+        return Err(Failure::input(
+            "cannot use -u or -U with --keep-listening",
+            "every connection is copied SRC to DST already",
+        ));
+    }
+    Ok(Shape::KeepListening)
+}
+
+/// The directions `-u` and `-U` ask for. `-U` needs DST readable and SRC
+/// writable: two two-way addresses.
+fn way(
+    src: &Address,
+    dst: &Address,
+    shape: Shape,
+    connection: &ConnectionFlags,
+) -> Result<Way, Failure> {
+    if connection.dst_to_src {
+        if !(src.is_two_way() && dst.is_two_way()) || shape == Shape::OneWay {
+            return Err(Failure::input(
+                "cannot use -U here",
+                "DST to SRC needs two two-way addresses (sockets, programs or -)",
+            ));
+        }
+        return Ok(Way::Backward);
+    }
+    Ok(if connection.src_to_dst {
+        Way::Forward
+    } else {
+        Way::Both
+    })
+}
+
+/// Gives `--bind` to the connecting `tcp:` and `tls:` addresses that have no
+/// `,bind=` of their own.
+fn apply_bind(src: &mut Address, dsts: &mut [Address], bind: Bind) -> Result<(), Failure> {
+    let mut applies = false;
+    for address in std::iter::once(src).chain(dsts) {
+        if let Address::Tcp { bind: own, .. } | Address::Tls { bind: own, .. } = address {
+            applies = true;
+            own.get_or_insert(bind);
+        }
+    }
+    if !applies {
+        return Err(Failure::input(
+            "cannot use --bind here",
+            "it binds the local end of tcp: and tls: addresses, and there is none",
+        ));
+    }
+    Ok(())
+}
+
+/// Loads the TLS settings into the `tls:` and `tls-listen:` addresses, once
+/// for all; a `--tls-*` flag that no address uses is a mistake.
+fn load_tls(src: &mut Address, dsts: &mut [Address], flags: &TlsFlags) -> Result<(), Failure> {
+    let any = |wanted: fn(&Address) -> bool| wanted(src) || dsts.iter().any(wanted);
+    let client = any(|address| matches!(address, Address::Tls { .. }));
+    let server = any(|address| matches!(address, Address::TlsListen { .. }));
+    let unused = [
+        (flags.tls_ca.is_some() && !client, "--tls-ca", "tls:"),
+        (flags.tls_insecure && !client, "--tls-insecure", "tls:"),
+        (
+            flags.tls_client_ca.is_some() && !server,
+            "--tls-client-ca",
+            "tls-listen:",
+        ),
+        (
+            flags.tls_cert.is_some() && !client && !server,
+            "--tls-cert",
+            "tls: or tls-listen:",
+        ),
+    ];
+    if let Some((_, flag, wanted)) = unused.into_iter().find(|(unused, ..)| *unused) {
+        return Err(Failure::input(
+            format!("cannot use {flag} here"),
+            format!("it applies to {wanted} addresses, and there is none"),
+        ));
+    }
+    if client {
+        let loaded = tls::client(flags)?;
+        if flags.tls_insecure {
+            crate::stderr::line(messages::TLS_INSECURE);
+        }
+        for address in std::iter::once(&mut *src).chain(dsts.iter_mut()) {
+            if let Address::Tls { tls, .. } = address {
+                *tls = loaded.clone();
+            }
+        }
+    }
+    if server {
+        let loaded = tls::server(flags)?;
+        for address in std::iter::once(src).chain(dsts) {
+            if let Address::TlsListen { tls, .. } = address {
+                *tls = loaded.clone();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the relay server's flags: each needs `--serve` (except
+/// `--reuse-port` and `--keepalive`), `--send-proxy` an upstream that a
+/// header can precede, `--reuse-port` a TCP port.
+fn relay_plan(
+    serve: &ServeFlags,
+    flags: RelayFlags,
+    src: &Address,
+    upstreams: &[Address],
+    serving: bool,
+) -> Result<RelayPlan, Failure> {
+    let server_only = [
+        (flags.accept_proxy.is_some(), "--accept-proxy"),
+        (flags.send_proxy.is_some(), "--send-proxy"),
+        (flags.access_log.is_some(), "--access-log"),
+        (flags.metrics.is_some(), "--metrics"),
+        (serve.balance.is_some(), "--balance"),
+        (serve.upstream_backoff.is_some(), "--upstream-backoff"),
+    ];
+    if let Some((_, flag)) = server_only
+        .into_iter()
+        .find(|(given, _)| *given && !serving)
+    {
+        return Err(messages::needs_serve(flag));
+    }
+    if flags.send_proxy.is_some() {
+        if let Some(dst) = upstreams.iter().find(|dst| {
+            !matches!(
+                dst,
+                Address::Tcp { .. } | Address::Unix(_) | Address::Exec { .. } | Address::Sh(_)
+            )
+        }) {
+            return Err(Failure::input(
+                format!("cannot use --send-proxy with \"{dst}\""),
+                "the header goes before the bytes of a tcp:, unix:, exec: or sh: upstream",
+            ));
+        }
+    }
+    if serve.reuse_port && !matches!(src, Address::TcpListen { .. } | Address::TlsListen { .. }) {
+        return Err(Failure::input(
+            "cannot use --reuse-port here",
+            "it shares the port of a tcp-listen: or tls-listen: SRC, and there is none",
+        ));
+    }
+    let access_log = flags
+        .access_log
+        .map(|path| (path.as_os_str() != "-").then_some(path));
+    Ok(RelayPlan {
+        accept_proxy: flags.accept_proxy,
+        proxy_timeout: flags.proxy_timeout,
+        send_proxy: flags.send_proxy,
+        balance: serve.balance.unwrap_or(Balance::RoundRobin),
+        upstream_backoff: serve.upstream_backoff.unwrap_or(UPSTREAM_BACKOFF),
+        access_log,
+        access_log_format: flags.access_log_format,
+        metrics: flags.metrics,
+        keepalive: flags.keepalive,
+        reuse_port: serve.reuse_port,
+    })
+}
+
+/// How long an upstream that refused is skipped unless told otherwise.
+const UPSTREAM_BACKOFF: Duration = Duration::from_secs(10);
+
+/// A server's idle timeout unless told otherwise, as nginx's `proxy_timeout`.
+const SERVE_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How long a single copy or relay may finish after the first signal.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a server's running relays may finish after the first signal.
+const SERVE_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many relays `--serve` runs at once unless `--max-connections` says.
+const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
