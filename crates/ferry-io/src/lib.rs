@@ -15,9 +15,10 @@
 //!   does, at no measurable cost;
 //! - sizes its buffer by what the ends do: it grows (up to 1 MiB) where a
 //!   bigger buffer saves system calls, and stays at 8 KiB between in-memory
-//!   ends (channels that make the copy wait included: it times a few polls
-//!   before it first grows), where a bigger one would only fall out of the
-//!   CPU's cache;
+//!   ends, where a bigger one would only fall out of the CPU's cache; ends
+//!   that make the copy wait (sockets, pipes, channels) try each doubling
+//!   against the size before it, timing the copy's own reads, and keep it
+//!   only while it pays;
 //! - turns a writer that claims more bytes than it was given into an error
 //!   instead of an over-count (tokio only has a `debug_assert!`);
 //! - keeps its counts after an error ([`CopyBuffer::bytes_read`],

@@ -1,5 +1,6 @@
 //! The adaptive buffer grows and shrinks mid-copy, with bytes in it, and
-//! loses, repeats and reorders nothing; ends that never wait keep it small.
+//! loses, repeats and reorders nothing; ends that never wait keep it small,
+//! and a socket grows it.
 
 mod support;
 
@@ -147,15 +148,15 @@ where
 }
 
 #[test]
-fn an_in_memory_channel_keeps_the_initial_size() {
-    // tokio's duplex makes the copy wait, as a socket does, but costs what
-    // memory costs: the probe keeps the buffer in the fastest cache. Both
-    // tasks on one thread, so that no poll wakes a sleeping thread (that is
-    // a system call, and a reason to grow).
+fn an_in_memory_channel_grows_no_further_than_its_reads_fill() {
+    // tokio's duplex makes the copy wait, as a socket does; whether a
+    // bigger buffer pays there is the climb's to judge by the copy's own
+    // costs (see the engine's climb tests), but it never grows past what
+    // one read can fill: twice the channel's 64 KiB.
     let rt = runtime();
     let (tx, rx) = tokio::io::duplex(64 * 1024);
     let engine = rt.block_on(engine_after_32_mib(rx, tx));
-    assert_eq!(engine.capacity(), ferry_io::DEFAULT_BUF_SIZE);
+    assert!(engine.capacity() <= 128 * 1024, "{}", engine.capacity());
 }
 
 #[test]
@@ -187,4 +188,82 @@ fn a_fixed_buffer_never_resizes() {
     );
     assert_eq!(copy.unwrap(), data.len() as u64);
     assert_eq!(writer.received, data);
+}
+
+/// A reader of `len` bytes whose reads spin, before byte `switch` for
+/// `before(bytes)` and after it for `after(bytes)`, and whose first read
+/// makes the copy wait, as a real end does.
+struct Spinning {
+    len: usize,
+    switch: usize,
+    before: fn(usize) -> std::time::Duration,
+    after: fn(usize) -> std::time::Duration,
+    pos: usize,
+    waited: bool,
+}
+
+impl tokio::io::AsyncRead for Spinning {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if !self.waited {
+            self.waited = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let n = buf.remaining().min(self.len - self.pos);
+        buf.put_slice(&vec![7u8; n]);
+        let cost = if self.pos < self.switch {
+            self.before
+        } else {
+            self.after
+        };
+        self.pos += n;
+        let until = std::time::Instant::now() + cost(n);
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[test]
+fn a_settled_buffer_grows_again_when_its_ends_change() {
+    use std::time::Duration;
+    let rt = runtime();
+    let switch = 24 << 20;
+    let mut reader = Spinning {
+        len: switch + (64 << 20),
+        switch,
+        // First, reads whose cost per byte doubles with each doubling of
+        // the read (an in-memory end that falls out of the cache)...
+        before: |n| Duration::from_nanos((n as u64 / 1024).pow(2) * 50),
+        // ...then reads that cost 20 µs whatever they move (system calls).
+        after: |_| Duration::from_micros(20),
+        pos: 0,
+        waited: false,
+    };
+    let mut engine = CopyBuffer::new();
+    let mut sink = tokio::io::sink();
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    let copy = poll_fn(|cx| {
+        let polled = engine.poll_copy(cx, Pin::new(&mut reader), Pin::new(&mut sink));
+        let sizes = if reader.pos < switch {
+            &mut before
+        } else {
+            &mut after
+        };
+        sizes.push(engine.allocated());
+        polled
+    });
+    assert_eq!(run(&rt, copy).unwrap(), (switch + (64 << 20)) as u64);
+    // While bigger was dearer: 16 KiB tried, given up, tried again later,
+    // and never more.
+    let back = before.windows(2).any(|pair| pair == [16 << 10, 8 << 10]);
+    assert!(back, "it never stepped back: {before:?}");
+    assert!(before.iter().all(|&size| size <= 16 << 10), "{before:?}");
+    // Once it tried again, it grew.
+    assert!(after.iter().any(|&size| size >= 64 << 10), "{after:?}");
 }

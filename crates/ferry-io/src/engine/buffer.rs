@@ -4,11 +4,11 @@ use std::fmt;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::budget::{Budget, Slice};
+use super::climb::Change;
 use super::memory::MemoryBudget;
 use super::output::Output;
 use super::policy::Sizer;
@@ -92,14 +92,15 @@ impl CopyBuffer {
     /// Creates an engine with ferry's default policy (see
     /// [`BufferPolicy::Adaptive`]): a [`DEFAULT_BUF_SIZE`] (8 KiB) buffer
     /// that doubles, up to [`DEFAULT_MAX_BUF_SIZE`] (1 MiB), while reads keep
-    /// filling it, once an end has made the copy wait and its operations
-    /// have been found to cost what system calls cost, and halves again
-    /// when reads stay small.
+    /// filling it, once an end has made the copy wait, for as long as each
+    /// bigger size costs the copy no more per byte than the smaller ones,
+    /// and halves again when reads stay small.
     ///
-    /// Bulk transfers over sockets, pipes and files grow within a few dozen
-    /// reads, which saves system calls; copies between in-memory ends
-    /// (slices, `Vec`s, decoders, and channels such as tokio's `duplex`)
-    /// stay at 8 KiB, where the buffer stays in the CPU's fastest cache.
+    /// Bulk transfers over sockets, pipes and files grow within a few
+    /// hundred polls, which saves system calls; copies between in-memory
+    /// ends (slices, `Vec`s, decoders) stay at 8 KiB, where the buffer stays
+    /// in the CPU's fastest cache, and channels such as tokio's `duplex`
+    /// settle where they copy cheapest, at 8 or 16 KiB.
     /// Use [`with_capacity`](Self::with_capacity) for a fixed size.
     ///
     /// # Examples
@@ -449,10 +450,7 @@ impl CopyBuffer {
     {
         let mut slice = ready!(Slice::start(cx));
         let mut budget = Budget::new(&mut slice);
-        let timer = self
-            .sizer
-            .probing()
-            .then(|| (Instant::now(), self.bytes_read()));
+        self.sizer.poll_started();
         // The held span goes into a local for the poll: the compiler keeps
         // a local in registers across the ends' calls, where it would store
         // and reload a field on every read and write.
@@ -460,9 +458,12 @@ impl CopyBuffer {
         let polled = self.poll_loop(cx, &mut budget, &mut held, reader, writer, gate);
         self.held = held;
         self.sizer.waited |= budget.waited();
-        if let Some((started, read)) = timer {
-            self.sizer
-                .probed(started.elapsed(), self.bytes_read() - read);
+        if let Some(change) = self.sizer.poll_ended() {
+            self.held = self.change(held, change);
+        } else if self.buf.len() > self.size && !self.sizer.weighing() {
+            // A step back that came while the buffer held more than the
+            // smaller size: it gives the memory back once it can.
+            self.held = self.resize(held, self.size);
         }
         polled
     }
@@ -548,14 +549,18 @@ impl CopyBuffer {
         R: Source + ?Sized,
         G: ReadGate,
     {
-        // The buffer has room (`end < size`), so an allocated one (`size`
-        // long) has room: none means none is allocated yet. Measured by
+        // The buffer has room (`end < size`), so an allocated one (at least
+        // `size` long) has room: none means none is allocated yet. Measured by
         // the buffer's own length, the room lets the compiler drop the
         // checks below for an ungated copy.
         let room = self.buf.len() - held.end;
         if room == 0 {
             return self.poll_first_fill(cx, budget, held, reader, gate);
         }
+        // The buffer is longer than `size` only while a trial weighs a
+        // smaller size in it (or held bytes keep it after a step back):
+        // reads then take no more than `size`.
+        let room = room.min(self.size - held.end);
         let allowed = ready!(gate.poll_allowance(cx, room));
         if allowed == 0 {
             // The gate's byte limit is reached: that is this copy's EOF.
@@ -579,19 +584,37 @@ impl CopyBuffer {
             return Poll::Ready(Ok(()));
         }
         held.end += n;
-        if let Some(size) = self.sizer.after_read(self.size, room, n, budget.waited()) {
-            *held = self.resize(*held, size);
+        if let Some(change) = self.sizer.after_read(self.size, room, n, budget.waited()) {
+            *held = self.change(*held, change);
         }
         Poll::Ready(Ok(()))
     }
 
+    /// Does what the policy says, and returns where the `held` bytes are now.
+    #[cold]
+    fn change(&mut self, held: Held, change: Change) -> Held {
+        match change {
+            Change::Resize(size) => self.resize(held, size),
+            // A trial's turns fill the buffer it has grown to, or part of it.
+            Change::Fill(size) if size <= self.buf.len() => {
+                self.size = size;
+                held
+            }
+            Change::Fill(_) => held,
+        }
+    }
+
     /// Moves to a buffer of `size` bytes, keeping the bytes `held` (at the
     /// front of the new one), and returns where they are now. A buffer too
-    /// small for them is not taken.
-    #[cold]
+    /// small for them is not taken, but no read fills past `size` (until
+    /// they are written out, the bigger buffer stays).
     fn resize(&mut self, held: Held, size: usize) -> Held {
         let len = held.len();
-        if len > size || !self.charge(size) {
+        if len > size {
+            self.size = self.size.min(size);
+            return held;
+        }
+        if !self.charge(size) {
             return held;
         }
         let mut buf = vec![0; size].into_boxed_slice();

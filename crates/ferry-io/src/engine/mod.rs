@@ -7,6 +7,7 @@
 
 pub(crate) mod budget;
 mod buffer;
+mod climb;
 mod counts;
 mod ends;
 mod gate;
@@ -16,7 +17,6 @@ mod mover;
 mod one_way;
 mod output;
 mod policy;
-mod probe;
 mod step;
 mod two_way;
 

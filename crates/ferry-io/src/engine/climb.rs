@@ -1,0 +1,545 @@
+//! `Climb`: whether a bigger buffer pays, judged by the copy's own cost per
+//! byte at the two sizes it weighs.
+//!
+//! A bigger buffer pays where it saves system calls (a socket, a pipe, a
+//! file) and costs where it only falls out of the CPU's fastest cache (an
+//! in-memory channel such as tokio's `duplex`). Rather than guess which
+//! kind the ends are, the climb asks the copy itself. When a read fills the
+//! buffer, it doubles the buffer and runs a trial: the copy's reads go in
+//! timed turns, some reading at most the old size, some up to the new one,
+//! in [`PAIRS`] pairs of one turn of each. A turn ends when it has read
+//! [`TURN_FILLS`] times the new size (at most [`TURN_MOST`]), so both sizes
+//! are timed over the same bytes; only time spent in polls counts (time
+//! waiting between polls is no one's cost). Each pair gives the ratio of
+//! the two sizes' costs per byte, measured a moment apart under the same
+//! load, and the trial's verdict is the median ratio, which a turn slowed
+//! by another thread (preempted, or sharing the caches) cannot move. The
+//! new size stays unless it costs clearly more, by over [`DOUBT`], than the
+//! old; then the next filled read starts the next trial. A size found
+//! clearly dearer is tried once more, and given up only if the second
+//! trial agrees: then, or when the sizes kept since the cheapest one have
+//! added up to clearly dearer, the buffer steps back to the cheapest size
+//! and settles there.
+//!
+//! Every judgement is a ratio of two costs the copy measured on the same
+//! ends, in turns interleaved under the same load: nothing is timed on the
+//! side and no cost is compared with a figure for "this machine", so
+//! neither a slow CPU, a loaded one, nor a memory copy that the allocator
+//! placed badly moves the line, and scaling every time by any factor
+//! leaves every verdict as it was.
+//!
+//! The two mistakes do not cost the same: a socket kept small runs at a
+//! third of its speed, a `duplex` grown too far loses a few percent. So a
+//! difference within the noise of a short trial counts as "growth pays",
+//! and a settled buffer tries again after a while (the ends may have
+//! changed: a stream that idled and now carries bulk, an in-memory end
+//! swapped for a socket).
+
+use std::time::Instant;
+
+/// Pairs of timed turns, one at each of the two sizes, per trial.
+const PAIRS: usize = 8;
+
+/// A turn ends with the first poll that ends after it has read this many
+/// times the bigger size, or [`TURN_MOST`] bytes if that is less: a turn
+/// holds several reads, and a trial of the biggest sizes still takes only a
+/// few MiB. Turns end with polls, so that each holds its polls' starts and
+/// ends alike (a poll's first reads may cost more than its last: in a
+/// loopback TCP copy they do the sender's work); within a long poll, a
+/// turn ends once it has read [`LONG_TURN`] times that.
+const TURN_FILLS: u64 = 8;
+const TURN_MOST: u64 = 512 << 10;
+const LONG_TURN: u64 = 2;
+
+/// How much dearer per byte a bigger size may be and still be kept:
+/// closer than this, the difference is taken for noise, and noise grows
+/// the buffer.
+const DOUBT: f64 = 0.10;
+
+/// Reads that fill a settled buffer before the climb tries again; each
+/// try that settles doubles the wait, up to [`RELOOK_MAX`].
+const RELOOK_FIRST: u32 = 1 << 10;
+const RELOOK_MAX: u32 = 1 << 20;
+
+/// What the buffer does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Move to a buffer of this many bytes.
+    Resize(usize),
+    /// Keep the buffer, and fill at most this many bytes of it.
+    Fill(usize),
+}
+
+/// Where the climb is.
+#[derive(Clone, Copy, Debug, Default)]
+enum State {
+    /// The next read that fills the buffer starts a trial.
+    #[default]
+    Climbing,
+    /// Weighing two sizes.
+    Trial(Trial),
+    /// Growth stopped paying: `reads` filled reads since.
+    Settled { reads: u32 },
+}
+
+/// A trial of `big`, the size the buffer grew to, against `small`.
+#[derive(Clone, Copy, Debug)]
+struct Trial {
+    small: u32,
+    big: u32,
+    /// Whose turn it is, the seconds it has run in polls before this one,
+    /// when it resumed in this one (`None`: between polls), and what it
+    /// has read.
+    big_turn: bool,
+    spent: f64,
+    started: Option<Instant>,
+    bytes: u64,
+    /// This trial repeats one that found `big` clearly dearer: a size is
+    /// given up only when two trials in a row say so.
+    repeat: bool,
+    /// Turns taken, the cost per byte (seconds) of the first turn of the
+    /// pair under way, and each finished pair's ratio, big to small.
+    turns: u8,
+    first: f64,
+    ratios: [f32; PAIRS],
+}
+
+/// One buffer's climb.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Climb {
+    state: State,
+    /// The cheapest size weighed since the climb started (0: none yet), and
+    /// how much dearer per byte the current size is than it.
+    best: u32,
+    excess: f64,
+    /// Filled reads a settled buffer waits before it tries again.
+    relook: u32,
+}
+
+impl Default for Climb {
+    fn default() -> Self {
+        Self {
+            state: State::Climbing,
+            best: 0,
+            excess: 1.0,
+            relook: RELOOK_FIRST,
+        }
+    }
+}
+
+impl Climb {
+    /// Asked when a read filled the buffer of `size`, which may grow to
+    /// `next`: whether to grow it now, and weigh `next` against `size`
+    /// from `now()` on.
+    pub(crate) fn wants_growth(
+        &mut self,
+        size: usize,
+        next: usize,
+        now: impl FnOnce() -> Instant,
+    ) -> bool {
+        match &mut self.state {
+            State::Climbing => {
+                if self.best == 0 {
+                    self.best = clamp(size);
+                }
+                self.state = State::Trial(Trial::new(clamp(size), clamp(next), now()));
+                true
+            }
+            State::Trial(_) => false,
+            State::Settled { reads } => {
+                *reads += 1;
+                if *reads >= self.relook {
+                    self.relook = self.relook.saturating_mul(2).min(RELOOK_MAX);
+                    self.forget();
+                }
+                false
+            }
+        }
+    }
+
+    /// Whether a trial is weighing two sizes.
+    #[inline]
+    pub(crate) fn weighing(&self) -> bool {
+        matches!(self.state, State::Trial(_))
+    }
+
+    /// At the start of a poll: a turn resumes, timed from `now()`.
+    #[inline]
+    pub(crate) fn poll_started(&mut self, now: impl FnOnce() -> Instant) {
+        if let State::Trial(trial) = &mut self.state {
+            trial.started = Some(now());
+        }
+    }
+
+    /// At the end of a poll, at `now()`: the turn pauses (the time until
+    /// the next poll is not the copy's).
+    #[inline]
+    pub(crate) fn poll_ended(&mut self, now: impl FnOnce() -> Instant) -> Option<Change> {
+        let State::Trial(trial) = &mut self.state else {
+            return None;
+        };
+        let now = now();
+        if let Some(started) = trial.started.take() {
+            trial.spent += (now - started).as_secs_f64();
+        }
+        if trial.bytes < trial.turn_bytes() {
+            return None;
+        }
+        let change = self.end_turn(now);
+        if let State::Trial(trial) = &mut self.state {
+            trial.started = None;
+        }
+        change
+    }
+
+    /// After a read of `got` bytes into a buffer filled up to `size`:
+    /// during a trial, what the buffer does once the turn is over.
+    pub(crate) fn read(
+        &mut self,
+        size: usize,
+        got: usize,
+        now: impl FnOnce() -> Instant,
+    ) -> Option<Change> {
+        let State::Trial(trial) = &mut self.state else {
+            return None;
+        };
+        if size != trial.turn_size() {
+            // The buffer could not grow (its memory budget is spent): there
+            // is nothing to weigh.
+            self.state = State::Settled { reads: 0 };
+            return None;
+        }
+        trial.bytes += got as u64;
+        if trial.bytes < LONG_TURN * trial.turn_bytes() {
+            return None;
+        }
+        self.end_turn(now())
+    }
+
+    /// Counts the turn that ends at `now`, and says which size reads next,
+    /// or, once the trial is over, which the buffer keeps.
+    fn end_turn(&mut self, now: Instant) -> Option<Change> {
+        let State::Trial(trial) = &mut self.state else {
+            return None;
+        };
+        let took = trial.spent
+            + trial
+                .started
+                .map_or(0.0, |started| (now - started).as_secs_f64());
+        let cost = took / trial.bytes as f64;
+        let turn = trial.turns;
+        trial.turns += 1;
+        if turn % 2 == 0 {
+            trial.first = cost;
+        } else {
+            // Each pair holds one turn of each size (the order below makes
+            // it so): their ratio is taken within the pair, from turns that
+            // ran a moment apart under the same load.
+            let (big, small) = if trial.big_turn {
+                (cost, trial.first)
+            } else {
+                (trial.first, cost)
+            };
+            trial.ratios[usize::from(turn / 2)] = (big / small) as f32;
+        }
+        if usize::from(trial.turns) < 2 * PAIRS {
+            // The sizes take turns in the Thue–Morse order (big, small,
+            // small, big, small, big, big, small, ...): each pair holds one
+            // of each, and a turn's place in its poll (first, with the data
+            // just arrived and warm in the cache, or last) falls to each
+            // size alike, whatever the number of turns a poll holds.
+            trial.big_turn = trial.turns.count_ones() % 2 == 0;
+            (trial.spent, trial.started, trial.bytes) = (0.0, Some(now), 0);
+            return Some(Change::Fill(trial.turn_size()));
+        }
+        let (small, big, repeat) = (trial.small, trial.big, trial.repeat);
+        let ratio = median(&mut trial.ratios);
+        if !repeat && !self.keeps(ratio) {
+            // Once more, before giving the size up.
+            self.state = State::Trial(Trial {
+                repeat: true,
+                ..Trial::new(small, big, now)
+            });
+            return Some(Change::Fill(big as usize));
+        }
+        Some(self.judge(big, ratio))
+    }
+
+    /// The verdict on `big`, which costs `ratio` times what the size it grew
+    /// from does.
+    fn judge(&mut self, big: u32, ratio: f64) -> Change {
+        if self.keeps(ratio) {
+            let excess = self.excess * ratio;
+            if excess < 1.0 {
+                (self.best, self.excess) = (big, 1.0);
+            } else {
+                self.excess = excess;
+            }
+            self.state = State::Climbing;
+            return Change::Fill(big as usize);
+        }
+        // Clearly dearer: back to the cheapest size weighed (the one it grew
+        // from, unless the sizes kept since the cheapest added up).
+        self.excess = 1.0;
+        self.state = State::Settled { reads: 0 };
+        Change::Resize(self.best as usize)
+    }
+
+    /// Whether a size that costs `ratio` times the one it grew from is
+    /// kept: it is not clearly dearer than that one, nor than the cheapest.
+    fn keeps(&self, ratio: f64) -> bool {
+        ratio <= 1.0 + DOUBT && self.excess * ratio <= 1.0 + DOUBT
+    }
+
+    /// Starts over: the ends may not be what they were (the buffer was
+    /// given back after an idle spell, or shrank after small reads).
+    pub(crate) fn forget(&mut self) {
+        *self = Climb {
+            relook: self.relook,
+            ..Climb::default()
+        };
+    }
+}
+
+impl Trial {
+    /// A trial of `big` against `small`, `big`'s turn first, from `now`.
+    fn new(small: u32, big: u32, now: Instant) -> Trial {
+        Trial {
+            small,
+            big,
+            big_turn: true,
+            spent: 0.0,
+            started: Some(now),
+            bytes: 0,
+            repeat: false,
+            turns: 0,
+            first: 0.0,
+            ratios: [0.0; PAIRS],
+        }
+    }
+
+    /// The bytes after which a turn ends with its poll.
+    fn turn_bytes(&self) -> u64 {
+        (TURN_FILLS * u64::from(self.big)).min(TURN_MOST)
+    }
+
+    /// The size the current turn fills.
+    fn turn_size(&self) -> usize {
+        (if self.big_turn { self.big } else { self.small }) as usize
+    }
+}
+
+/// The median of `ratios` (the geometric mean of the middle two).
+fn median(ratios: &mut [f32; PAIRS]) -> f64 {
+    ratios.sort_unstable_by(f32::total_cmp);
+    let (low, high) = (ratios[PAIRS / 2 - 1], ratios[PAIRS / 2]);
+    (f64::from(low) * f64::from(high)).sqrt()
+}
+
+/// Sizes past 4 GiB are taken as 4 GiB.
+fn clamp(size: usize) -> u32 {
+    u32::try_from(size).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    const MAX: usize = 1 << 20;
+
+    /// Ends that copy at a cost per byte that depends on the buffer's size,
+    /// timed by a clock the test moves.
+    struct Ends<C> {
+        cost: C,
+        /// Every time multiplied by this.
+        scale: f64,
+        /// Extra seconds added to read number `n`.
+        noise: fn(usize) -> f64,
+    }
+
+    /// Drives a climb from 8 KiB up to at most 1 MiB over `ends`, in
+    /// `polls` polls that each read 1 MiB in reads that fill the buffer;
+    /// returns the buffer's size after each poll.
+    fn climb_over<C: Fn(usize) -> f64>(ends: &Ends<C>, polls: usize) -> Vec<usize> {
+        let start = Instant::now();
+        let mut now = Duration::ZERO;
+        let mut climb = Climb::default();
+        let (mut allocated, mut size) = (8 << 10, 8 << 10);
+        let mut sizes = Vec::new();
+        let mut reads = 0;
+        for _ in 0..polls {
+            climb.poll_started(|| start + now);
+            let mut left = 1usize << 20;
+            while left > 0 {
+                let got = size.min(left);
+                left -= got;
+                now += Duration::from_secs_f64(
+                    ((ends.cost)(size) * got as f64 + (ends.noise)(reads)) * ends.scale,
+                );
+                reads += 1;
+                let mut change = climb.read(size, got, || start + now);
+                if change.is_none() && got == size && size < MAX {
+                    let next = (size * 2).min(MAX);
+                    if climb.wants_growth(size, next, || start + now) {
+                        change = Some(Change::Resize(next));
+                    }
+                }
+                match change {
+                    Some(Change::Resize(to)) => (allocated, size) = (to, to),
+                    Some(Change::Fill(to)) => size = to.min(allocated),
+                    None => {}
+                }
+            }
+            match climb.poll_ended(|| start + now) {
+                Some(Change::Resize(to)) => (allocated, size) = (to, to),
+                Some(Change::Fill(to)) => size = to.min(allocated),
+                None => {}
+            }
+            sizes.push(allocated);
+        }
+        sizes
+    }
+
+    fn quiet<C: Fn(usize) -> f64>(cost: C) -> Ends<C> {
+        Ends {
+            cost,
+            scale: 1.0,
+            noise: |_| 0.0,
+        }
+    }
+
+    /// A socket: a fixed cost per system call, plus the kernel's copy.
+    fn socket(size: usize) -> f64 {
+        2e-6 / size as f64 + 0.05e-9
+    }
+
+    /// An in-memory channel: a little cheaper at 16 KiB than at 8, then
+    /// dearer each doubling as the buffer falls out of the fastest cache.
+    fn channel(size: usize) -> f64 {
+        let past_l1 = (size / (16 << 10)).max(1) as f64;
+        0.02e-9 * (1.0 + 0.25 * past_l1.log2()) + 20e-9 / size as f64
+    }
+
+    /// The first step back, and the sizes before and after it.
+    fn step_back(sizes: &[usize]) -> (usize, usize) {
+        let back = sizes
+            .windows(2)
+            .position(|pair| pair[1] < pair[0])
+            .unwrap_or_else(|| panic!("it never stepped back: {sizes:?}"));
+        (sizes[back], sizes[back + 1])
+    }
+
+    #[test]
+    fn a_socket_grows_to_the_largest_size_within_128_mib() {
+        let sizes = climb_over(&quiet(socket), 200);
+        assert_eq!(sizes.last(), Some(&MAX), "{sizes:?}");
+        let reached = sizes.iter().position(|&s| s == MAX).unwrap();
+        assert!(reached < 128, "1 MiB after {reached} MiB");
+    }
+
+    #[test]
+    fn a_channel_settles_at_its_cheapest_size() {
+        let sizes = climb_over(&quiet(channel), 200);
+        // 16 KiB is cheapest; 32 KiB is 25% dearer: tried, and given up.
+        assert_eq!(step_back(&sizes), (32 << 10, 16 << 10));
+        assert!(sizes.iter().all(|&s| s <= 32 << 10), "{sizes:?}");
+    }
+
+    #[test]
+    fn the_verdicts_do_not_depend_on_the_clock_scale() {
+        for cost in [socket as fn(usize) -> f64, channel] {
+            let plain = climb_over(&quiet(cost), 200);
+            for scale in [50.0, 1.0 / 50.0] {
+                let ends = Ends {
+                    scale,
+                    ..quiet(cost)
+                };
+                assert_eq!(climb_over(&ends, 200), plain, "scaled by {scale}");
+            }
+        }
+    }
+
+    #[test]
+    fn small_steps_that_add_up_step_back_to_the_cheapest() {
+        // Every doubling costs 5% more: each within the doubt, but two add
+        // up to 10.25%: back to 8 KiB, the cheapest.
+        let sizes = climb_over(&quiet(|size| (size as f64).powf(0.07) * 1e-11), 200);
+        assert_eq!(step_back(&sizes), (32 << 10, 8 << 10));
+    }
+
+    #[test]
+    fn slowed_reads_do_not_stop_a_socket_climbing() {
+        // One read in fifty takes a millisecond longer (its thread was
+        // preempted): the pairs it spoils are outvoted.
+        let ends = Ends {
+            noise: |read| if read % 50 == 0 { 1e-3 } else { 0.0 },
+            ..quiet(socket)
+        };
+        let sizes = climb_over(&ends, 400);
+        assert_eq!(sizes.last(), Some(&MAX), "{sizes:?}");
+    }
+
+    #[test]
+    fn a_settled_climb_tries_again() {
+        let start = Instant::now();
+        let mut climb = Climb::default();
+        assert!(climb.wants_growth(8 << 10, 16 << 10, || start));
+        // Each turn reads 128 KiB; 16 KiB costs twice as much per byte.
+        let (mut now, mut size, mut verdict) = (start, 16 << 10, None);
+        while verdict.is_none() {
+            now += Duration::from_micros(if size == 16 << 10 { 200 } else { 100 });
+            match climb.read(size, 128 << 10, || now) {
+                Some(Change::Fill(next)) => size = next,
+                other => verdict = other,
+            }
+        }
+        assert_eq!(verdict, Some(Change::Resize(8 << 10)));
+        // RELOOK_FIRST filled reads at the settled size, then the next one
+        // starts a trial again.
+        let reads = (1..=RELOOK_FIRST * 2)
+            .find(|_| climb.wants_growth(8 << 10, 16 << 10, || now))
+            .expect("it never tried again");
+        assert_eq!(reads, RELOOK_FIRST + 1);
+    }
+
+    #[test]
+    fn a_buffer_that_could_not_grow_settles() {
+        let now = Instant::now();
+        let mut climb = Climb::default();
+        assert!(climb.wants_growth(8 << 10, 16 << 10, || now));
+        // The memory budget refused: the buffer still fills 8 KiB.
+        assert_eq!(climb.read(8 << 10, 8 << 10, || now), None);
+        assert!(!climb.wants_growth(8 << 10, 16 << 10, || now), "settled");
+    }
+
+    #[test]
+    fn time_between_polls_is_not_weighed() {
+        let start = Instant::now();
+        let mut climb = Climb::default();
+        climb.wants_growth(8 << 10, 16 << 10, || start);
+        // Polls 10 µs long that each fill the buffer once, with a second's wait
+        // between them.
+        let (mut now, mut size) = (start, 16 << 10);
+        for _ in 0..10 {
+            climb.poll_started(|| now);
+            now += Duration::from_micros(10);
+            match climb.read(size, size, || now) {
+                Some(Change::Fill(next)) => size = next,
+                None => {}
+                Some(Change::Resize(_)) => panic!("a size was given up"),
+            }
+            if let Some(Change::Fill(next)) = climb.poll_ended(|| now) {
+                size = next;
+            }
+            now += Duration::from_secs(1);
+        }
+        let State::Trial(trial) = climb.state else {
+            panic!("the trial ended early");
+        };
+        // Eight polls made the first turn (128 KiB); the second has had two.
+        assert_eq!(trial.turns, 1);
+        assert!(trial.spent < 1e-3, "{} s counted", trial.spent);
+    }
+}
