@@ -112,6 +112,9 @@ pub(crate) struct Climb {
     /// how much dearer per byte the current size is than it.
     best: u32,
     excess: f64,
+    /// The largest size a trial kept: the buffer grows back to it without
+    /// another trial (after small reads halved it, say).
+    proven: u32,
     /// Filled reads a settled buffer waits before it tries again.
     relook: u32,
 }
@@ -122,6 +125,7 @@ impl Default for Climb {
             state: State::Climbing,
             best: 0,
             excess: 1.0,
+            proven: 0,
             relook: RELOOK_FIRST,
         }
     }
@@ -137,6 +141,9 @@ impl Climb {
         next: usize,
         now: impl FnOnce() -> Instant,
     ) -> bool {
+        if clamp(next) <= self.proven {
+            return true;
+        }
         match &mut self.state {
             State::Climbing => {
                 if self.best == 0 {
@@ -149,8 +156,9 @@ impl Climb {
             State::Settled { reads } => {
                 *reads += 1;
                 if *reads >= self.relook {
+                    // Weigh the next size again, from this one.
                     self.relook = self.relook.saturating_mul(2).min(RELOOK_MAX);
-                    self.forget();
+                    (self.state, self.best, self.excess) = (State::Climbing, 0, 1.0);
                 }
                 false
             }
@@ -276,11 +284,13 @@ impl Climb {
                 self.excess = excess;
             }
             self.state = State::Climbing;
+            self.proven = self.proven.max(big);
             return Change::Fill(big as usize);
         }
         // Clearly dearer: back to the cheapest size weighed (the one it grew
         // from, unless the sizes kept since the cheapest added up).
         self.excess = 1.0;
+        self.proven = self.best;
         self.state = State::Settled { reads: 0 };
         Change::Resize(self.best as usize)
     }
@@ -291,8 +301,16 @@ impl Climb {
         ratio <= 1.0 + DOUBT && self.excess * ratio <= 1.0 + DOUBT
     }
 
-    /// Starts over: the ends may not be what they were (the buffer was
-    /// given back after an idle spell, or shrank after small reads).
+    /// Drops a trial under way: the buffer shrank after small reads, and
+    /// the next read that fills it starts again.
+    pub(crate) fn abandon(&mut self) {
+        if let State::Trial(_) = self.state {
+            self.state = State::Climbing;
+        }
+    }
+
+    /// Starts over: after an idle spell (the buffer was given back), the
+    /// ends may not be what they were.
     pub(crate) fn forget(&mut self) {
         *self = Climb {
             relook: self.relook,
@@ -502,6 +520,36 @@ mod tests {
             .find(|_| climb.wants_growth(8 << 10, 16 << 10, || now))
             .expect("it never tried again");
         assert_eq!(reads, RELOOK_FIRST + 1);
+    }
+
+    #[test]
+    fn a_buffer_grows_back_to_a_proven_size_without_a_trial() {
+        let mut climb = Climb::default();
+        let now = Instant::now();
+        let (mut size, mut at) = (8 << 10, now);
+        // Climb to 32 KiB, each size cheaper than the last.
+        while size < 32 << 10 {
+            assert!(climb.wants_growth(size, size * 2, || at));
+            let (small, big) = (size, size * 2);
+            let mut turn = big;
+            loop {
+                at += Duration::from_micros(if turn == big { 50 } else { 100 });
+                match climb.read(turn, turn, || at) {
+                    Some(Change::Fill(next)) if climb.weighing() => turn = next,
+                    Some(Change::Fill(kept)) => break size = kept,
+                    Some(Change::Resize(_)) => panic!("stepped back from {big} to {small}"),
+                    None => {}
+                }
+            }
+        }
+        // Small reads halved it twice (the climb drops nothing); reads that
+        // fill it grow it straight back, with no trial and no clock.
+        assert!(climb.wants_growth(8 << 10, 16 << 10, || panic!("timed")));
+        assert!(climb.wants_growth(16 << 10, 32 << 10, || panic!("timed")));
+        assert!(!climb.weighing());
+        // Past the proven size, a trial again.
+        assert!(climb.wants_growth(32 << 10, 64 << 10, || at));
+        assert!(climb.weighing());
     }
 
     #[test]

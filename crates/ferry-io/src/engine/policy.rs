@@ -149,8 +149,10 @@ impl Sizer {
             self.short_reads = self.short_reads.saturating_add(1);
             if self.short_reads >= SHORT_READS_TO_SHRINK && size > initial {
                 self.short_reads = 0;
-                // The stream changed: what the climb learnt may not hold.
-                self.climb.forget();
+                // The stream's messages got smaller, its ends are the same:
+                // the climb keeps what it learnt, and the buffer grows back
+                // to the sizes it proved without trying them again.
+                self.climb.abandon();
                 return Some(Change::Resize((size / 2).max(initial)));
             }
         } else {
