@@ -54,17 +54,17 @@
 //! # }
 //! ```
 
+#[cfg(target_os = "linux")]
+mod call;
 mod end;
 #[cfg(target_os = "linux")]
-mod file_range;
+mod mover;
+#[cfg(target_os = "linux")]
+mod off_task;
+#[cfg(target_os = "linux")]
+mod on_task;
 #[cfg(target_os = "linux")]
 mod pipe;
-#[cfg(target_os = "linux")]
-mod pipe_to_pipe;
-#[cfg(target_os = "linux")]
-mod sendfile;
-#[cfg(target_os = "linux")]
-mod splice;
 mod table;
 
 use std::future::poll_fn;
@@ -394,30 +394,13 @@ impl ZeroCopier<'_> {
         D: ZeroCopySink + ?Sized,
     {
         #[cfg(target_os = "linux")]
-        match route {
-            Route::CopyFileRange => {
-                return self
-                    .run(file_range::FileRange::default(), source, sink)
-                    .await
-            }
-            Route::Sendfile => return self.run(sendfile::Sendfile::default(), source, sink).await,
-            // Two pipes need no pipe between them.
-            Route::Splice
-                if source.source_kind() == FdKind::Pipe && sink.sink_kind() == FdKind::Pipe =>
-            {
-                return self
-                    .run(pipe_to_pipe::PipeToPipe::default(), source, sink)
-                    .await
-            }
-            Route::Splice => {
-                return match splice::SpliceWay::new(self.pipe_size) {
-                    Ok(way) => self.run(way, source, sink).await,
-                    // No pipe to splice through (out of fds or of pipe
-                    // memory): memory can still carry the bytes.
-                    Err(err) => (Outcome::Refused(err), 0),
-                };
-            }
-            Route::Buffered => {}
+        if let Some(take) = table::taking(route, source.source_kind(), sink.sink_kind()) {
+            return match mover::KernelMover::new(take, self.pipe_size) {
+                Ok(mover) => self.run(mover, source, sink).await,
+                // No pipe to splice through (out of fds or of pipe memory):
+                // memory can still carry the bytes.
+                Err(err) => (Outcome::Refused(err), 0),
+            };
         }
         let _ = (route, source, sink);
         (Outcome::Refused(unavailable(self.mode)), 0)
@@ -524,8 +507,8 @@ impl ZeroCopier<'_> {
     {
         #[cfg(target_os = "linux")]
         if route == Route::Splice {
-            let pipes = splice::SpliceWay::new(self.pipe_size)
-                .and_then(|a_to_b| Ok((a_to_b, splice::SpliceWay::new(self.pipe_size)?)));
+            let way = || mover::KernelMover::new(call::Call::SpliceIn, self.pipe_size);
+            let pipes = way().and_then(|a_to_b| Ok((a_to_b, way()?)));
             return match pipes {
                 Ok((a_to_b, b_to_a)) => {
                     let mut relay = Relay::new(a_to_b, b_to_a, self.copier, Clock::Tokio);
@@ -587,13 +570,4 @@ fn unavailable(mode: ZeroCopyMode) -> io::Error {
         ZeroCopyMode::Never => "zero-copy is turned off",
         _ => "no zero-copy route for this pair of ends on this system",
     })
-}
-
-/// Whether `err` only says "not now": readiness was cleared, try again later.
-#[cfg(target_os = "linux")]
-fn would_block(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
 }
