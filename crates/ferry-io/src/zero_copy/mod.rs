@@ -339,12 +339,10 @@ impl ZeroCopier<'_> {
             .await
             .map_err(|err| failed(Step::Write, err))?;
         let route = self.route(&*source, &*sink);
-        self.reset_on_close(&*source, &*sink, true);
-        let copied = self.copy_on(route, source, sink).await;
-        if copied.is_ok() {
-            self.reset_on_close(&*source, &*sink, false);
-        }
-        copied
+        self.resetting(source, sink, async |source, sink| {
+            self.copy_on(route, source, sink).await
+        })
+        .await
     }
 
     /// [`copy`](Self::copy) once the ends are ready and the route chosen.
@@ -472,12 +470,8 @@ impl ZeroCopier<'_> {
         B: ZeroCopyStream + ?Sized,
     {
         let route = self.relay_route(&*a, &*b);
-        self.reset_on_close(&*a, &*b, true);
-        let relayed = self.relay_on(route, a, b).await;
-        if relayed.is_ok() {
-            self.reset_on_close(&*a, &*b, false);
-        }
-        relayed
+        self.resetting(a, b, async |a, b| self.relay_on(route, a, b).await)
+            .await
     }
 
     /// [`bidirectional`](Self::bidirectional) once the route is chosen.
@@ -520,6 +514,28 @@ impl ZeroCopier<'_> {
         }
         let _ = (route, a, b);
         Outcome::Refused(unavailable(self.mode))
+    }
+
+    /// Runs `copy` between `source` and `sink`. With
+    /// [`Copier::propagate_resets`], the sockets among them reset their
+    /// connections when closed unless the copy succeeds: a copy that fails,
+    /// or is dropped, passes the failure on to the peers.
+    async fn resetting<S, D, T>(
+        &self,
+        source: &mut S,
+        sink: &mut D,
+        copy: impl AsyncFnOnce(&mut S, &mut D) -> Result<T, CopyError>,
+    ) -> Result<T, CopyError>
+    where
+        S: ZeroCopySource + ?Sized,
+        D: ZeroCopySink + ?Sized,
+    {
+        self.reset_on_close(&*source, &*sink, true);
+        let copied = copy(&mut *source, &mut *sink).await;
+        if copied.is_ok() {
+            self.reset_on_close(&*source, &*sink, false);
+        }
+        copied
     }
 
     /// With [`Copier::propagate_resets`], makes closing the sockets among
