@@ -11,12 +11,12 @@ use std::io::{self, ErrorKind, Seek};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use ferry_io::zero_copy::{FdKind, Route, ZeroCopyMode, ZeroCopySink};
-use ferry_io::{Copier, Direction, DirectionCounts, Progress, RateLimiter, Step};
+use ferry_io::{Copier, Counts, Direction, DirectionCounts, Progress, RateLimiter, Step};
 use rustix::io::Errno;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
@@ -492,6 +492,85 @@ impl ZeroCopySink for FailingSink {
     fn writer(&mut self) -> io::Result<Box<dyn AsyncWrite + Unpin + Send + '_>> {
         Ok(Box::new(&mut self.socket))
     }
+}
+
+/// `EOVERFLOW` from sendfile after its first call says only that call's
+/// range was too large: everything before it landed, and memory carries on
+/// from the very next byte, within the byte limit, with counts that add the
+/// two routes up (the progress handle's and the callback's alike).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusal_mid_stream_goes_on_through_memory_with_exact_counts() {
+    let len: u64 = 16 << 20;
+    let dir = TempDir::new("refused-mid-stream");
+    let from = dir.path("from");
+    write_file(&from, len);
+    for limit in [None, Some(len - 17)] {
+        let want = limit.unwrap_or(len);
+        let (socket, peer) = tcp_pair().await;
+        let mut sink = FailingSink::new(socket, Errno::OVERFLOW, 1);
+        let receiving = tokio::spawn(receive(peer));
+        let progress = Progress::new();
+        let reported = Arc::new(Mutex::new(Vec::new()));
+        let mut copier = Copier::new()
+            .progress(progress.clone())
+            .on_progress(Duration::ZERO, {
+                let reported = Arc::clone(&reported);
+                move |counts: Counts| reported.lock().unwrap().push(counts.a_to_b)
+            });
+        if let Some(limit) = limit {
+            copier = copier.limit(limit);
+        }
+        let mut source = std::fs::File::open(&from).unwrap();
+        let copied = copier
+            .zero_copy(ZeroCopyMode::Auto)
+            .copy(&mut source, &mut sink)
+            .await
+            .unwrap();
+        let moved = sink.moved();
+        drop(sink);
+        assert!(
+            moved > 0 && moved < want,
+            "sendfile moved {moved} of {want}"
+        );
+        assert_eq!((copied.bytes, copied.route), (want, Route::Sendfile));
+        assert_eq!(receiving.await.unwrap().unwrap(), Received::expect(want));
+        assert_eq!(source.stream_position().unwrap(), want);
+        let exact = DirectionCounts {
+            read: want,
+            written: want,
+        };
+        assert_eq!(progress.snapshot().a_to_b, exact);
+        let reported = reported.lock().unwrap();
+        assert_eq!(reported.last(), Some(&exact), "{limit:?}");
+        assert!(
+            reported
+                .windows(2)
+                .all(|pair| pair[0].written <= pair[1].written),
+            "the reported counts went back: {reported:?}"
+        );
+    }
+
+    // Always fails instead, with the bytes sendfile moved, every one landed.
+    let (socket, peer) = tcp_pair().await;
+    let mut sink = FailingSink::new(socket, Errno::OVERFLOW, 1);
+    let receiving = tokio::spawn(receive(peer));
+    let mut source = std::fs::File::open(&from).unwrap();
+    let err = Copier::new()
+        .zero_copy(ZeroCopyMode::Always)
+        .copy(&mut source, &mut sink)
+        .await
+        .unwrap_err();
+    let moved = sink.moved();
+    drop(sink);
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(moved > 0 && moved < len, "sendfile moved {moved} of {len}");
+    let exact = DirectionCounts {
+        read: moved,
+        written: moved,
+    };
+    assert_eq!(err.counts().a_to_b, exact);
+    assert_eq!(receiving.await.unwrap().unwrap(), Received::expect(moved));
+    assert_eq!(source.stream_position().unwrap(), moved);
 }
 
 /// The sink fails (a reset) with bytes in the splice pipe: the peer got
