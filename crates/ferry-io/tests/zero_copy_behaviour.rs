@@ -9,17 +9,21 @@ mod zero_copy_support;
 use std::future::{poll_fn, Future};
 use std::io::{self, ErrorKind, Seek};
 use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use ferry_io::zero_copy::{FdKind, Route, ZeroCopyMode, ZeroCopySink};
-use ferry_io::{Copier, Counts, Direction, DirectionCounts, Progress, RateLimiter, Step};
+use ferry_io::zero_copy::{Copied, FdKind, Route, ZeroCopyMode, ZeroCopySink};
+use ferry_io::{
+    Copier, CopyError, Counts, Direction, DirectionCounts, Progress, RateLimiter, Step,
+};
 use rustix::io::Errno;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 use zero_copy_support::*;
 
 const LEN: u64 = 3 * PIPE + 17;
@@ -451,13 +455,17 @@ struct FailingSink {
 }
 
 impl FailingSink {
-    fn new(socket: TcpStream, errno: Errno, after: u64) -> Self {
-        Self {
+    /// A sink on a fresh loopback connection, and the task that receives
+    /// what reaches its peer.
+    async fn connect(errno: Errno, after: u64) -> (Self, JoinHandle<io::Result<Received>>) {
+        let (socket, peer) = tcp_pair().await;
+        let sink = Self {
             socket,
             errno,
             after,
             moved: AtomicU64::new(0),
-        }
+        };
+        (sink, tokio::spawn(receive(peer)))
     }
 
     fn moved(&self) -> u64 {
@@ -494,6 +502,44 @@ impl ZeroCopySink for FailingSink {
     }
 }
 
+/// `n` bytes read and written: none held between the ends.
+fn landed(n: u64) -> DirectionCounts {
+    DirectionCounts {
+        read: n,
+        written: n,
+    }
+}
+
+/// What a copy of the file `from` into a sink whose sendfile calls answer
+/// `EOVERFLOW` after the first did.
+struct RefusedMidStream {
+    copied: Result<Copied, CopyError>,
+    /// Bytes sendfile moved before the refusal.
+    moved: u64,
+    /// What the sink's peer received.
+    received: Received,
+    /// The source file's offset afterwards.
+    offset: u64,
+}
+
+async fn copy_refused_mid_stream(
+    from: &Path,
+    copier: &Copier,
+    mode: ZeroCopyMode,
+) -> RefusedMidStream {
+    let (mut sink, receiving) = FailingSink::connect(Errno::OVERFLOW, 1).await;
+    let mut source = std::fs::File::open(from).unwrap();
+    let copied = copier.zero_copy(mode).copy(&mut source, &mut sink).await;
+    let moved = sink.moved();
+    drop(sink);
+    RefusedMidStream {
+        copied,
+        moved,
+        received: receiving.await.unwrap().unwrap(),
+        offset: source.stream_position().unwrap(),
+    }
+}
+
 /// `EOVERFLOW` from sendfile after its first call says only that call's
 /// range was too large: everything before it landed, and memory carries on
 /// from the very next byte, within the byte limit, with counts that add the
@@ -506,9 +552,6 @@ async fn refusal_mid_stream_goes_on_through_memory_with_exact_counts() {
     write_file(&from, len);
     for limit in [None, Some(len - 17)] {
         let want = limit.unwrap_or(len);
-        let (socket, peer) = tcp_pair().await;
-        let mut sink = FailingSink::new(socket, Errno::OVERFLOW, 1);
-        let receiving = tokio::spawn(receive(peer));
         let progress = Progress::new();
         let reported = Arc::new(Mutex::new(Vec::new()));
         let mut copier = Copier::new()
@@ -520,28 +563,20 @@ async fn refusal_mid_stream_goes_on_through_memory_with_exact_counts() {
         if let Some(limit) = limit {
             copier = copier.limit(limit);
         }
-        let mut source = std::fs::File::open(&from).unwrap();
-        let copied = copier
-            .zero_copy(ZeroCopyMode::Auto)
-            .copy(&mut source, &mut sink)
-            .await
-            .unwrap();
-        let moved = sink.moved();
-        drop(sink);
+        let refused = copy_refused_mid_stream(&from, &copier, ZeroCopyMode::Auto).await;
+        let (copied, moved) = (refused.copied.unwrap(), refused.moved);
         assert!(
             moved > 0 && moved < want,
             "sendfile moved {moved} of {want}"
         );
         assert_eq!((copied.bytes, copied.route), (want, Route::Sendfile));
-        assert_eq!(receiving.await.unwrap().unwrap(), Received::expect(want));
-        assert_eq!(source.stream_position().unwrap(), want);
-        let exact = DirectionCounts {
-            read: want,
-            written: want,
-        };
-        assert_eq!(progress.snapshot().a_to_b, exact);
+        assert_eq!(
+            (refused.received, refused.offset),
+            (Received::expect(want), want)
+        );
+        assert_eq!(progress.snapshot().a_to_b, landed(want));
         let reported = reported.lock().unwrap();
-        assert_eq!(reported.last(), Some(&exact), "{limit:?}");
+        assert_eq!(reported.last(), Some(&landed(want)), "{limit:?}");
         assert!(
             reported
                 .windows(2)
@@ -551,26 +586,15 @@ async fn refusal_mid_stream_goes_on_through_memory_with_exact_counts() {
     }
 
     // Always fails instead, with the bytes sendfile moved, every one landed.
-    let (socket, peer) = tcp_pair().await;
-    let mut sink = FailingSink::new(socket, Errno::OVERFLOW, 1);
-    let receiving = tokio::spawn(receive(peer));
-    let mut source = std::fs::File::open(&from).unwrap();
-    let err = Copier::new()
-        .zero_copy(ZeroCopyMode::Always)
-        .copy(&mut source, &mut sink)
-        .await
-        .unwrap_err();
-    let moved = sink.moved();
-    drop(sink);
+    let refused = copy_refused_mid_stream(&from, &Copier::new(), ZeroCopyMode::Always).await;
+    let (err, moved) = (refused.copied.unwrap_err(), refused.moved);
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
     assert!(moved > 0 && moved < len, "sendfile moved {moved} of {len}");
-    let exact = DirectionCounts {
-        read: moved,
-        written: moved,
-    };
-    assert_eq!(err.counts().a_to_b, exact);
-    assert_eq!(receiving.await.unwrap().unwrap(), Received::expect(moved));
-    assert_eq!(source.stream_position().unwrap(), moved);
+    assert_eq!(err.counts().a_to_b, landed(moved));
+    assert_eq!(
+        (refused.received, refused.offset),
+        (Received::expect(moved), moved)
+    );
 }
 
 /// The sink fails (a reset) with bytes in the splice pipe: the peer got
@@ -580,10 +604,8 @@ async fn refusal_mid_stream_goes_on_through_memory_with_exact_counts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failure_mid_splice_accounts_for_every_byte() {
     let (feeder, mut source) = tcp_pair().await;
-    let (socket, peer) = tcp_pair().await;
-    let mut sink = FailingSink::new(socket, Errno::CONNRESET, 100_000);
+    let (mut sink, receiving) = FailingSink::connect(Errno::CONNRESET, 100_000).await;
     let feeding = tokio::spawn(send(feeder, LEN));
-    let receiving = tokio::spawn(receive(peer));
     let err = Copier::new()
         .zero_copy(ZeroCopyMode::Always)
         .copy(&mut source, &mut sink)
@@ -649,9 +671,5 @@ async fn pipe_to_pipe_reader_gone_at_the_end_fails_the_write() {
         (Some(Direction::AToB), Step::Write),
         "{err}"
     );
-    let exact = DirectionCounts {
-        read: len as u64,
-        written: len as u64,
-    };
-    assert_eq!(err.counts().a_to_b, exact);
+    assert_eq!(err.counts().a_to_b, landed(len as u64));
 }
