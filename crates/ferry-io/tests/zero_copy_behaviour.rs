@@ -7,16 +7,23 @@
 mod zero_copy_support;
 
 use std::future::{poll_fn, Future};
-use std::io::{ErrorKind, Seek};
+use std::io::{self, ErrorKind, Seek};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::task::Poll;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use ferry_io::zero_copy::{Route, ZeroCopyMode};
-use ferry_io::{Copier, Direction, Progress, RateLimiter, Step};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use ferry_io::zero_copy::{Copied, FdKind, Route, ZeroCopyMode, ZeroCopySink};
+use ferry_io::{
+    Copier, CopyError, Counts, Direction, DirectionCounts, Progress, RateLimiter, Step,
+};
+use rustix::io::Errno;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 use zero_copy_support::*;
 
 const LEN: u64 = 3 * PIPE + 17;
@@ -434,4 +441,235 @@ fn dropped_file_range_copy_lands_at_most_one_call_past_its_progress() {
     );
     assert_eq!(source.stream_position().unwrap(), landed);
     assert_eq!(hash_file(&to), Received::expect(landed));
+}
+
+/// A TCP sink whose kernel calls fail with `errno` once `after` bytes have
+/// gone through them, as a kernel that gives up mid-stream would. The
+/// buffered engine writes to the socket as usual.
+struct FailingSink {
+    socket: TcpStream,
+    errno: Errno,
+    after: u64,
+    /// Bytes the kernel calls moved into the socket.
+    moved: AtomicU64,
+}
+
+impl FailingSink {
+    /// A sink on a fresh loopback connection, and the task that receives
+    /// what reaches its peer.
+    async fn connect(errno: Errno, after: u64) -> (Self, JoinHandle<io::Result<Received>>) {
+        let (socket, peer) = tcp_pair().await;
+        let sink = Self {
+            socket,
+            errno,
+            after,
+            moved: AtomicU64::new(0),
+        };
+        (sink, tokio::spawn(receive(peer)))
+    }
+
+    fn moved(&self) -> u64 {
+        self.moved.load(Ordering::SeqCst)
+    }
+}
+
+impl AsFd for FailingSink {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
+impl ZeroCopySink for FailingSink {
+    fn sink_kind(&self) -> FdKind {
+        FdKind::Socket
+    }
+
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.socket.poll_write_ready(cx)
+    }
+
+    fn try_write_io(&self, op: &mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize> {
+        if self.moved() >= self.after {
+            return Err(self.errno.into());
+        }
+        let n = self.socket.try_io(Interest::WRITABLE, op)?;
+        self.moved.fetch_add(n as u64, Ordering::SeqCst);
+        Ok(n)
+    }
+
+    fn writer(&mut self) -> io::Result<Box<dyn AsyncWrite + Unpin + Send + '_>> {
+        Ok(Box::new(&mut self.socket))
+    }
+}
+
+/// `n` bytes read and written: none held between the ends.
+fn landed(n: u64) -> DirectionCounts {
+    DirectionCounts {
+        read: n,
+        written: n,
+    }
+}
+
+/// What a copy of the file `from` into a sink whose sendfile calls answer
+/// `EOVERFLOW` after the first did.
+struct RefusedMidStream {
+    copied: Result<Copied, CopyError>,
+    /// Bytes sendfile moved before the refusal.
+    moved: u64,
+    /// What the sink's peer received.
+    received: Received,
+    /// The source file's offset afterwards.
+    offset: u64,
+}
+
+async fn copy_refused_mid_stream(
+    from: &Path,
+    copier: &Copier,
+    mode: ZeroCopyMode,
+) -> RefusedMidStream {
+    let (mut sink, receiving) = FailingSink::connect(Errno::OVERFLOW, 1).await;
+    let mut source = std::fs::File::open(from).unwrap();
+    let copied = copier.zero_copy(mode).copy(&mut source, &mut sink).await;
+    let moved = sink.moved();
+    drop(sink);
+    RefusedMidStream {
+        copied,
+        moved,
+        received: receiving.await.unwrap().unwrap(),
+        offset: source.stream_position().unwrap(),
+    }
+}
+
+/// `EOVERFLOW` from sendfile after its first call says only that call's
+/// range was too large: everything before it landed, and memory carries on
+/// from the very next byte, within the byte limit, with counts that add the
+/// two routes up (the progress handle's and the callback's alike).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusal_mid_stream_goes_on_through_memory_with_exact_counts() {
+    let len: u64 = 16 << 20;
+    let dir = TempDir::new("refused-mid-stream");
+    let from = dir.path("from");
+    write_file(&from, len);
+    for limit in [None, Some(len - 17)] {
+        let want = limit.unwrap_or(len);
+        let progress = Progress::new();
+        let reported = Arc::new(Mutex::new(Vec::new()));
+        let mut copier = Copier::new()
+            .progress(progress.clone())
+            .on_progress(Duration::ZERO, {
+                let reported = Arc::clone(&reported);
+                move |counts: Counts| reported.lock().unwrap().push(counts.a_to_b)
+            });
+        if let Some(limit) = limit {
+            copier = copier.limit(limit);
+        }
+        let refused = copy_refused_mid_stream(&from, &copier, ZeroCopyMode::Auto).await;
+        let (copied, moved) = (refused.copied.unwrap(), refused.moved);
+        assert!(
+            moved > 0 && moved < want,
+            "sendfile moved {moved} of {want}"
+        );
+        assert_eq!((copied.bytes, copied.route), (want, Route::Sendfile));
+        assert_eq!(
+            (refused.received, refused.offset),
+            (Received::expect(want), want)
+        );
+        assert_eq!(progress.snapshot().a_to_b, landed(want));
+        let reported = reported.lock().unwrap();
+        assert_eq!(reported.last(), Some(&landed(want)), "{limit:?}");
+        assert!(
+            reported
+                .windows(2)
+                .all(|pair| pair[0].written <= pair[1].written),
+            "the reported counts went back: {reported:?}"
+        );
+    }
+
+    // Always fails instead, with the bytes sendfile moved, every one landed.
+    let refused = copy_refused_mid_stream(&from, &Copier::new(), ZeroCopyMode::Always).await;
+    let (err, moved) = (refused.copied.unwrap_err(), refused.moved);
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(moved > 0 && moved < len, "sendfile moved {moved} of {len}");
+    assert_eq!(err.counts().a_to_b, landed(moved));
+    assert_eq!(
+        (refused.received, refused.offset),
+        (Received::expect(moved), moved)
+    );
+}
+
+/// The sink fails (a reset) with bytes in the splice pipe: the peer got
+/// exactly `written` bytes, the pipe held `read - written`, and the source
+/// still has everything after `read`. No byte is lost unaccounted for or
+/// counted twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_mid_splice_accounts_for_every_byte() {
+    let (feeder, mut source) = tcp_pair().await;
+    let (mut sink, receiving) = FailingSink::connect(Errno::CONNRESET, 100_000).await;
+    let feeding = tokio::spawn(send(feeder, LEN));
+    let err = Copier::new()
+        .zero_copy(ZeroCopyMode::Always)
+        .copy(&mut source, &mut sink)
+        .await
+        .unwrap_err();
+    let moved = sink.moved();
+    drop(sink);
+    let counts = err.counts().a_to_b;
+    assert_eq!(
+        (err.direction(), err.step()),
+        (Some(Direction::AToB), Step::Write),
+        "{err}"
+    );
+    assert_eq!(
+        err.io_error().raw_os_error(),
+        Some(Errno::CONNRESET.raw_os_error()),
+        "{err}"
+    );
+    assert_eq!(counts.written, moved);
+    assert!(
+        counts.read > counts.written,
+        "the pipe held nothing: {counts:?}"
+    );
+    assert!(counts.read - counts.written <= PIPE, "{counts:?}");
+    assert_eq!(receiving.await.unwrap().unwrap(), Received::expect(moved));
+    let mut rest = Vec::new();
+    source.read_to_end(&mut rest).await.unwrap();
+    feeding.await.unwrap().unwrap();
+    assert_eq!(rest.len() as u64, LEN - counts.read);
+    assert_eq!(rest, bytes(counts.read, rest.len()));
+}
+
+/// Splice from pipe to pipe answers `EPIPE`, not 0, when the sink's reader
+/// went away even if the source has ended: the copy fails on the write,
+/// with every byte it moved counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipe_to_pipe_reader_gone_at_the_end_fails_the_write() {
+    use tokio::net::unix::pipe;
+    let len = 65_537;
+    let (mut feeder, mut source) = pipe::pipe().unwrap();
+    let (mut sink, mut peer) = pipe::pipe().unwrap();
+    let copy = tokio::spawn(async move {
+        Copier::new()
+            .zero_copy(ZeroCopyMode::Auto)
+            .copy(&mut source, &mut sink)
+            .await
+    });
+    feeder.write_all(&bytes(0, len)).await.unwrap();
+    let mut got = vec![0; len];
+    peer.read_exact(&mut got).await.unwrap();
+    assert_eq!(got, bytes(0, len));
+    // The reader goes first, then the source ends.
+    drop(peer);
+    drop(feeder);
+    let err = tokio::time::timeout(Duration::from_secs(10), copy)
+        .await
+        .expect("the copy hung")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe, "{err}");
+    assert_eq!(
+        (err.direction(), err.step()),
+        (Some(Direction::AToB), Step::Write),
+        "{err}"
+    );
+    assert_eq!(err.counts().a_to_b, landed(len as u64));
 }

@@ -316,11 +316,24 @@ impl Copier {
     }
 
     /// This copier with `moved` bytes fewer to go: for a copy that carries
-    /// on, through memory, one that another route began.
+    /// on, through memory, one that another route began. Its progress
+    /// callback counts the `moved` bytes too, so what it reports goes on
+    /// from where the other route stopped instead of starting over.
     pub(crate) fn less(&self, moved: u64) -> Copier {
         let mut copier = self.clone();
         if let Some(limit) = &mut copier.limits.limit {
             *limit = limit.saturating_sub(moved);
+        }
+        if moved == 0 {
+            return copier;
+        }
+        if let Some(callback) = &mut Arc::make_mut(&mut copier.watch).on_progress {
+            let report = Arc::clone(&callback.report);
+            callback.report = Arc::new(move |mut counts: Counts| {
+                counts.a_to_b.read += moved;
+                counts.a_to_b.written += moved;
+                report(counts);
+            });
         }
         copier
     }

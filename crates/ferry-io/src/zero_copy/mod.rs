@@ -54,17 +54,17 @@
 //! # }
 //! ```
 
+#[cfg(target_os = "linux")]
+mod call;
 mod end;
 #[cfg(target_os = "linux")]
-mod file_range;
+mod mover;
+#[cfg(target_os = "linux")]
+mod off_task;
+#[cfg(target_os = "linux")]
+mod on_task;
 #[cfg(target_os = "linux")]
 mod pipe;
-#[cfg(target_os = "linux")]
-mod pipe_to_pipe;
-#[cfg(target_os = "linux")]
-mod sendfile;
-#[cfg(target_os = "linux")]
-mod splice;
 mod table;
 
 use std::future::poll_fn;
@@ -339,12 +339,10 @@ impl ZeroCopier<'_> {
             .await
             .map_err(|err| failed(Step::Write, err))?;
         let route = self.route(&*source, &*sink);
-        self.reset_on_close(&*source, &*sink, true);
-        let copied = self.copy_on(route, source, sink).await;
-        if copied.is_ok() {
-            self.reset_on_close(&*source, &*sink, false);
-        }
-        copied
+        self.resetting(source, sink, async |source, sink| {
+            self.copy_on(route, source, sink).await
+        })
+        .await
     }
 
     /// [`copy`](Self::copy) once the ends are ready and the route chosen.
@@ -394,30 +392,13 @@ impl ZeroCopier<'_> {
         D: ZeroCopySink + ?Sized,
     {
         #[cfg(target_os = "linux")]
-        match route {
-            Route::CopyFileRange => {
-                return self
-                    .run(file_range::FileRange::default(), source, sink)
-                    .await
-            }
-            Route::Sendfile => return self.run(sendfile::Sendfile::default(), source, sink).await,
-            // Two pipes need no pipe between them.
-            Route::Splice
-                if source.source_kind() == FdKind::Pipe && sink.sink_kind() == FdKind::Pipe =>
-            {
-                return self
-                    .run(pipe_to_pipe::PipeToPipe::default(), source, sink)
-                    .await
-            }
-            Route::Splice => {
-                return match splice::SpliceWay::new(self.pipe_size) {
-                    Ok(way) => self.run(way, source, sink).await,
-                    // No pipe to splice through (out of fds or of pipe
-                    // memory): memory can still carry the bytes.
-                    Err(err) => (Outcome::Refused(err), 0),
-                };
-            }
-            Route::Buffered => {}
+        if let Some(take) = table::taking(route, source.source_kind(), sink.sink_kind()) {
+            return match mover::KernelMover::new(take, self.pipe_size) {
+                Ok(mover) => self.run(mover, source, sink).await,
+                // No pipe to splice through (out of fds or of pipe memory):
+                // memory can still carry the bytes.
+                Err(err) => (Outcome::Refused(err), 0),
+            };
         }
         let _ = (route, source, sink);
         (Outcome::Refused(unavailable(self.mode)), 0)
@@ -489,12 +470,8 @@ impl ZeroCopier<'_> {
         B: ZeroCopyStream + ?Sized,
     {
         let route = self.relay_route(&*a, &*b);
-        self.reset_on_close(&*a, &*b, true);
-        let relayed = self.relay_on(route, a, b).await;
-        if relayed.is_ok() {
-            self.reset_on_close(&*a, &*b, false);
-        }
-        relayed
+        self.resetting(a, b, async |a, b| self.relay_on(route, a, b).await)
+            .await
     }
 
     /// [`bidirectional`](Self::bidirectional) once the route is chosen.
@@ -524,8 +501,8 @@ impl ZeroCopier<'_> {
     {
         #[cfg(target_os = "linux")]
         if route == Route::Splice {
-            let pipes = splice::SpliceWay::new(self.pipe_size)
-                .and_then(|a_to_b| Ok((a_to_b, splice::SpliceWay::new(self.pipe_size)?)));
+            let way = || mover::KernelMover::new(call::Call::SpliceIn, self.pipe_size);
+            let pipes = way().and_then(|a_to_b| Ok((a_to_b, way()?)));
             return match pipes {
                 Ok((a_to_b, b_to_a)) => {
                     let mut relay = Relay::new(a_to_b, b_to_a, self.copier, Clock::Tokio);
@@ -537,6 +514,28 @@ impl ZeroCopier<'_> {
         }
         let _ = (route, a, b);
         Outcome::Refused(unavailable(self.mode))
+    }
+
+    /// Runs `copy` between `source` and `sink`. With
+    /// [`Copier::propagate_resets`], the sockets among them reset their
+    /// connections when closed unless the copy succeeds: a copy that fails,
+    /// or is dropped, passes the failure on to the peers.
+    async fn resetting<S, D, T>(
+        &self,
+        source: &mut S,
+        sink: &mut D,
+        copy: impl AsyncFnOnce(&mut S, &mut D) -> Result<T, CopyError>,
+    ) -> Result<T, CopyError>
+    where
+        S: ZeroCopySource + ?Sized,
+        D: ZeroCopySink + ?Sized,
+    {
+        self.reset_on_close(&*source, &*sink, true);
+        let copied = copy(&mut *source, &mut *sink).await;
+        if copied.is_ok() {
+            self.reset_on_close(&*source, &*sink, false);
+        }
+        copied
     }
 
     /// With [`Copier::propagate_resets`], makes closing the sockets among
@@ -587,13 +586,4 @@ fn unavailable(mode: ZeroCopyMode) -> io::Error {
         ZeroCopyMode::Never => "zero-copy is turned off",
         _ => "no zero-copy route for this pair of ends on this system",
     })
-}
-
-/// Whether `err` only says "not now": readiness was cleared, try again later.
-#[cfg(target_os = "linux")]
-fn would_block(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
 }

@@ -1,10 +1,11 @@
-//! The decision table: which syscall serves which pair of ends, which errors
-//! are the kernel refusing a pair (the copy then goes on through memory),
-//! and which syscalls this process has found missing.
+//! The decision table: which syscall serves which pair of ends, what a
+//! call's answers mean (which errors are the kernel refusing a pair, so the
+//! copy goes on through memory; which end an error is blamed on; what a 0
+//! means), and which syscalls this process has found missing.
 //!
 //! Everything the zero-copy paths decide is in this file, as in std's
-//! `kernel_copy`: read it top to bottom to know what ferry does. The movers
-//! only report what a syscall returned; this file says what that means.
+//! `kernel_copy`: read it top to bottom to know what ferry does. The mover
+//! only reports what a call returned; this file says what that means.
 
 use std::io;
 use std::os::fd::BorrowedFd;
@@ -12,6 +13,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use rustix::io::Errno;
 
+use super::call::Call;
 use super::end::FdKind;
 use super::ZeroCopyMode;
 use crate::engine::{Fault, Step};
@@ -111,6 +113,28 @@ pub(crate) fn relay_route(a: FdKind, b: FdKind, mode: ZeroCopyMode) -> Route {
     }
 }
 
+/// The call that takes bytes from the source on `route` between ends of
+/// these kinds (`None` for memory). Splice takes them into the mover's own
+/// pipe, except from a pipe into a pipe, which needs no pipe between them.
+pub(crate) fn taking(route: Route, source: FdKind, sink: FdKind) -> Option<Call> {
+    match route {
+        Route::CopyFileRange => Some(Call::CopyFileRange),
+        Route::Sendfile => Some(Call::Sendfile),
+        Route::Splice if source == FdKind::Pipe && sink == FdKind::Pipe => Some(Call::SpliceAcross),
+        Route::Splice => Some(Call::SpliceIn),
+        Route::Buffered => None,
+    }
+}
+
+/// The route whose syscall `call` makes.
+fn route_of(call: Call) -> Route {
+    match call {
+        Call::CopyFileRange => Route::CopyFileRange,
+        Call::Sendfile => Route::Sendfile,
+        Call::SpliceAcross | Call::SpliceIn | Call::SpliceOut => Route::Splice,
+    }
+}
+
 /// Whether `sink` refuses `route` before a syscall is tried: a destination
 /// opened `O_APPEND` makes `copy_file_range` fail with `EBADF` and
 /// `sendfile`/`splice` with `EINVAL`, and splice would only find out after
@@ -121,15 +145,16 @@ pub(crate) fn sink_refuses(route: Route, sink: BorrowedFd<'_>) -> bool {
             .is_ok_and(|flags| flags.contains(rustix::fs::OFlags::APPEND))
 }
 
-/// What an error from `route`'s syscall at `step` means, after `moved`
-/// bytes: the kernel refusing the pair (the copy may go on through memory)
-/// or a failure like any other.
+/// What an error from `call` means, after `moved` bytes: the kernel
+/// refusing the pair (the copy may go on through memory) or a failure like
+/// any other, of the step [`blame`] names.
 ///
 /// A refusal counts only before the first byte: after that the errno is a
 /// real failure, except `EOVERFLOW`, which says this call's range would pass
 /// the largest file offset: nothing of it moved, everything before it
 /// landed, and memory can carry the rest.
-pub(crate) fn judge(route: Route, step: Step, err: io::Error, moved: u64) -> Fault {
+pub(crate) fn judge(call: Call, err: io::Error, moved: u64) -> Fault {
+    let (route, step) = (route_of(call), blame(call, &err));
     let Some(errno) = err.raw_os_error().map(Errno::from_raw_os_error) else {
         return Fault::Failed(step, err);
     };
@@ -167,15 +192,42 @@ pub(crate) fn judge(route: Route, step: Step, err: io::Error, moved: u64) -> Fau
     Fault::Refused(err)
 }
 
-/// `copy_file_range` returning 0 on its first call does not prove the source
-/// empty: procfs, sysfs and overlayfs answer 0 for files that have bytes.
-/// The buffered engine finds out for sure (and reads 0 again if it is empty).
-pub(crate) fn first_zero(route: Route, moved: u64) -> Option<Fault> {
-    (route == Route::CopyFileRange && moved == 0).then(|| {
-        Fault::Refused(io::Error::other(
+/// The step an error from `call` is reported as: the source's (`Read`) or
+/// the sink's (`Write`).
+///
+/// A call into the sink is the sink's, even when the kernel read a file to
+/// make it (`sendfile`, `copy_file_range`); a splice into the mover's pipe
+/// is the source's. A splice straight across from pipe to pipe is the
+/// source's unless its reader went away (`EPIPE`).
+fn blame(call: Call, err: &io::Error) -> Step {
+    match call {
+        Call::SpliceIn => Step::Read,
+        Call::CopyFileRange | Call::Sendfile | Call::SpliceOut => Step::Write,
+        Call::SpliceAcross if err.raw_os_error() == Some(Errno::PIPE.raw_os_error()) => Step::Write,
+        Call::SpliceAcross => Step::Read,
+    }
+}
+
+/// What `call` answering 0 means after `moved` bytes: the source's end
+/// (`None`), or the fault that ends the copy.
+///
+/// - `SpliceOut` moves bytes the pipe holds: a sink that takes none of them
+///   fails the write (`WriteZero`).
+/// - `copy_file_range` returning 0 on its first call does not prove the
+///   source empty: procfs, sysfs and overlayfs answer 0 for files that have
+///   bytes. The buffered engine finds out for sure (and reads 0 again if it
+///   is empty).
+pub(crate) fn zero(call: Call, moved: u64) -> Option<Fault> {
+    match call {
+        Call::SpliceOut => Some(Fault::Failed(
+            Step::Write,
+            io::Error::new(io::ErrorKind::WriteZero, "splice wrote 0 bytes"),
+        )),
+        Call::CopyFileRange if moved == 0 => Some(Fault::Refused(io::Error::other(
             "copy_file_range returned 0 on its first call",
-        ))
-    })
+        ))),
+        _ => None,
+    }
 }
 
 // Probe once, remember: a syscall this process has found filtered or absent
