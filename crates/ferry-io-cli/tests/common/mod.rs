@@ -137,6 +137,26 @@ impl Ferry {
             .unwrap_or_else(|_| panic!("no port in {line:?}"))
     }
 
+    /// With `-v` and `--metrics`, waits until the metrics are served and
+    /// returns their port. It looks through all of stderr, since the line
+    /// may come before or after the one [`Ferry::port`] waits for.
+    pub fn metrics_port(&self) -> u16 {
+        let until = Instant::now() + DEADLINE;
+        loop {
+            let stderr = self.stderr_so_far();
+            if let Some(line) = stderr.lines().find(|line| line.contains("metrics on")) {
+                return line
+                    .rsplit(':')
+                    .next()
+                    .and_then(|rest| rest.split('/').next())
+                    .and_then(|port| port.parse().ok())
+                    .unwrap_or_else(|| panic!("no metrics port in {line:?}"));
+            }
+            assert!(Instant::now() < until, "no metrics line; stderr:\n{stderr}");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Sends a signal (`"INT"`, `"TERM"`) with kill(1).
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
@@ -337,5 +357,43 @@ impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// Connects to 127.0.0.1:`port` from `source` (any 127/8 address on Linux),
+/// so one test can stand for clients on several hosts; every read and
+/// write bounded.
+pub fn connect_from(source: [u8; 4], port: u16) -> TcpStream {
+    use rustix::net::{AddressFamily, SocketType};
+    let fd = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+    let local = std::net::SocketAddr::from((source, 0));
+    rustix::net::bind(&fd, &local).unwrap_or_else(|error| panic!("bind {local}: {error}"));
+    let ferry = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    rustix::net::connect(&fd, &ferry).unwrap_or_else(|error| panic!("connect to {ferry}: {error}"));
+    let stream = TcpStream::from(fd);
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    stream.set_write_timeout(Some(DEADLINE)).unwrap();
+    stream
+}
+
+/// The value of the metric `series` (`name` or `name{labels}`) that
+/// ferry serves on `port`, now.
+pub fn metric(port: u16, series: &str) -> f64 {
+    let mut stream = connect(port);
+    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in {text}"))
+}
+
+/// Waits until the metric `series` on `port` reaches `value`.
+pub fn wait_for_metric(port: u16, series: &str, value: f64) {
+    let until = Instant::now() + DEADLINE;
+    while metric(port, series) < value {
+        assert!(Instant::now() < until, "{series} stayed below {value}");
+        thread::sleep(Duration::from_millis(20));
     }
 }
