@@ -4,8 +4,9 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -395,5 +396,100 @@ pub fn wait_for_metric(port: u16, series: &str, value: f64) {
     while metric(port, series) < value {
         assert!(Instant::now() < until, "{series} stayed below {value}");
         thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A UDP server answering every datagram with its bytes XOR 0x5a, and
+/// reporting each datagram it got (it stops when the report is dropped).
+pub fn udp_echo() -> (u16, Receiver<Vec<u8>>) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let (send, received) = channel();
+    thread::spawn(move || {
+        let mut datagram = vec![0; 1 << 16];
+        while let Ok((length, peer)) = socket.recv_from(&mut datagram) {
+            let got = datagram[..length].to_vec();
+            let reply: Vec<u8> = got.iter().map(|b| b ^ 0x5a).collect();
+            let _ = socket.send_to(&reply, peer);
+            if send.send(got).is_err() {
+                break;
+            }
+        }
+    });
+    (port, received)
+}
+
+/// A slowloris: clients of 127.0.0.1:`port`, from 127.0.0.2, that send
+/// the start of what the server waits for (`start`), a byte each `every`
+/// to every client, then nothing; they hang up when it is dropped.
+pub struct Slowloris {
+    clients: usize,
+    stop: Arc<AtomicBool>,
+    sending: Option<JoinHandle<()>>,
+}
+
+impl Slowloris {
+    /// Connects the clients and starts sending.
+    pub fn start(port: u16, clients: usize, start: Vec<u8>, every: Duration) -> Slowloris {
+        let mut slow: Vec<TcpStream> = (0..clients)
+            .map(|_| connect_from([127, 0, 0, 2], port))
+            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let sending = thread::spawn(move || {
+            let mut bytes = start.into_iter();
+            while !stopping.load(Ordering::SeqCst) {
+                if let Some(byte) = bytes.next() {
+                    for client in &mut slow {
+                        client.write_all(&[byte]).unwrap();
+                    }
+                }
+                thread::sleep(every);
+            }
+        });
+        Slowloris {
+            clients,
+            stop,
+            sending: Some(sending),
+        }
+    }
+
+    /// Has five well-behaved clients served a tenth of a second apart
+    /// beside the slow ones (`served` serves one and says how long it
+    /// took), and checks that each took less than a second (the aim is
+    /// 100 ms; the bound is loose for a busy machine, and a client that had
+    /// to wait for slow ones to give up would take seconds), and that the
+    /// server, whose metrics are on `metrics`, took every slow client in
+    /// and holds it still. Returns the times.
+    pub fn assert_others_served(
+        &self,
+        metrics: u16,
+        mut served: impl FnMut(u64) -> Duration,
+    ) -> Vec<Duration> {
+        // Time for the slow clients' first bytes to arrive.
+        thread::sleep(Duration::from_millis(300));
+        let delays: Vec<Duration> = (0..5)
+            .map(|n| {
+                thread::sleep(Duration::from_millis(100));
+                served(n)
+            })
+            .collect();
+        for delay in &delays {
+            assert!(*delay < Duration::from_secs(1), "{delays:?}");
+        }
+        let accepted = metric(metrics, "ferry_connections_accepted_total");
+        assert_eq!(accepted, (self.clients + delays.len()) as f64);
+        let closed = metric(metrics, "ferry_connections_closed_total");
+        assert_eq!(closed, delays.len() as f64);
+        delays
+    }
+}
+
+impl Drop for Slowloris {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(sending) = self.sending.take() {
+            let _ = sending.join();
+        }
     }
 }
