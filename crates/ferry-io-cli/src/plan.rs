@@ -630,41 +630,46 @@ fn access_plan(
         (&flags.deny, "--deny"),
         (&flags.accept_proxy_from, "--accept-proxy-from"),
     ];
-    let given = [
+    // The rules that check a client's address, and the one that checks
+    // the peer's.
+    let client_rules = [
         (!flags.allow.is_empty(), "--allow"),
         (!flags.deny.is_empty(), "--deny"),
         (
             flags.max_connections_per_source.is_some(),
             "--max-connections-per-source",
         ),
-        (!flags.accept_proxy_from.is_empty(), "--accept-proxy-from"),
-        (flags.max_handshakes.is_some(), "--max-handshakes"),
     ];
+    let peer_rule = (!flags.accept_proxy_from.is_empty(), "--accept-proxy-from");
+    let pool = (flags.max_handshakes.is_some(), "--max-handshakes");
     let serving = matches!(shape, Shape::Serve | Shape::DatagramServer);
-    if let Some((_, flag)) = given.iter().find(|(given, _)| *given && !serving) {
+    if let (Some(flag), false) = (
+        first_given(client_rules.iter().chain([&peer_rule, &pool])),
+        serving,
+    ) {
         return Err(messages::needs_serve(flag));
     }
-    if !flags.accept_proxy_from.is_empty() && !accept_proxy {
+    if peer_rule.0 && !accept_proxy {
         return Err(Failure::input(
             "cannot use --accept-proxy-from without --accept-proxy",
             "it says whose PROXY headers to believe; add --accept-proxy v1, v2 or any",
         ));
     }
-    if shape == Shape::DatagramServer && flags.max_handshakes.is_some() {
+    if shape == Shape::DatagramServer && pool.0 {
         return Err(Failure::input(
             "cannot use --max-handshakes with UDP",
             "datagrams have no handshake",
         ));
     }
     if matches!(src, Address::UnixListen(_)) {
-        // Without a PROXY header a Unix socket's client has no address;
-        // its peer never has one.
+        // A Unix socket's peer has no IP address, and its client only the
+        // one a PROXY header gives.
         let unmatched = if accept_proxy {
-            &given[3..4]
+            first_given([&peer_rule])
         } else {
-            &given[..4]
+            first_given(client_rules.iter().chain([&peer_rule]))
         };
-        if let Some((_, flag)) = unmatched.iter().find(|(given, _)| *given) {
+        if let Some(flag) = unmatched {
             return Err(Failure::input(
                 format!("cannot use {flag} with \"{src}\""),
                 "a unix-listen: peer has no IP address to check (with --accept-proxy, a client's PROXY header gives one)",
@@ -692,6 +697,16 @@ fn access_plan(
     );
     let max_handshakes = flags.max_handshakes.unwrap_or(DEFAULT_MAX_HANDSHAKES) as usize;
     Ok((access, max_handshakes))
+}
+
+/// The flag of the first of `flags` that was given (`(given, flag)`).
+fn first_given<'a>(
+    flags: impl IntoIterator<Item = &'a (bool, &'static str)>,
+) -> Option<&'static str> {
+    flags
+        .into_iter()
+        .find(|(given, _)| *given)
+        .map(|(_, flag)| *flag)
 }
 
 /// How long an upstream that refused is skipped unless told otherwise.

@@ -116,9 +116,11 @@ fn allow_and_deny_are_checked_at_accept_before_a_byte_is_read() {
         upstream,
         &[
             "--allow",
-            "127.0.0.0/30",
+            "127.0.0.1/30",
             "--deny",
             "127.0.0.3",
+            "--max-handshakes",
+            "8",
             "--access-log",
             &log,
             "--metrics",
@@ -127,6 +129,13 @@ fn allow_and_deny_are_checked_at_accept_before_a_byte_is_read() {
     );
     let port = ferry.port();
     let metrics = ferry.metrics_port();
+    // Written with host bits, and a pool these connections do not use.
+    for warning in [
+        "ferry: warning: --allow 127.0.0.1/30 is read as 127.0.0.0/30: the bits after the prefix are ignored",
+        "ferry: warning: --max-handshakes has no effect on \"tcp-listen:127.0.0.1:0\": its connections have no PROXY header or TLS handshake",
+    ] {
+        assert!(ferry.stderr_so_far().contains(warning), "{}", ferry.stderr_so_far());
+    }
     for (n, source) in [[127, 0, 0, 1], [127, 0, 0, 2]].into_iter().enumerate() {
         let data = random_bytes(50_000, n as u64);
         let mut client = connect_from(source, port);
