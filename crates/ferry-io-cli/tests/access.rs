@@ -62,19 +62,31 @@ fn assert_reset(mut client: TcpStream, what: &str) {
     );
 }
 
-/// The endings of the access log's text lines, counted, once ferry stopped
-/// (it writes out its queue as it exits).
+/// The endings of the access log's lines, counted, once ferry stopped (it
+/// writes out its queue as it exits). JSON lines must be valid records.
 fn endings(ferry: Ferry, log: &str) -> BTreeMap<String, usize> {
     ferry.signal("INT");
     let done = ferry.wait(DEADLINE);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../doc/ferry.schema.json")).unwrap();
+    let schema = jsonschema::validator_for(&schema).unwrap();
     let mut endings = BTreeMap::new();
     for line in std::fs::read_to_string(log).unwrap().lines() {
-        let ending = line
-            .split(' ')
-            .find_map(|field| field.strip_prefix("ending="))
-            .unwrap_or_else(|| panic!("no ending in {line}"));
-        *endings.entry(ending.to_string()).or_insert(0) += 1;
+        let ending = match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(record) => {
+                let errors: Vec<String> =
+                    schema.iter_errors(&record).map(|e| e.to_string()).collect();
+                assert!(errors.is_empty(), "{record}: {errors:?}");
+                record["ending"].as_str().unwrap().to_string()
+            }
+            Err(_) => line
+                .split(' ')
+                .find_map(|field| field.strip_prefix("ending="))
+                .unwrap_or_else(|| panic!("no ending in {line}"))
+                .to_string(),
+        };
+        *endings.entry(ending).or_insert(0) += 1;
     }
     endings
 }
@@ -195,6 +207,8 @@ fn a_trusted_proxy_header_gives_the_client_the_rules_check() {
             "30s",
             "--access-log",
             &log,
+            "--access-log-format",
+            "json",
             "--metrics",
             "127.0.0.1:0",
         ],
