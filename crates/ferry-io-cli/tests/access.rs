@@ -178,6 +178,55 @@ fn allow_and_deny_are_checked_at_accept_before_a_byte_is_read() {
     assert_eq!(endings(ferry, &log), counts(&[("eof", 2), ("denied", 3)]));
 }
 
+#[test]
+fn ipv6_clients_match_ipv6_rules_and_mapped_ipv4_ones_ipv4_rules() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback");
+        return;
+    }
+    let (upstream, connections) = counting_backend();
+    // An IPv6 socket on a mapped address: its IPv4 clients show as
+    // ::ffff:127.0.0.x, as on a dual-stack listener.
+    let upstream_address = format!("tcp:127.0.0.1:{upstream}");
+    let mapped = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:[::ffff:127.0.0.1]:0",
+        &upstream_address,
+        "--serve",
+        "--allow",
+        "127.0.0.2",
+        "--max-connections-per-source",
+        "1",
+    ]);
+    let port = mapped.port();
+    let mut held = connect_from([127, 0, 0, 2], port);
+    held.write_all(b"mapped").unwrap();
+    assert_reset(
+        connect_from([127, 0, 0, 2], port),
+        "a second mapped connection",
+    );
+    assert_reset(
+        connect_from([127, 0, 0, 3], port),
+        "a mapped client not in --allow",
+    );
+    assert_eq!(exchange(&mut held, b""), xor(b"mapped"));
+    let v6 = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:[::1]:0",
+        &upstream_address,
+        "--serve",
+        "--allow",
+        "::1/128",
+        "--deny",
+        "127.0.0.0/8",
+    ]);
+    let port = v6.port();
+    let mut client = TcpStream::connect(("::1", port)).unwrap();
+    client.set_read_timeout(Some(DEADLINE)).unwrap();
+    assert_eq!(exchange(&mut client, b"over IPv6"), xor(b"over IPv6"));
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+}
+
 /// A PROXY v1 header for `client`.
 fn header(client: &str) -> Vec<u8> {
     let client: SocketAddr = client.parse().unwrap();
