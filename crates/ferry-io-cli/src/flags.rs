@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueHint};
+use ipnet::IpNet;
 
+use crate::access;
 use crate::address::{Address, Bind};
 use crate::units::{self, Timeout};
 
@@ -75,6 +77,10 @@ pub struct Cli {
     /// PROXY protocol, access log, metrics.
     #[command(flatten)]
     pub relay: RelayFlags,
+
+    /// Who may connect to a server, and how many at once.
+    #[command(flatten)]
+    pub access: AccessFlags,
 
     /// Certificates and keys for tls: and tls-listen:.
     #[command(flatten)]
@@ -271,7 +277,8 @@ pub enum Balance {
 pub struct RelayFlags {
     /// With --serve, require a PROXY protocol header (v1, v2, or any of
     /// the two) at the start of every accepted connection, and take the
-    /// client's address from it.
+    /// client's address from it (believing any peer unless
+    /// --accept-proxy-from names the ones to believe).
     #[arg(long, value_enum, value_name = "VERSION")]
     pub accept_proxy: Option<AcceptProxy>,
 
@@ -304,6 +311,42 @@ pub struct RelayFlags {
     /// DURATION of silence, so a peer that vanished is noticed.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_positive_duration, value_hint = ValueHint::Other)]
     pub keepalive: Option<Duration>,
+}
+
+/// Who may connect to a server (`--serve`), and how many of its
+/// connections may be at each stage at once.
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Access")]
+pub struct AccessFlags {
+    /// With --serve, serve only clients in CIDR: a network (10.0.0.0/8,
+    /// 2001:db8::/32) or one address; repeatable. Others are reset when
+    /// accepted, before a byte is read (with --accept-proxy: once their
+    /// header gave their address).
+    #[arg(long, value_name = "CIDR", value_parser = access::parse, value_hint = ValueHint::Other)]
+    pub allow: Vec<IpNet>,
+
+    /// With --serve, reset clients in CIDR, even those --allow lets in;
+    /// repeatable.
+    #[arg(long, value_name = "CIDR", value_parser = access::parse, value_hint = ValueHint::Other)]
+    pub deny: Vec<IpNet>,
+
+    /// With --accept-proxy, believe PROXY headers only from peers in CIDR
+    /// (a load balancer); repeatable. A connection from any other peer is
+    /// reset when accepted (default: headers from any peer are believed).
+    #[arg(long, value_name = "CIDR", value_parser = access::parse, value_hint = ValueHint::Other)]
+    pub accept_proxy_from: Vec<IpNet>,
+
+    /// With --serve, at most N connections (UDP: flows) at once from one
+    /// client address; more are reset at once, not queued.
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_connections, value_hint = ValueHint::Other)]
+    pub max_connections_per_source: Option<u32>,
+
+    /// With --serve, at most N connections at once still sending their
+    /// PROXY header or shaking hands for TLS (default 1024). They do not
+    /// count against --max-connections, so clients slow to begin delay only
+    /// each other; more wait in the backlog.
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_connections, value_hint = ValueHint::Other)]
+    pub max_handshakes: Option<u32>,
 }
 
 /// The PROXY protocol versions `--accept-proxy` takes.

@@ -5,8 +5,8 @@
 //! flags are defined in [`flags`] and turned, with the addresses
 //! ([`address`], [`units`]) and the TLS settings ([`tls`]), into one checked
 //! [`plan`]; [`run`] opens the [`endpoint`]s and makes the [`transfer`] or
-//! runs the server ([`serve`], with [`proxy`], [`upstreams`],
-//! [`access_log`] and [`metrics`]) or the one-after-another listener
+//! runs the server ([`serve`], with [`access`], [`slots`], [`proxy`],
+//! [`upstreams`], [`access_log`] and [`metrics`]) or the one-after-another listener
 //! ([`keep_listening`]), stopping on [`signals`]; datagrams have a relay of
 //! their own ([`udp`]); [`report`] prints progress and summaries,
 //! [`messages`] every failure; [`closing`] closes sockets without resetting
@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod access_log;
 pub mod address;
 pub mod bench;
@@ -33,6 +34,7 @@ pub mod report;
 pub mod run;
 pub mod serve;
 pub mod signals;
+pub mod slots;
 pub mod stderr;
 pub mod tls;
 pub mod transfer;

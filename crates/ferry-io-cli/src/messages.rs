@@ -9,6 +9,7 @@ use std::process::{ExitCode, ExitStatus};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use ferry_io::{CopyError, Counts, Direction, Step};
 
+use crate::access::Refusal;
 use crate::address::Address;
 use crate::units::Exact;
 
@@ -102,6 +103,32 @@ pub fn needs_serve(flag: &str) -> Failure {
 /// The warning for a flag that has nothing to act on with `address`.
 pub fn no_effect(flag: &str, address: &Address, why: &str) -> String {
     format!("ferry: warning: {flag} has no effect on \"{address}\": {why}")
+}
+
+/// The warning for a network written with bits past its prefix
+/// (`10.1.2.3/8`), which match nothing more than the network does.
+pub fn host_bits_ignored(flag: &str, network: &ipnet::IpNet) -> String {
+    format!(
+        "ferry: warning: {flag} {network} is read as {}: the bits after the prefix are ignored",
+        network.trunc()
+    )
+}
+
+/// A client a server turned away, and why.
+pub fn refused(peer: &str, refusal: Refusal) -> Failure {
+    let why = match refusal {
+        Refusal::NotAllowed => "not in --allow".to_string(),
+        Refusal::Denied => "in --deny".to_string(),
+        Refusal::PerSourceLimit(limit) => {
+            format!(
+                "its address has {limit} connections open already (--max-connections-per-source)"
+            )
+        }
+        Refusal::UntrustedProxy => {
+            "not in --accept-proxy-from, so its PROXY header would not be believed".to_string()
+        }
+    };
+    Failure::input(format!("refused {peer}"), why)
 }
 
 /// An address that could not be opened.

@@ -7,11 +7,12 @@ use std::time::Duration;
 use ferry_io::zero_copy::ZeroCopyMode;
 use ferry_io::{Copier, MemoryBudget, Progress, RateLimiter, StopSignal};
 
+use crate::access::Access;
 use crate::address::{Address, Bind};
 use crate::closing;
 use crate::flags::{
-    AcceptProxy, AccessLogFormat, Balance, Cli, ConnectionFlags, CopyFlags, OutputFlags,
-    RelayFlags, SendProxy, ServeFlags, TlsFlags, ZeroCopy,
+    AcceptProxy, AccessFlags, AccessLogFormat, Balance, Cli, ConnectionFlags, CopyFlags,
+    OutputFlags, RelayFlags, SendProxy, ServeFlags, TlsFlags, ZeroCopy,
 };
 use crate::messages::{self, Failure};
 use crate::tls;
@@ -34,6 +35,11 @@ pub struct Plan {
     pub copy: CopyPlan,
     /// With [`Shape::Serve`]: how many relays may run at once.
     pub max_connections: usize,
+    /// With [`Shape::Serve`]: how many connections may be sending their
+    /// PROXY header or shaking hands for TLS at once.
+    pub max_handshakes: usize,
+    /// Who may connect to a server.
+    pub access: Access,
     /// What a server does around the bytes, and how sockets are set.
     pub relay: RelayPlan,
     /// What to print.
@@ -203,6 +209,9 @@ impl Plan {
             return Err(messages::needs_serve("--max-connections"));
         }
         let mut warnings = Vec::new();
+        let accept_proxy = relay.accept_proxy.is_some();
+        let (access, max_handshakes) =
+            access_plan(&cli.access, &src, shape, accept_proxy, &mut warnings)?;
         let tcp = |address: &Address| {
             matches!(
                 address,
@@ -285,6 +294,8 @@ impl Plan {
                 way,
             },
             max_connections: cli.serve.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,
+            max_handshakes,
+            access,
             relay,
             output: cli.output,
             warnings,
@@ -602,6 +613,102 @@ fn relay_plan(
     })
 }
 
+/// Checks who may connect: `--allow`, `--deny`, `--accept-proxy-from`,
+/// `--max-connections-per-source` and `--max-handshakes` are server flags,
+/// and need clients with IP addresses. Returns the rules and the size of
+/// the handshake pool; a flag with nothing to act on, or a network written
+/// with host bits, adds a warning.
+fn access_plan(
+    flags: &AccessFlags,
+    src: &Address,
+    shape: Shape,
+    accept_proxy: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(Access, usize), Failure> {
+    let networks = [
+        (&flags.allow, "--allow"),
+        (&flags.deny, "--deny"),
+        (&flags.accept_proxy_from, "--accept-proxy-from"),
+    ];
+    // The rules that check a client's address, and the one that checks
+    // the peer's.
+    let client_rules = [
+        (!flags.allow.is_empty(), "--allow"),
+        (!flags.deny.is_empty(), "--deny"),
+        (
+            flags.max_connections_per_source.is_some(),
+            "--max-connections-per-source",
+        ),
+    ];
+    let peer_rule = (!flags.accept_proxy_from.is_empty(), "--accept-proxy-from");
+    let pool = (flags.max_handshakes.is_some(), "--max-handshakes");
+    let serving = matches!(shape, Shape::Serve | Shape::DatagramServer);
+    if let (Some(flag), false) = (
+        first_given(client_rules.iter().chain([&peer_rule, &pool])),
+        serving,
+    ) {
+        return Err(messages::needs_serve(flag));
+    }
+    if peer_rule.0 && !accept_proxy {
+        return Err(Failure::input(
+            "cannot use --accept-proxy-from without --accept-proxy",
+            "it says whose PROXY headers to believe; add --accept-proxy v1, v2 or any",
+        ));
+    }
+    if shape == Shape::DatagramServer && pool.0 {
+        return Err(Failure::input(
+            "cannot use --max-handshakes with UDP",
+            "datagrams have no handshake",
+        ));
+    }
+    if matches!(src, Address::UnixListen(_)) {
+        // A Unix socket's peer has no IP address, and its client only the
+        // one a PROXY header gives.
+        let unmatched = if accept_proxy {
+            first_given([&peer_rule])
+        } else {
+            first_given(client_rules.iter().chain([&peer_rule]))
+        };
+        if let Some(flag) = unmatched {
+            return Err(Failure::input(
+                format!("cannot use {flag} with \"{src}\""),
+                "a unix-listen: peer has no IP address to check (with --accept-proxy, a client's PROXY header gives one)",
+            ));
+        }
+    }
+    let handshaking = accept_proxy || matches!(src, Address::TlsListen { .. });
+    if flags.max_handshakes.is_some() && shape == Shape::Serve && !handshaking {
+        warnings.push(messages::no_effect(
+            "--max-handshakes",
+            src,
+            "its connections have no PROXY header or TLS handshake",
+        ));
+    }
+    for (list, flag) in networks {
+        for network in list.iter().filter(|network| network.trunc() != **network) {
+            warnings.push(messages::host_bits_ignored(flag, network));
+        }
+    }
+    let access = Access::new(
+        &flags.allow,
+        &flags.deny,
+        &flags.accept_proxy_from,
+        flags.max_connections_per_source.map(|n| n as usize),
+    );
+    let max_handshakes = flags.max_handshakes.unwrap_or(DEFAULT_MAX_HANDSHAKES) as usize;
+    Ok((access, max_handshakes))
+}
+
+/// The flag of the first of `flags` that was given (`(given, flag)`).
+fn first_given<'a>(
+    flags: impl IntoIterator<Item = &'a (bool, &'static str)>,
+) -> Option<&'static str> {
+    flags
+        .into_iter()
+        .find(|(given, _)| *given)
+        .map(|(_, flag)| *flag)
+}
+
 /// How long an upstream that refused is skipped unless told otherwise.
 const UPSTREAM_BACKOFF: Duration = Duration::from_secs(10);
 
@@ -616,3 +723,8 @@ const SERVE_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How many relays `--serve` runs at once unless `--max-connections` says.
 const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+
+/// How many connections may be in their handshake phase at once unless
+/// `--max-handshakes` says: as many as relays by default, each holding one
+/// socket and at most a TLS handshake's state.
+const DEFAULT_MAX_HANDSHAKES: u32 = 1024;

@@ -1,7 +1,8 @@
-//! The relay server (`--serve`): accepting, bounding concurrency, the
-//! PROXY protocol on both sides, spreading connections over the upstreams,
-//! reporting each connection (logs, records, access log, metrics), and
-//! stopping on SIGINT/SIGTERM.
+//! The relay server (`--serve`): accepting, letting in only the clients
+//! the access rules allow, bounding concurrency, the PROXY protocol on both
+//! sides, spreading connections over the upstreams, reporting each
+//! connection (logs, records, access log, metrics), and stopping on
+//! SIGINT/SIGTERM.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,9 +11,10 @@ use std::time::Duration;
 use ferry_io::zero_copy::Route;
 use ferry_io::{Copier, Progress};
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::access::{Access, Refusal, SourceSlot, Sources};
 use crate::access_log::AccessLog;
 use crate::endpoint::{self, Endpoint, Incoming, Listener, OpenOptions, Role};
 use crate::messages::{self, describe, Failure};
@@ -21,6 +23,7 @@ use crate::plan::{CopyPlan, Plan, RelayPlan};
 use crate::proxy;
 use crate::report::{self, Closed, Connections, Ending, Opened};
 use crate::signals::{self, Finish, Signals};
+use crate::slots::{Slot, Slots};
 use crate::transfer::{self, Broken, Cause, Moved, Way};
 use crate::upstreams::Upstreams;
 
@@ -38,6 +41,8 @@ struct Open {
     upstream: Option<String>,
     opened: Opened,
     live: Arc<Live>,
+    /// Its place in its address's count, with `--max-connections-per-source`.
+    source: Option<SourceSlot>,
     ended: bool,
 }
 
@@ -53,6 +58,8 @@ impl Open {
     /// Reports the connection's end, once.
     fn close(&mut self, relayed: Result<&Moved, &Broken>, ending: Ending) {
         self.ended = true;
+        // Given back first: whoever reads of the close may connect again.
+        self.source = None;
         if relayed.is_err() {
             self.tally.failed.fetch_add(1, Ordering::Relaxed);
         }
@@ -71,6 +78,12 @@ impl Open {
     fn refuse(&mut self, failure: Failure, ending: Ending) -> bool {
         self.close(Err(&Broken::before_start(failure)), ending);
         false
+    }
+
+    /// The client's address as ferry knows it: the socket's peer, or the
+    /// source its PROXY header gave.
+    fn client(&self) -> Option<std::net::IpAddr> {
+        self.addresses.map(|(client, _)| client.ip())
     }
 }
 
@@ -140,14 +153,22 @@ struct Server {
     records: Connections,
     access_log: Option<AccessLog>,
     metrics: Option<Arc<Metrics>>,
+    /// Who may connect.
+    access: Access,
+    /// The open connections of each client address, with
+    /// `--max-connections-per-source`.
+    sources: Option<Sources>,
+    slots: Slots,
 }
 
 /// Accepts and relays connections until a signal, then lets running relays
 /// finish for `--shutdown-timeout`; a second signal stops at once. Relays cut
 /// off end with a reset (see [`ferry_io::Copier::propagate_resets`]).
 ///
-/// A permit is taken before each `accept`, so beyond `--max-connections`
-/// new connections wait in the listen backlog instead of piling up as tasks.
+/// A slot is taken before each `accept` (see [`Slots`]), so beyond
+/// `--max-connections` (or `--max-handshakes`, for connections that begin
+/// with a PROXY header or a TLS handshake) new connections wait in the
+/// listen backlog instead of piling up as tasks.
 ///
 /// # Errors
 ///
@@ -175,6 +196,7 @@ pub async fn run(
         }
         None => None,
     };
+    let handshaking = relay.accept_proxy.is_some() || matches!(listener, Listener::Tls(..));
     let server = Arc::new(Server {
         upstreams,
         copy: plan.copy.clone(),
@@ -183,17 +205,16 @@ pub async fn run(
         records: Connections::new(plan),
         access_log,
         metrics,
+        access: plan.access.clone(),
+        sources: plan.access.sources(),
+        slots: Slots::new(
+            plan.max_connections,
+            handshaking.then_some(plan.max_handshakes),
+        ),
     });
     let mut relays = JoinSet::new();
     let (stop_accepting, accepting) = watch::channel(true);
-    let work = serve(
-        &server,
-        listener,
-        plan.max_connections,
-        &mut relays,
-        accepting,
-        &tally,
-    );
+    let work = serve(&server, listener, &mut relays, accepting, &tally);
     let output = &plan.output;
     let grace = plan.copy.shutdown_timeout;
     let ending = signals::until_cut(work, signals, Some(grace), || {
@@ -222,21 +243,19 @@ pub async fn run(
 async fn serve(
     server: &Arc<Server>,
     listener: Listener,
-    max_connections: usize,
     relays: &mut JoinSet<()>,
     mut accepting: watch::Receiver<bool>,
     tally: &Arc<Tally>,
 ) {
-    let permits = Arc::new(Semaphore::new(max_connections));
     let mut next_id: u64 = 0;
     tracing::info!(address = %listener.local_address(), "listening");
     loop {
         while relays.try_join_next().is_some() {}
-        let permit = tokio::select! {
+        let slot = tokio::select! {
             _ = stopped(&mut accepting) => break,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
+            slot = server.slots.before_accept() => match slot {
+                Some(slot) => slot,
+                None => break,
             },
         };
         let accepted = tokio::select! {
@@ -260,13 +279,16 @@ async fn serve(
                     upstream: None,
                     opened: Opened::now(),
                     live: Arc::default(),
+                    source: None,
                     ended: false,
                 };
+                // Refused before a byte is read, and without a task.
+                if !server.admit_at_accept(&mut open, &client) {
+                    continue;
+                }
                 let server = server.clone();
                 relays.spawn(async move {
-                    server.relay(&mut open, client).await;
-                    drop(open);
-                    drop(permit);
+                    server.relay(&mut open, client, slot).await;
                 });
             }
             Err(error) => {
@@ -305,8 +327,42 @@ impl Server {
         self.records.close(closed);
     }
 
-    /// Relays one accepted connection to an upstream; true when it ended well.
-    async fn relay(&self, open: &mut Open, mut client: Incoming) -> bool {
+    /// The access rules at accept, before any byte is read: a peer that
+    /// would send a PROXY header must be trusted; any other client must be
+    /// let in by the rules (one that sends a header is checked once it
+    /// has, by the address the header gives). False when it was refused.
+    fn admit_at_accept(&self, open: &mut Open, client: &Incoming) -> bool {
+        if self.relay.accept_proxy.is_none() {
+            return self.admit(open, client);
+        }
+        if self.access.trusts(open.client()) {
+            return true;
+        }
+        self.turn_away(open, client, Refusal::UntrustedProxy)
+    }
+
+    /// Lets the client of `open` in, counted against its address, or
+    /// turns it away; false when it was turned away.
+    fn admit(&self, open: &mut Open, client: &Incoming) -> bool {
+        match self.access.admit(open.client(), self.sources.as_ref()) {
+            Ok(source) => {
+                open.source = source;
+                true
+            }
+            Err(refusal) => self.turn_away(open, client, refusal),
+        }
+    }
+
+    /// Closes a refused client with a reset and reports why; false.
+    fn turn_away(&self, open: &mut Open, client: &Incoming, refusal: Refusal) -> bool {
+        client.abort();
+        open.refuse(messages::refused(&open.peer, refusal), refusal.into())
+    }
+
+    /// Relays one accepted connection to an upstream, once its PROXY header
+    /// and TLS handshake are done in `slot` (of the handshake pool when it
+    /// has them) and it has a relay slot; true when it ended well.
+    async fn relay(&self, open: &mut Open, mut client: Incoming, slot: Slot) -> bool {
         let relay = &self.relay;
         if let Some(accept) = relay.accept_proxy {
             match client.receive_proxy(accept, relay.proxy_timeout).await {
@@ -321,6 +377,9 @@ impl Server {
                     return open.refuse(failure, Ending::ProxyHeaderInvalid);
                 }
             }
+            if !self.admit(open, &client) {
+                return false;
+            }
         }
         self.records.open(open.id, &open.peer);
         client.tune(relay.keepalive);
@@ -331,6 +390,10 @@ impl Server {
                 let failure = messages::handshake_failed(&open.peer, &error);
                 return open.refuse(failure, Ending::HandshakeFailed);
             }
+        };
+        // Held until the relay ends; None only when the server stops.
+        let Some(_slot) = self.slots.relay(slot).await else {
+            return false;
         };
         let (index, dst) = match self.connect(open).await {
             Ok(connected) => connected,

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::channel;
 use std::sync::Arc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use common::*;
 use rcgen::{
@@ -442,6 +443,54 @@ fn termination_under_serve_with_100_concurrent_clients() {
         "{}",
         done.stderr
     );
+}
+
+#[test]
+fn clients_slow_to_shake_hands_delay_only_each_other() {
+    // Few relay slots, and 200 clients that begin a handshake a byte every
+    // 100 ms (a slowloris's 1 byte/s, ten times faster) and never finish:
+    // they hold handshake slots only, and clients that shake hands at once
+    // are relayed at once.
+    let files = Files::new("tls-slow");
+    let ca = Ca::new("ferry test CA");
+    let (cert, key) = ca.issue(&["localhost"], false);
+    let backend = backend(xor_after_eof);
+    let server = tls_server(
+        &files,
+        &cert,
+        &key,
+        &format!("tcp:127.0.0.1:{backend}"),
+        &[
+            "--serve",
+            "--max-connections",
+            "16",
+            "--connect-timeout",
+            "30s",
+            "--metrics",
+            "127.0.0.1:0",
+        ],
+    );
+    let port = server.port();
+    let metrics = server.metrics_port();
+    // The start of a handshake record of 16 KiB.
+    let mut record = vec![0x16, 0x03, 0x01, 0x40, 0x00, 0x01];
+    record.resize(80, 0);
+    let slowloris = Slowloris::start(port, 200, record, Duration::from_millis(100));
+    let config = client_config(&ca.pem(), None);
+    let delays = slowloris.assert_others_served(metrics, |i| {
+        let started = Instant::now();
+        let mut client = tls_client(port, &config);
+        client
+            .sock
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let data = random_bytes(1000, 300 + i);
+        let reply =
+            tls_exchange(&mut client, &data).unwrap_or_else(|error| panic!("client {i}: {error}"));
+        assert!(reply == xor(&data), "client {i} got wrong bytes");
+        started.elapsed()
+    });
+    eprintln!("TLS clients under 200 slow handshakes: {delays:?}");
 }
 
 #[test]

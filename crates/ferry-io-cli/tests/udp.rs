@@ -4,33 +4,12 @@
 mod common;
 
 use std::net::UdpSocket;
-use std::sync::mpsc::{channel, Receiver};
-use std::thread;
 use std::time::Duration;
 
 use common::*;
 
 fn xor(data: &[u8]) -> Vec<u8> {
     data.iter().map(|b| b ^ 0x5a).collect()
-}
-
-/// A UDP server answering every datagram with its bytes XOR 0x5a, and
-/// reporting each datagram it got.
-fn echo_server() -> (u16, Receiver<Vec<u8>>) {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = socket.local_addr().unwrap().port();
-    let (send, received) = channel();
-    thread::spawn(move || {
-        let mut datagram = vec![0; 1 << 16];
-        while let Ok((length, peer)) = socket.recv_from(&mut datagram) {
-            let got = datagram[..length].to_vec();
-            let _ = socket.send_to(&xor(&got), peer);
-            if send.send(got).is_err() {
-                break;
-            }
-        }
-    });
-    (port, received)
 }
 
 /// Sizes from 0 to 65507 bytes (the IPv4 maximum), mostly small.
@@ -47,7 +26,7 @@ fn size(i: u64) -> usize {
 
 #[test]
 fn ten_thousand_datagrams_keep_their_boundaries() {
-    let (upstream, _seen) = echo_server();
+    let (upstream, _seen) = udp_echo();
     let ferry = Ferry::spawn(&[
         "-v",
         "udp-listen:0",
@@ -92,7 +71,7 @@ fn ten_thousand_datagrams_keep_their_boundaries() {
 
 #[test]
 fn each_client_address_gets_its_own_flow() {
-    let (upstream, _seen) = echo_server();
+    let (upstream, _seen) = udp_echo();
     let ferry = Ferry::spawn(&[
         "-v",
         "udp-listen:0",
@@ -138,7 +117,7 @@ fn each_client_address_gets_its_own_flow() {
 
 #[test]
 fn stdin_lines_are_one_datagram_each() {
-    let (upstream, seen) = echo_server();
+    let (upstream, seen) = udp_echo();
     let done = run_with_stdin(
         &[
             "-",

@@ -129,8 +129,8 @@ impl Connections {
     }
 
     /// Logs a closed connection, and prints its record with `--json-lines`.
-    /// A clean end and a client going away are news (`-v`); anything else
-    /// is a warning, with its error.
+    /// A clean end, a client going away and a client refused (with why)
+    /// are news (`-v`); anything else is a warning, with its error.
     pub fn close(&self, closed: &Closed) {
         let Closed {
             id,
@@ -148,6 +148,9 @@ impl Connections {
         match &closed.error {
             Some(error) if !ending.ordinary() => {
                 tracing::warn!(id, peer, upstream, up, down, seconds, ending = %ending, error = %error.message, "close")
+            }
+            Some(error) if ending.refusal() => {
+                tracing::info!(id, peer, seconds, ending = %ending, error = %error.message, "close")
             }
             _ => {
                 tracing::info!(id, peer, upstream, up, down, seconds, path, ending = %ending, "close")

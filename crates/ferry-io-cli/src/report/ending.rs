@@ -7,6 +7,7 @@ use std::io;
 
 use ferry_io::{Direction, Step};
 
+use crate::access::Refusal;
 use crate::transfer::{Broken, Cause, Moved};
 
 /// How a connection of a server ended.
@@ -28,6 +29,12 @@ pub enum Ending {
     ProxyHeaderInvalid,
     /// The client's TLS handshake failed.
     HandshakeFailed,
+    /// The client is not in `--allow`, or is in `--deny`.
+    Denied,
+    /// The client's address had `--max-connections-per-source` open.
+    PerSourceLimit,
+    /// The peer is not in `--accept-proxy-from`.
+    UntrustedProxy,
     /// The server's shutdown cut the relay off.
     Shutdown,
     /// Any other failure (a program that exited with an error status, an
@@ -37,7 +44,7 @@ pub enum Ending {
 
 impl Ending {
     /// Every ending, in the order the metrics list them.
-    pub const ALL: [Ending; 10] = [
+    pub const ALL: [Ending; 13] = [
         Ending::Eof,
         Ending::IdleTimeout,
         Ending::LingerTimeout,
@@ -46,6 +53,9 @@ impl Ending {
         Ending::ConnectFailed,
         Ending::ProxyHeaderInvalid,
         Ending::HandshakeFailed,
+        Ending::Denied,
+        Ending::PerSourceLimit,
+        Ending::UntrustedProxy,
         Ending::Shutdown,
         Ending::Error,
     ];
@@ -61,6 +71,9 @@ impl Ending {
             Ending::ConnectFailed => "connect-failed",
             Ending::ProxyHeaderInvalid => "proxy-header-invalid",
             Ending::HandshakeFailed => "handshake-failed",
+            Ending::Denied => "denied",
+            Ending::PerSourceLimit => "per-source-limit",
+            Ending::UntrustedProxy => "untrusted-proxy",
             Ending::Shutdown => "shutdown",
             Ending::Error => "error",
         }
@@ -105,9 +118,29 @@ impl Ending {
     }
 
     /// Whether it is part of a server's ordinary life, logged as news
-    /// rather than as a warning: a clean end, or a client going away.
+    /// rather than as a warning: a clean end, a client going away, or a
+    /// client the access rules turned away (as they were told to; a
+    /// warning each would let any port scan flood stderr).
     pub fn ordinary(self) -> bool {
-        matches!(self, Ending::Eof | Ending::ResetByClient)
+        matches!(self, Ending::Eof | Ending::ResetByClient) || self.refusal()
+    }
+
+    /// Whether the access rules turned the client away.
+    pub fn refusal(self) -> bool {
+        matches!(
+            self,
+            Ending::Denied | Ending::PerSourceLimit | Ending::UntrustedProxy
+        )
+    }
+}
+
+impl From<Refusal> for Ending {
+    fn from(refusal: Refusal) -> Ending {
+        match refusal {
+            Refusal::NotAllowed | Refusal::Denied => Ending::Denied,
+            Refusal::PerSourceLimit(_) => Ending::PerSourceLimit,
+            Refusal::UntrustedProxy => Ending::UntrustedProxy,
+        }
     }
 }
 

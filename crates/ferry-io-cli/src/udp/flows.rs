@@ -5,9 +5,12 @@
 //! A flow starts with its client's first datagram and ends after
 //! `--idle-timeout` (60 s when not given) with nothing either way; at most
 //! `--max-connections` flows run at once, and datagrams from further clients
-//! are dropped (UDP has no backlog to make them wait in). `--limit` applies
-//! to each direction of each flow. A signal ends the server at once: there
-//! is nothing in flight to wait for.
+//! are dropped (UDP has no backlog to make them wait in). The access rules
+//! (`--allow`, `--deny`, `--max-connections-per-source` as flows per client
+//! address) are checked when a flow would start: a refused client's
+//! datagrams are dropped, and it gets no flow. `--limit` applies to each
+//! direction of each flow. A signal ends the server at once: there is
+//! nothing in flight to wait for.
 
 use std::collections::HashMap;
 use std::io;
@@ -21,8 +24,9 @@ use tokio::task::JoinSet;
 
 use super::end::{self, RECEIVE_SIZE};
 use super::{bind, Activity, Relayed};
+use crate::access::SourceSlot;
 use crate::address::Address;
-use crate::messages::{describe, Failure};
+use crate::messages::{self, describe, Failure};
 use crate::plan::Plan;
 use crate::signals::Signals;
 use crate::transfer::Way;
@@ -39,6 +43,8 @@ struct Flow {
     activity: Arc<Activity>,
     /// Bytes sent upstream for this client, for `--limit`.
     sent: u64,
+    /// Its place in its address's count, with `--max-connections-per-source`.
+    _source: Option<SourceSlot>,
 }
 
 /// What the whole server moved.
@@ -95,6 +101,7 @@ async fn receive(
     let idle = plan.copy.idle_timeout.unwrap_or(DEFAULT_IDLE);
     let limit = plan.copy.limit;
     let way = plan.copy.way;
+    let sources = plan.access.sources();
     let mut flows: HashMap<SocketAddr, Flow> = HashMap::new();
     let mut running: JoinSet<(SocketAddr, io::Result<()>)> = JoinSet::new();
     let mut datagram = vec![0; RECEIVE_SIZE];
@@ -127,6 +134,14 @@ async fn receive(
             }
         };
         if !flows.contains_key(&client) {
+            let source = match plan.access.admit(Some(client.ip()), sources.as_ref()) {
+                Ok(source) => source,
+                Err(refusal) => {
+                    let refused = messages::refused(&client.to_string(), refusal);
+                    tracing::debug!(peer = %client, reason = refused.message(), "datagram dropped");
+                    continue;
+                }
+            };
             if flows.len() >= plan.max_connections {
                 tracing::debug!(peer = %client, "too many flows: datagram dropped");
                 continue;
@@ -158,6 +173,7 @@ async fn receive(
                     upstream: socket,
                     activity,
                     sent: 0,
+                    _source: source,
                 },
             );
         }

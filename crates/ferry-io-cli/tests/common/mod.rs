@@ -4,8 +4,9 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -135,6 +136,26 @@ impl Ferry {
         digits
             .parse()
             .unwrap_or_else(|_| panic!("no port in {line:?}"))
+    }
+
+    /// With `-v` and `--metrics`, waits until the metrics are served and
+    /// returns their port. It looks through all of stderr, since the line
+    /// may come before or after the one [`Ferry::port`] waits for.
+    pub fn metrics_port(&self) -> u16 {
+        let until = Instant::now() + DEADLINE;
+        loop {
+            let stderr = self.stderr_so_far();
+            if let Some(line) = stderr.lines().find(|line| line.contains("metrics on")) {
+                return line
+                    .rsplit(':')
+                    .next()
+                    .and_then(|rest| rest.split('/').next())
+                    .and_then(|port| port.parse().ok())
+                    .unwrap_or_else(|| panic!("no metrics port in {line:?}"));
+            }
+            assert!(Instant::now() < until, "no metrics line; stderr:\n{stderr}");
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Sends a signal (`"INT"`, `"TERM"`) with kill(1).
@@ -337,5 +358,138 @@ impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// Connects to 127.0.0.1:`port` from `source` (any 127/8 address on Linux),
+/// so one test can stand for clients on several hosts; every read and
+/// write bounded.
+pub fn connect_from(source: [u8; 4], port: u16) -> TcpStream {
+    use rustix::net::{AddressFamily, SocketType};
+    let fd = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+    let local = std::net::SocketAddr::from((source, 0));
+    rustix::net::bind(&fd, &local).unwrap_or_else(|error| panic!("bind {local}: {error}"));
+    let ferry = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    rustix::net::connect(&fd, &ferry).unwrap_or_else(|error| panic!("connect to {ferry}: {error}"));
+    let stream = TcpStream::from(fd);
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    stream.set_write_timeout(Some(DEADLINE)).unwrap();
+    stream
+}
+
+/// The value of the metric `series` (`name` or `name{labels}`) that
+/// ferry serves on `port`, now.
+pub fn metric(port: u16, series: &str) -> f64 {
+    let mut stream = connect(port);
+    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in {text}"))
+}
+
+/// Waits until the metric `series` on `port` reaches `value`.
+pub fn wait_for_metric(port: u16, series: &str, value: f64) {
+    let until = Instant::now() + DEADLINE;
+    while metric(port, series) < value {
+        assert!(Instant::now() < until, "{series} stayed below {value}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A UDP server answering every datagram with its bytes XOR 0x5a, and
+/// reporting each datagram it got (it stops when the report is dropped).
+pub fn udp_echo() -> (u16, Receiver<Vec<u8>>) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let (send, received) = channel();
+    thread::spawn(move || {
+        let mut datagram = vec![0; 1 << 16];
+        while let Ok((length, peer)) = socket.recv_from(&mut datagram) {
+            let got = datagram[..length].to_vec();
+            let reply: Vec<u8> = got.iter().map(|b| b ^ 0x5a).collect();
+            let _ = socket.send_to(&reply, peer);
+            if send.send(got).is_err() {
+                break;
+            }
+        }
+    });
+    (port, received)
+}
+
+/// A slowloris: clients of 127.0.0.1:`port`, from 127.0.0.2, that send
+/// the start of what the server waits for (`start`), a byte each `every`
+/// to every client, then nothing; they hang up when it is dropped.
+pub struct Slowloris {
+    clients: usize,
+    stop: Arc<AtomicBool>,
+    sending: Option<JoinHandle<()>>,
+}
+
+impl Slowloris {
+    /// Connects the clients and starts sending.
+    pub fn start(port: u16, clients: usize, start: Vec<u8>, every: Duration) -> Slowloris {
+        let mut slow: Vec<TcpStream> = (0..clients)
+            .map(|_| connect_from([127, 0, 0, 2], port))
+            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let sending = thread::spawn(move || {
+            let mut bytes = start.into_iter();
+            while !stopping.load(Ordering::SeqCst) {
+                if let Some(byte) = bytes.next() {
+                    for client in &mut slow {
+                        client.write_all(&[byte]).unwrap();
+                    }
+                }
+                thread::sleep(every);
+            }
+        });
+        Slowloris {
+            clients,
+            stop,
+            sending: Some(sending),
+        }
+    }
+
+    /// Has five well-behaved clients served a tenth of a second apart
+    /// beside the slow ones (`served` serves one and says how long it
+    /// took), and checks that each took less than a second (the aim is
+    /// 100 ms; the bound is loose for a busy machine, and a client that had
+    /// to wait for slow ones to give up would take seconds), and that the
+    /// server, whose metrics are on `metrics`, took every slow client in
+    /// and holds it still. Returns the times.
+    pub fn assert_others_served(
+        &self,
+        metrics: u16,
+        mut served: impl FnMut(u64) -> Duration,
+    ) -> Vec<Duration> {
+        // Time for the slow clients' first bytes to arrive.
+        thread::sleep(Duration::from_millis(300));
+        let delays: Vec<Duration> = (0..5)
+            .map(|n| {
+                thread::sleep(Duration::from_millis(100));
+                served(n)
+            })
+            .collect();
+        for delay in &delays {
+            assert!(*delay < Duration::from_secs(1), "{delays:?}");
+        }
+        let accepted = metric(metrics, "ferry_connections_accepted_total");
+        assert_eq!(accepted, (self.clients + delays.len()) as f64);
+        let closed = metric(metrics, "ferry_connections_closed_total");
+        assert_eq!(closed, delays.len() as f64);
+        delays
+    }
+}
+
+impl Drop for Slowloris {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(sending) = self.sending.take() {
+            let _ = sending.join();
+        }
     }
 }
