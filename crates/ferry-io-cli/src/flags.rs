@@ -204,8 +204,9 @@ pub struct CopyFlags {
 /// The `--zero-copy` modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ZeroCopy {
-    /// The kernel where a file or a pipe is an end; memory between two
-    /// sockets and when the kernel refuses.
+    /// The kernel where a file or a pipe is an end, and between two
+    /// sockets once a direction streams; memory otherwise and when the
+    /// kernel refuses.
     Auto,
     /// Always copy through memory.
     Never,

@@ -48,11 +48,16 @@ fn file_to_tcp_uses_sendfile() {
 }
 
 #[test]
-fn tcp_relay_splices_only_when_told_to() {
-    // Under auto, socket pairs relay through 1 MiB buffers (faster than
-    // splice for one flow on loopback); always splices them.
+fn tcp_relay_splices_streams_unless_told_not_to() {
+    // Under auto a socket pair starts in memory and each direction that
+    // streams moves to splice; always splices from the start, never not at all.
     let backend = backend(xor_after_eof);
-    for (mode, path) in [("always", "splice"), ("auto", "buffered")] {
+    for (mode, size, path) in [
+        ("always", (2 << 20) + 7, "splice"),
+        ("auto", (2 << 20) + 7, "splice"),
+        ("auto", 1000, "buffered"),
+        ("never", (2 << 20) + 7, "buffered"),
+    ] {
         let ferry = Ferry::spawn(&[
             "-v",
             "tcp-listen:0",
@@ -61,13 +66,13 @@ fn tcp_relay_splices_only_when_told_to() {
             "--zero-copy",
             mode,
         ]);
-        let data = random_bytes((2 << 20) + 7, 42);
+        let data = random_bytes(size, 42);
         let reply = exchange(&mut connect(ferry.port()), &data);
         assert!(reply.iter().zip(&data).all(|(r, d)| *r == d ^ 0x5a) && reply.len() == data.len());
         let done = ferry.wait(DEADLINE);
         assert_eq!(done.code, Some(0), "{}", done.stderr);
         let report = done.json();
-        assert_eq!(report["path"], path, "{mode}");
+        assert_eq!(report["path"], path, "{mode}, {size} B");
         assert_eq!(report["src_to_dst"]["bytes"], data.len());
         assert_eq!(report["dst_to_src"]["bytes"], data.len());
     }

@@ -10,9 +10,9 @@
 //! [`LandedWriter`](crate::LandedWriter), or trait objects of any of them.
 //! The [`Route`] is chosen per pair of ends: `copy_file_range` from file to
 //! file, `sendfile` from a file to a socket or pipe, `splice` where a pipe
-//! or a file is an end, and memory between two sockets (where, with the
-//! engine's buffers, it is as fast) and for everything else. Off Linux every
-//! route is memory.
+//! or a file is an end, memory for everything else, and between two sockets
+//! memory for messages and splice for streams (a relay moves each direction
+//! to a pipe once it streams). Off Linux every route is memory.
 //!
 //! When the kernel refuses a pair before any byte has moved (`EINVAL`,
 //! `ENOSYS`, `EXDEV`, `EOPNOTSUPP`, `EPERM`, `EBADF` on `O_APPEND`, or
@@ -65,6 +65,8 @@ mod off_task;
 mod on_task;
 #[cfg(target_os = "linux")]
 mod pipe;
+#[cfg(target_os = "linux")]
+mod switching;
 mod table;
 
 use std::future::poll_fn;
@@ -231,7 +233,7 @@ impl ZeroCopier<'_> {
     /// let copier = ferry_io::Copier::new();
     /// let auto = copier.zero_copy(ZeroCopyMode::Auto);
     /// assert_eq!(auto.route(&file, &pipe), Route::Sendfile);
-    /// // Two sockets go through memory unless splice is asked for.
+    /// // Two sockets start in memory unless splice is asked for.
     /// assert_eq!(auto.route(&socket, &socket), Route::Buffered);
     /// assert_eq!(copier.zero_copy(ZeroCopyMode::Always).route(&socket, &socket), Route::Splice);
     /// assert_eq!(copier.zero_copy(ZeroCopyMode::Never).route(&file, &pipe), Route::Buffered);
@@ -422,11 +424,17 @@ impl ZeroCopier<'_> {
     /// where the table says splice, each direction goes through a pipe of
     /// its own.
     ///
-    /// Runs [`Copier::bidirectional`] instead when the table says memory
-    /// (two sockets under [`ZeroCopyMode::Auto`]), when splice is
-    /// unavailable, when its pipes cannot be made (out of file descriptors
-    /// or of pipe memory), or when it is refused before either direction
-    /// moved a byte.
+    /// Between two sockets under [`ZeroCopyMode::Auto`] each direction
+    /// starts in memory, with the copier's buffers, and moves to a pipe of
+    /// its own once it streams (reads that fill what they ask for, of 8 KiB
+    /// and more); the route returned is [`Route::Splice`] if either
+    /// direction did. A direction that cannot have a pipe of at least
+    /// 64 KiB stays in memory.
+    ///
+    /// Runs [`Copier::bidirectional`] instead when the table says memory,
+    /// when splice is unavailable, when its pipes cannot be made (out of
+    /// file descriptors or of pipe memory), or when it is refused before
+    /// either direction moved a byte.
     ///
     /// # Errors
     ///
@@ -480,6 +488,10 @@ impl ZeroCopier<'_> {
         A: ZeroCopyStream + ?Sized,
         B: ZeroCopyStream + ?Sized,
     {
+        #[cfg(target_os = "linux")]
+        if table::switches(a.source_kind(), b.source_kind(), self.mode) {
+            return self.switching_relay(a, b).await;
+        }
         let refusal = match self.kernel_relay(route, a, b).await {
             Outcome::Done(transfer) => return Ok(Relayed { transfer, route }),
             Outcome::Failed(err) => return Err(err),
@@ -491,6 +503,33 @@ impl ZeroCopier<'_> {
             transfer,
             route: Route::Buffered,
         })
+    }
+
+    /// A relay between two sockets whose directions go through memory until
+    /// they stream, then each through a pipe of its own (see `switching`).
+    #[cfg(target_os = "linux")]
+    async fn switching_relay<A, B>(&self, a: &mut A, b: &mut B) -> Result<Relayed, CopyError>
+    where
+        A: ZeroCopyStream + ?Sized,
+        B: ZeroCopyStream + ?Sized,
+    {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+
+        let spliced = Arc::new(AtomicBool::new(false));
+        let way = || {
+            switching::SwitchingMover::new(self.copier.engine(), self.pipe_size, spliced.clone())
+        };
+        let mut relay = Relay::new(way(), way(), self.copier, Clock::Tokio);
+        let transfer = poll_fn(|cx| relay.poll_relay(cx, Pin::new(&mut *a), Pin::new(&mut *b)))
+            .await
+            .into_result()?;
+        let route = if spliced.load(Ordering::Relaxed) {
+            Route::Splice
+        } else {
+            Route::Buffered
+        };
+        Ok(Relayed { transfer, route })
     }
 
     /// Runs a relay on `route`, each direction splicing through a pipe of its own.

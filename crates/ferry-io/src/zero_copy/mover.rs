@@ -65,6 +65,11 @@ impl KernelMover {
         })
     }
 
+    /// Bytes its pipe holds when full (0 for a call that needs no pipe).
+    pub(crate) fn pipe_capacity(&self) -> usize {
+        self.pipe.as_ref().map_or(0, SplicePipe::capacity)
+    }
+
     /// Counts what `call` moved (telling the gate of bytes taken from the
     /// source) and, with the table, what the end of its turn means.
     fn settle<G: ReadGate>(

@@ -74,14 +74,15 @@ impl std::fmt::Display for Route {
 /// | file           | socket or pipe | `sendfile`        | one syscall per socket-buffer-full, no pipe needed |
 /// | socket or pipe | pipe or file   | `splice`          | a pipe is half the way already; a file write is a page-cache copy either way; pipe to pipe splices directly, with no pipe between |
 /// | pipe           | socket         | `splice`          | as above |
-/// | socket         | socket         | memory under `Auto`, `splice` under `Always` | see below |
+/// | socket         | socket         | memory first under `Auto`, `splice` under `Always` | see below |
 /// | anything else  |                | memory            | the kernel routes do not take it |
 ///
-/// Socket to socket goes through memory under `Auto`: with the engine's
-/// buffers grown to 1 MiB a user-space relay measured 1.10–1.15× splice's
-/// throughput for one iperf3 flow on loopback, and the same for four, as the
-/// baseline measurements found at equal buffer sizes (splice saves about 12%
-/// of CPU per GB; `Always` takes it).
+/// Socket to socket starts in memory under `Auto`, and a relay moves each
+/// direction to a pipe of its own once it streams ([`switches`]): a small
+/// message costs a call less through memory, and a stream of bulk costs
+/// less CPU per byte through a pipe (splice moves page references where
+/// memory copies every byte twice), which on two cores shared with the
+/// ends is throughput too. `Always` splices from the first byte.
 ///
 /// `Never` always answers [`Route::Buffered`]; so does a row whose syscall
 /// this process found missing (see [`judge`]).
@@ -111,6 +112,16 @@ pub(crate) fn relay_route(a: FdKind, b: FdKind, mode: ZeroCopyMode) -> Route {
         (Route::Splice, Route::Splice) => Route::Splice,
         _ => Route::Buffered,
     }
+}
+
+/// Whether a relay between `a` and `b`, which [`relay_route`] sends through
+/// memory, moves each direction to a pipe of its own once it streams (see
+/// `switching.rs`): two sockets under `Auto`, where splice is available.
+pub(crate) fn switches(a: FdKind, b: FdKind, mode: ZeroCopyMode) -> bool {
+    cfg!(target_os = "linux")
+        && mode == ZeroCopyMode::Auto
+        && (a, b) == (FdKind::Socket, FdKind::Socket)
+        && !is_missing(Route::Splice)
 }
 
 /// The call that takes bytes from the source on `route` between ends of
