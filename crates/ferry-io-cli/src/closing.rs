@@ -12,6 +12,17 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::{timeout, Instant};
 
+/// How the ends of a transfer are readied for closing once it is over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Closing {
+    /// How long a socket may be drained (and a program waited for).
+    pub drain_for: Duration,
+    /// Whether a two-way relay that ended well has read both ends to their
+    /// end of stream, so that nothing is left unread and closing cannot
+    /// reset: their drain is skipped.
+    pub relays_read_all: bool,
+}
+
 /// How long a peer that sent something may stay quiet before the socket is
 /// closed anyway.
 pub const QUIET: Duration = Duration::from_secs(2);
@@ -24,15 +35,27 @@ pub const AT_MOST: Duration = Duration::from_secs(10);
 /// afterwards closes it gracefully. Returns at once when nothing is unread.
 pub async fn drain<S: AsyncRead + Unpin + ?Sized>(stream: &mut S, at_most: Duration) {
     let deadline = Instant::now().checked_add(at_most);
-    let mut scratch = vec![0; 64 << 10];
+    // Most peers have sent nothing more: the first read needs no big buffer.
+    let mut first = [0; 512];
+    let mut scratch = Vec::new();
     // A peer that sent nothing more is not waited for: nothing can be reset.
     let mut wait = Duration::ZERO;
     loop {
         let left = deadline.map_or(Duration::MAX, |deadline| {
             deadline.saturating_duration_since(Instant::now())
         });
-        match timeout(wait.min(left), stream.read(&mut scratch)).await {
-            Ok(Ok(n)) if n > 0 && !left.is_zero() => wait = QUIET,
+        let into = if scratch.is_empty() {
+            &mut first[..]
+        } else {
+            &mut scratch[..]
+        };
+        match timeout(wait.min(left), stream.read(into)).await {
+            Ok(Ok(n)) if n > 0 && !left.is_zero() => {
+                wait = QUIET;
+                if scratch.is_empty() {
+                    scratch = vec![0; 64 << 10];
+                }
+            }
             // EOF, an error, quiet for too long, or out of time.
             _ => return,
         }

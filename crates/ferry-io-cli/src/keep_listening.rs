@@ -132,7 +132,7 @@ async fn accept_and_copy(
         match transfer::run(
             &copier,
             copy.zero_copy,
-            copy.drain_for(),
+            copy.closing(),
             Way::Both,
             route,
             src,

@@ -9,7 +9,7 @@ use ferry_io::{Copier, MemoryBudget, Progress, RateLimiter, StopSignal};
 
 use crate::access::Access;
 use crate::address::{Address, Bind};
-use crate::closing;
+use crate::closing::{self, Closing};
 use crate::flags::{
     AcceptProxy, AccessFlags, AccessLogFormat, Balance, Cli, ConnectionFlags, CopyFlags,
     OutputFlags, RelayFlags, SendProxy, ServeFlags, TlsFlags, ZeroCopy,
@@ -374,10 +374,14 @@ impl CopyPlan {
         }
     }
 
-    /// How long a socket ferry wrote to may be drained before it is closed
-    /// (see [`closing`]).
-    pub fn drain_for(&self) -> Duration {
-        self.linger.unwrap_or(closing::AT_MOST)
+    /// How the ends of a transfer are readied for closing (see [`closing`]).
+    pub fn closing(&self) -> Closing {
+        Closing {
+            drain_for: self.linger.unwrap_or(closing::AT_MOST),
+            // Without a byte limit or a linger, a relay ends well only once
+            // it has read each end to its end of stream.
+            relays_read_all: self.limit.is_none() && self.linger.is_none(),
+        }
     }
 }
 

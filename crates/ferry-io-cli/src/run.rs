@@ -152,7 +152,7 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
     let transfer = transfer::run(
         &copier,
         plan.copy.zero_copy,
-        plan.copy.drain_for(),
+        plan.copy.closing(),
         plan.copy.way,
         planned,
         src_end,

@@ -4,6 +4,7 @@
 //! connection (logs, records, access log, metrics), and stopping on
 //! SIGINT/SIGTERM.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -36,6 +37,8 @@ struct Open {
     tally: Arc<Tally>,
     /// The client's address (from its PROXY header, once read).
     peer: String,
+    /// The same, for the access rules (a TCP client's).
+    client: Option<SocketAddr>,
     /// The client and the address it connected to, for `--send-proxy`.
     addresses: Option<proxy::Addresses>,
     upstream: Option<String>,
@@ -83,7 +86,7 @@ impl Open {
     /// The client's address as ferry knows it: the socket's peer, or the
     /// source its PROXY header gave.
     fn client(&self) -> Option<std::net::IpAddr> {
-        self.addresses.map(|(client, _)| client.ip())
+        self.client.map(|client| client.ip())
     }
 }
 
@@ -269,12 +272,18 @@ async fn serve(
                 if let Some(metrics) = &server.metrics {
                     metrics.accepted();
                 }
-                let addresses = client.addresses();
+                // The address it connected to costs a system call: only
+                // the header --send-proxy sends has it.
+                let addresses = match server.relay.send_proxy {
+                    Some(_) => client.addresses(),
+                    None => None,
+                };
                 let mut open = Open {
                     id: next_id,
                     server: server.clone(),
                     tally: tally.clone(),
                     peer,
+                    client: client.client(),
                     addresses,
                     upstream: None,
                     opened: Opened::now(),
@@ -368,6 +377,7 @@ impl Server {
             match client.receive_proxy(accept, relay.proxy_timeout).await {
                 Ok(Some(addresses)) => {
                     open.peer = addresses.0.to_string();
+                    open.client = Some(addresses.0);
                     open.addresses = Some(addresses);
                 }
                 Ok(None) => {}
@@ -416,17 +426,21 @@ impl Server {
         if let Some(metrics) = &self.metrics {
             metrics.relaying(&upstream.name, route);
         }
-        open.tally.took(route);
         let relayed = transfer::run(
             &copier,
             copy.zero_copy,
-            copy.drain_for(),
+            copy.closing(),
             copy.way,
             route,
             client,
             dst,
         )
         .await;
+        // The route it ended on: a socket pair that streamed moved to splice.
+        let moved = relayed
+            .as_ref()
+            .map_or_else(|broken| &broken.moved, |moved| moved);
+        open.tally.took(moved.route.unwrap_or(route));
         open.close(relayed.as_ref(), Ending::of(relayed.as_ref()));
         relayed.is_ok()
     }

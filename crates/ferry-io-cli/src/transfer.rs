@@ -9,6 +9,7 @@ use ferry_io::zero_copy::{Route, ZeroCopier, ZeroCopyMode};
 use ferry_io::{Copier, CopyError, Direction, Step};
 use tokio::io::AsyncWriteExt;
 
+use crate::closing::Closing;
 use crate::endpoint::{Endpoint, Exit};
 use crate::messages::{self, Failure};
 
@@ -155,7 +156,9 @@ pub fn route(
 ///
 /// After a one-way copy the destination's write half is shut down, so a
 /// socket peer sees EOF. Every end ferry wrote to is readied for closing
-/// with [`Endpoint::close`], so closing a socket does not reset it. Program
+/// with [`Endpoint::close`], so closing a socket does not reset it (a relay
+/// that read both ends to their end of stream leaves nothing unread, and
+/// skips it: see [`Closing`]). Program
 /// ends are waited for once the transfer is over, and stopped when it failed;
 /// a program that failed fails the transfer.
 ///
@@ -166,13 +169,14 @@ pub fn route(
 pub async fn run(
     copier: &Copier,
     mode: ZeroCopyMode,
-    drain_for: Duration,
+    closing: Closing,
     way: Way,
     planned: Route,
     mut src: Endpoint,
     mut dst: Endpoint,
 ) -> Result<Moved, Broken> {
     let zero_copy = copier.zero_copy(mode);
+    let drain_for = closing.drain_for;
     let copied = match way {
         Way::Both => {
             if let (Some(a), Some(b)) = (src.stream(), dst.stream()) {
@@ -180,7 +184,7 @@ pub async fn run(
                     .bidirectional(a, b)
                     .await
                     .map_err(|error| Broken::copy_failed(&error, false, planned));
-                if relayed.is_ok() {
+                if relayed.is_ok() && !closing.relays_read_all {
                     tokio::join!(src.close(drain_for), dst.close(drain_for));
                 }
                 relayed.map(|relayed| Moved {

@@ -181,18 +181,20 @@ fn a_server_records_each_connection_progress_and_the_summary() {
     let all = records(&done);
     let connections: Vec<&Value> = all.iter().filter(|r| r["type"] == "connection").collect();
     assert_eq!(connections.len(), 2, "{}", done.stderr);
-    for (connection, (id, len)) in connections.iter().zip([(1, 1000), (2, 70_000)]) {
+    // 1,000 bytes are a message; 70,000 sent at once stream, and splice.
+    let expected = [(1, 1000, "buffered"), (2, 70_000, "splice")];
+    for (connection, (id, len, path)) in connections.iter().zip(expected) {
         assert_eq!(connection["id"], id);
         assert_eq!(connection["src_to_dst"]["bytes"], len);
         assert_eq!(connection["dst_to_src"]["bytes"], len);
-        assert_eq!(connection["path"], "buffered");
+        assert_eq!(connection["path"], path);
         assert_eq!(connection["error"], Value::Null);
     }
     let last = summary(&done);
     assert_eq!(last["connections"], 2);
     assert_eq!(last["failed_connections"], 0);
     assert_eq!(last["bytes"], 2 * 71_000);
-    assert_eq!(last["path"], "buffered");
+    assert_eq!(last["path"], "mixed");
     // -v: every log line starts with an RFC 3339 time; closes count exactly.
     let logs: Vec<&str> = done
         .stderr

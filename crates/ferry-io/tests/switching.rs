@@ -91,7 +91,11 @@ async fn messages_stay_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_both_ways_switch_to_splice_byte_exact() {
-    for (up, down) in [(3 * PIPE + 17, 5 * PIPE + 3), (0, 2 * PIPE + 1), (65_537, 1)] {
+    for (up, down) in [
+        (3 * PIPE + 17, 5 * PIPE + 3),
+        (0, 2 * PIPE + 1),
+        (65_537, 1),
+    ] {
         let (client, a) = tcp_pair().await;
         let (b, server) = tcp_pair().await;
         let relaying = relay(Copier::new(), a, b);

@@ -2,6 +2,7 @@
 //! that follows), and the Unix socket file.
 
 use std::io;
+use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -38,18 +39,26 @@ pub struct Incoming {
     tls: Option<TlsAcceptor>,
 }
 
-/// The socket `accept` returned.
+/// The socket `accept` returned, with the client's address for TCP.
 enum Accepted {
-    Tcp(TcpStream),
+    Tcp(TcpStream, SocketAddr),
     Unix(UnixStream),
 }
 
 impl Incoming {
+    /// The client's address, for a TCP connection (as `accept` gave it).
+    pub fn client(&self) -> Option<SocketAddr> {
+        match &self.socket {
+            Accepted::Tcp(_, client) => Some(*client),
+            Accepted::Unix(_) => None,
+        }
+    }
+
     /// The client's address and the address it connected to, for a TCP
-    /// connection.
+    /// connection (a system call: only `--send-proxy` needs the second).
     pub fn addresses(&self) -> Option<proxy::Addresses> {
         match &self.socket {
-            Accepted::Tcp(tcp) => Some((tcp.peer_addr().ok()?, tcp.local_addr().ok()?)),
+            Accepted::Tcp(tcp, client) => Some((*client, tcp.local_addr().ok()?)),
             Accepted::Unix(_) => None,
         }
     }
@@ -65,7 +74,7 @@ impl Incoming {
         timeout: Duration,
     ) -> Result<Option<proxy::Addresses>, String> {
         match &mut self.socket {
-            Accepted::Tcp(tcp) => proxy::receive(tcp, accept, timeout).await,
+            Accepted::Tcp(tcp, _) => proxy::receive(tcp, accept, timeout).await,
             Accepted::Unix(unix) => proxy::receive(unix, accept, timeout).await,
         }
     }
@@ -73,7 +82,7 @@ impl Incoming {
     /// Sets the options of a relayed TCP socket (see [`socket::tune`]);
     /// nothing for a Unix socket.
     pub fn tune(&self, keepalive: Option<Duration>) {
-        if let Accepted::Tcp(tcp) = &self.socket {
+        if let Accepted::Tcp(tcp, _) = &self.socket {
             socket::tune(tcp.as_fd(), keepalive);
         }
     }
@@ -81,7 +90,7 @@ impl Incoming {
     /// Makes closing this connection reset it (see [`Endpoint::abort`]).
     pub fn abort(&self) {
         let fd = match &self.socket {
-            Accepted::Tcp(tcp) => tcp.as_fd(),
+            Accepted::Tcp(tcp, _) => tcp.as_fd(),
             Accepted::Unix(unix) => unix.as_fd(),
         };
         socket::abort(fd);
@@ -95,14 +104,14 @@ impl Incoming {
     /// A failed or timed-out handshake.
     pub async fn establish(self, timeout: Duration) -> io::Result<Endpoint> {
         match (self.socket, self.tls) {
-            (Accepted::Tcp(tcp), Some(acceptor)) => {
+            (Accepted::Tcp(tcp, _), Some(acceptor)) => {
                 let handshake = tls::accept(tcp, &acceptor);
                 let stream = tokio::time::timeout(timeout, handshake)
                     .await
                     .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))?;
                 Ok(Endpoint::Stream(Box::new(stream)))
             }
-            (Accepted::Tcp(tcp), None) => Ok(Endpoint::Stream(Box::new(tcp))),
+            (Accepted::Tcp(tcp, _), None) => Ok(Endpoint::Stream(Box::new(tcp))),
             (Accepted::Unix(unix), _) => Ok(Endpoint::Stream(Box::new(unix))),
         }
     }
@@ -111,7 +120,7 @@ impl Incoming {
 impl std::fmt::Debug for Incoming {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let socket: &dyn std::fmt::Debug = match &self.socket {
-            Accepted::Tcp(tcp) => tcp,
+            Accepted::Tcp(tcp, _) => tcp,
             Accepted::Unix(unix) => unix,
         };
         f.debug_struct("Incoming")
@@ -304,7 +313,7 @@ impl Listener {
             Listener::Tcp(listener) => {
                 let (stream, peer) = listener.accept().await?;
                 let incoming = Incoming {
-                    socket: Accepted::Tcp(stream),
+                    socket: Accepted::Tcp(stream, peer),
                     tls: None,
                 };
                 Ok((incoming, peer.to_string()))
@@ -320,7 +329,7 @@ impl Listener {
             Listener::Tls(listener, acceptor) => {
                 let (stream, peer) = listener.accept().await?;
                 let incoming = Incoming {
-                    socket: Accepted::Tcp(stream),
+                    socket: Accepted::Tcp(stream, peer),
                     tls: Some(acceptor.clone()),
                 };
                 Ok((incoming, peer.to_string()))

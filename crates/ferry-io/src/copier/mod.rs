@@ -344,10 +344,10 @@ impl Copier {
     /// stream for a complete one. Applies to the zero-copy entry points
     /// ([`zero_copy`](Self::zero_copy)), which see the ends' sockets.
     ///
-    /// The sockets are set to reset when the copy starts and set back when
-    /// it ends well; so a copy that fails, times out, or is dropped before
-    /// it ends (a server cutting relays off at shutdown) leaves them set,
-    /// and closing them then resets the connection. Before a failure is
+    /// The sockets are set to reset when a copy fails, times out, or is
+    /// dropped before it ends (a server cutting relays off at shutdown), so
+    /// closing them then resets the connection; a copy that ends well
+    /// leaves them as they were. Before a failure is
     /// reported, the bytes read before it are written out, as far as the
     /// other side takes them, so a reset from one peer reaches the other
     /// after everything that peer sent.

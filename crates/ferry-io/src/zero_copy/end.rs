@@ -49,14 +49,13 @@ pub enum FdKind {
     Other,
 }
 
-/// Makes closing `fd` reset its connection (`abort`) or end it in order, if
-/// it is a socket; other fds are left as they are.
-pub(crate) fn reset_on_close(kind: FdKind, fd: BorrowedFd<'_>, abort: bool) {
+/// Makes closing `fd` reset its connection, if it is a socket; other fds
+/// are left as they are.
+pub(crate) fn reset_on_close(kind: FdKind, fd: BorrowedFd<'_>) {
     if kind == FdKind::Socket {
-        let linger = abort.then_some(std::time::Duration::ZERO);
         // Only an fd that is not a socket can refuse, and the kind says it
         // is one: there is no failure to report.
-        let _ = rustix::net::sockopt::set_socket_linger(fd, linger);
+        let _ = rustix::net::sockopt::set_socket_linger(fd, Some(std::time::Duration::ZERO));
     }
 }
 

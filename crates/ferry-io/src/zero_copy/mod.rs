@@ -569,26 +569,14 @@ impl ZeroCopier<'_> {
         S: ZeroCopySource + ?Sized,
         D: ZeroCopySink + ?Sized,
     {
-        self.reset_on_close(&*source, &*sink, true);
-        let copied = copy(&mut *source, &mut *sink).await;
-        if copied.is_ok() {
-            self.reset_on_close(&*source, &*sink, false);
-        }
+        let mut ends = ResetUnlessDone {
+            source,
+            sink,
+            armed: self.copier.resets(),
+        };
+        let copied = copy(&mut *ends.source, &mut *ends.sink).await;
+        ends.armed &= copied.is_err();
         copied
-    }
-
-    /// With [`Copier::propagate_resets`], makes closing the sockets among
-    /// `source` and `sink` reset their connections (`abort`), or end them
-    /// in order again.
-    fn reset_on_close<S, D>(&self, source: &S, sink: &D, abort: bool)
-    where
-        S: ZeroCopySource + ?Sized,
-        D: ZeroCopySink + ?Sized,
-    {
-        if self.copier.resets() {
-            end::reset_on_close(source.source_kind(), source.as_fd(), abort);
-            end::reset_on_close(sink.sink_kind(), sink.as_fd(), abort);
-        }
     }
 
     /// Whether the copy may go on through memory after the kernel route was
@@ -616,6 +604,32 @@ impl ZeroCopier<'_> {
             one_way,
         )
         .after(moved))
+    }
+}
+
+/// A copy's ends whose sockets are made to reset their connections when
+/// dropped while `armed`: set only for a copy that failed or was dropped
+/// before it ended, so a copy that ends well costs no system call for it.
+struct ResetUnlessDone<'a, S, D>
+where
+    S: ZeroCopySource + ?Sized,
+    D: ZeroCopySink + ?Sized,
+{
+    source: &'a mut S,
+    sink: &'a mut D,
+    armed: bool,
+}
+
+impl<S, D> Drop for ResetUnlessDone<'_, S, D>
+where
+    S: ZeroCopySource + ?Sized,
+    D: ZeroCopySink + ?Sized,
+{
+    fn drop(&mut self) {
+        if self.armed {
+            end::reset_on_close(self.source.source_kind(), self.source.as_fd());
+            end::reset_on_close(self.sink.sink_kind(), self.sink.as_fd());
+        }
     }
 }
 

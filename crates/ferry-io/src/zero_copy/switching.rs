@@ -148,7 +148,10 @@ where
 /// the last read was allowed to take.
 #[derive(Clone, Copy, Debug)]
 enum Streak {
-    Watching { filled: u8, asked: usize },
+    Watching {
+        filled: u8,
+        asked: usize,
+    },
     /// Streams: reads wait until the buffer is empty and the pipe takes over.
     Stream,
     /// Stays in memory.
