@@ -201,6 +201,8 @@ fn ipv6_clients_match_ipv6_rules_and_mapped_ipv4_ones_ipv4_rules() {
     let port = mapped.port();
     let mut held = connect_from([127, 0, 0, 2], port);
     held.write_all(b"mapped").unwrap();
+    // Taken in before the next: the server's threads accept in no set order.
+    mapped.wait_for_line("open id=");
     assert_reset(
         connect_from([127, 0, 0, 2], port),
         "a second mapped connection",
@@ -345,6 +347,9 @@ fn the_per_source_limit_resets_at_once_and_frees_a_place_at_each_close() {
     let mut second = connect_from([127, 0, 0, 2], port);
     first.write_all(b"first").unwrap();
     second.write_all(b"second").unwrap();
+    // Both taken in: the server's threads accept in no set order.
+    ferry.wait_for_line("open id=");
+    ferry.wait_for_line("open id=");
     // A third from there is reset at once; another host is served.
     let mut third = connect_from([127, 0, 0, 2], port);
     let _ = third.write_all(b"third");
@@ -429,10 +434,15 @@ fn the_handshake_pool_holds_at_most_max_handshakes() {
             "4",
             "--proxy-timeout",
             "30s",
+            "--metrics",
+            "127.0.0.1:0",
         ],
     );
     let port = ferry.port();
+    let metrics = ferry.metrics_port();
     let mut silent: Vec<TcpStream> = (0..4).map(|_| connect_from([127, 0, 0, 2], port)).collect();
+    // All four taken in first: the server's threads accept in no set order.
+    wait_for_metric(metrics, "ferry_connections_accepted_total", 4.0);
     // A whole header waits in the backlog while four clients hold every
     // handshake slot...
     let mut client = connect(port);
