@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ferry_io::{Progress, StopSignal};
 
 use crate::address::Address;
-use crate::endpoint::{self, Endpoint, Listener, OpenOptions, Role};
+use crate::endpoint::{self, Endpoint, Listener, OpenOptions, Role, Sharing};
 use crate::keep_listening;
 use crate::messages::{self, Failure};
 use crate::plan::{Plan, Shape};
@@ -59,8 +59,12 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
     }
 
     if matches!(plan.shape, Shape::Serve | Shape::KeepListening) {
-        let listener =
-            Listener::bind(&plan.src, plan.max_connections, plan.relay.reuse_port).await?;
+        let sharing = match (plan.relay.reuse_port, plan.shape) {
+            (true, _) => Sharing::Processes,
+            (false, Shape::Serve) if serve::threads() > 1 => Sharing::Threads,
+            (false, _) => Sharing::Alone,
+        };
+        let listener = Listener::bind(&plan.src, plan.max_connections, sharing).await?;
         let tally = Arc::new(Tally::default());
         let two_way = plan.shape == Shape::Serve;
         let reporter = Reporter::start(plan, &progress, plan.output.size);
@@ -246,11 +250,16 @@ async fn open_ends(
     if let (Some(src_end), Some(dst_end)) = (&src_end, &dst_end) {
         endpoint::refuse_same_file(src, src_end, dst, dst_end)?;
     }
+    let sharing = if reuse_port {
+        Sharing::Processes
+    } else {
+        Sharing::Alone
+    };
     let mut listener = None;
     if src.is_listening() {
-        listener = Some((Role::Source, Listener::bind(src, 1, reuse_port).await?));
+        listener = Some((Role::Source, Listener::bind(src, 1, sharing).await?));
     } else if dst.is_listening() {
-        listener = Some((Role::Destination, Listener::bind(dst, 1, reuse_port).await?));
+        listener = Some((Role::Destination, Listener::bind(dst, 1, sharing).await?));
     }
     let connect_timeout = open(Role::Source).connect_timeout;
     {

@@ -4,20 +4,21 @@
 //! connection (logs, records, access log, metrics), and stopping on
 //! SIGINT/SIGTERM.
 
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferry_io::zero_copy::Route;
 use ferry_io::{Copier, Progress};
 use tokio::io::AsyncWriteExt;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::access::{Access, Refusal, SourceSlot, Sources};
 use crate::access_log::AccessLog;
-use crate::endpoint::{self, Endpoint, Incoming, Listener, OpenOptions, Role};
+use crate::endpoint::{self, Endpoint, Incoming, Listener, OpenOptions, Role, Shard};
 use crate::messages::{self, describe, Failure};
 use crate::metrics::{self, Metrics};
 use crate::plan::{CopyPlan, Plan, RelayPlan};
@@ -162,20 +163,58 @@ struct Server {
     /// `--max-connections-per-source`.
     sources: Option<Sources>,
     slots: Slots,
+    /// The last connection id given out, by any thread.
+    last_id: AtomicU64,
+    /// Relays running now, on every thread.
+    running: AtomicUsize,
+    /// Threads whose listener is still open.
+    listening: AtomicUsize,
 }
+
+/// A relay's place in [`Server::running`], given back when its task ends
+/// or is cut off.
+struct Running(Arc<Server>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The threads a server accepts and relays on, each with a runtime and a
+/// listener of its own, so that a connection's sockets, its task and every
+/// wake-up stay on one thread: one per core, as nginx's `worker_processes
+/// auto` and HAProxy's default `nbthread` have. A server held to fewer
+/// than [`FEW_FDS`] open files runs on one: each thread costs a runtime's
+/// descriptors and a listener, which it would take from connections.
+pub fn threads() -> usize {
+    use rustix::process::{getrlimit, Resource};
+    let fds = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    if fds < FEW_FDS {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// The open-file limit under which a server keeps to one thread.
+const FEW_FDS: u64 = 256;
 
 /// Accepts and relays connections until a signal, then lets running relays
 /// finish for `--shutdown-timeout`; a second signal stops at once. Relays cut
 /// off end with a reset (see [`ferry_io::Copier::propagate_resets`]).
 ///
-/// A slot is taken before each `accept` (see [`Slots`]), so beyond
+/// Each of [`threads`] threads accepts on a listener of its own (see
+/// [`Listener::shards`]) and relays what it accepted on its own runtime.
+/// A slot is taken right after each `accept` (see [`Slots`]), so beyond
 /// `--max-connections` (or `--max-handshakes`, for connections that begin
-/// with a PROXY header or a TLS handshake) new connections wait in the
-/// listen backlog instead of piling up as tasks.
+/// with a PROXY header or a TLS handshake) each thread holds one connection
+/// waiting for a slot and the rest wait in the listen backlog, instead of
+/// piling up as tasks.
 ///
 /// # Errors
 ///
-/// A [`Failure::Transfer`] when relays had to be cut off.
+/// A [`Failure::Transfer`] when relays had to be cut off; a
+/// [`Failure::Input`] when the threads could not be started.
 pub async fn run(
     plan: &Plan,
     copier: Copier,
@@ -214,20 +253,62 @@ pub async fn run(
             plan.max_connections,
             handshaking.then_some(plan.max_handshakes),
         ),
+        last_id: AtomicU64::new(0),
+        running: AtomicUsize::new(0),
+        listening: AtomicUsize::new(0),
     });
-    let mut relays = JoinSet::new();
+    let address = listener.local_address();
+    let cannot =
+        |error: std::io::Error| Failure::input(format!("cannot serve {address}"), describe(&error));
+    let mut shards = listener
+        .shards(threads(), plan.max_connections)
+        .map_err(cannot)?;
+    server.listening.store(shards.len(), Ordering::Relaxed);
+    tracing::info!(address = %address, "listening");
     let (stop_accepting, accepting) = watch::channel(true);
-    let work = serve(&server, listener, &mut relays, accepting, &tally);
+    let (cut_off, cutting) = watch::channel(false);
+    // One shard is served here, on the runtime already running: a thread
+    // of its own would cost a runtime's descriptors for nothing.
+    let here = if shards.len() == 1 { shards.pop() } else { None };
+    let mut finishing = Vec::with_capacity(shards.len());
+    for (index, listener) in shards.into_iter().enumerate() {
+        let work = shard(
+            server.clone(),
+            listener,
+            accepting.clone(),
+            cutting.clone(),
+            tally.clone(),
+        );
+        finishing.push(on_thread(index, work).map_err(cannot)?);
+    }
+    // The relays each shard cut off (0 for one that ended on its own).
+    let here = here.map(|listener| shard(server.clone(), listener, accepting, cutting, tally));
+    let work = async {
+        let mut cut = match here {
+            Some(work) => work.await,
+            None => 0,
+        };
+        for finish in finishing {
+            cut += finish.await.unwrap_or(0);
+        }
+        cut
+    };
+    tokio::pin!(work);
     let output = &plan.output;
     let grace = plan.copy.shutdown_timeout;
-    let ending = signals::until_cut(work, signals, Some(grace), || {
+    let ending = signals::until_cut(work.as_mut(), signals, Some(grace), || {
         stop_accepting.send_replace(false);
         report::finishing(output, grace);
     })
     .await;
-    let cut = relays.len();
     // Relays cut off report themselves as they are dropped.
-    relays.shutdown().await;
+    let cut = match ending {
+        Finish::Cut => {
+            cut_off.send_replace(true);
+            work.await
+        }
+        Finish::Done(_) | Finish::AfterSignal(_) => 0,
+    };
     if let Some(dropped) = server.access_log.as_ref().map(AccessLog::dropped) {
         if dropped > 0 {
             crate::stderr::line(messages::access_log_dropped(dropped));
@@ -241,7 +322,60 @@ pub async fn run(
     Err(messages::relays_cut(cut))
 }
 
-/// The server's work: accept while `accepting` says so, then wait for the
+/// Runs `work` on a thread of its own, on a runtime of its own; the
+/// receiver gets what it returned.
+fn on_thread(
+    index: usize,
+    work: impl Future<Output = usize> + Send + 'static,
+) -> std::io::Result<oneshot::Receiver<usize>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (finished, finish) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("ferry-relay-{index}"))
+        .spawn(move || {
+            let cut = runtime.block_on(work);
+            // Do not wait for name lookups still running on its pool.
+            runtime.shutdown_background();
+            let _ = finished.send(cut);
+        })?;
+    Ok(finish)
+}
+
+/// One shard of the server: accepts on `listener` while
+/// `accepting` says so and relays what it accepted, until every relay has
+/// ended or `cutting` says to cut them off; returns how many were cut off.
+async fn shard(
+    server: Arc<Server>,
+    listener: Shard,
+    accepting: watch::Receiver<bool>,
+    mut cutting: watch::Receiver<bool>,
+    tally: Arc<Tally>,
+) -> usize {
+    let listener = match listener.listen() {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(error = %describe(&error), "a thread cannot accept");
+            server.stopped_listening();
+            return 0;
+        }
+    };
+    let mut relays = JoinSet::new();
+    let cut = tokio::select! {
+        () = serve(&server, listener, &mut relays, accepting, &tally) => false,
+        _ = cutting.wait_for(|cut| *cut) => true,
+    };
+    if !cut {
+        return 0;
+    }
+    while relays.try_join_next().is_some() {}
+    let running = relays.len();
+    relays.shutdown().await;
+    running
+}
+
+/// A thread's work: accept while `accepting` says so, then wait for its
 /// running relays.
 async fn serve(
     server: &Arc<Server>,
@@ -250,69 +384,69 @@ async fn serve(
     mut accepting: watch::Receiver<bool>,
     tally: &Arc<Tally>,
 ) {
-    let mut next_id: u64 = 0;
-    tracing::info!(address = %listener.local_address(), "listening");
     loop {
         while relays.try_join_next().is_some() {}
-        let slot = tokio::select! {
-            _ = stopped(&mut accepting) => break,
-            slot = server.slots.before_accept() => match slot {
-                Some(slot) => slot,
-                None => break,
-            },
-        };
         let accepted = tokio::select! {
             _ = stopped(&mut accepting) => break,
             accepted = listener.accept() => accepted,
         };
-        match accepted {
-            Ok((client, peer)) => {
-                next_id += 1;
-                tally.accepted.fetch_add(1, Ordering::Relaxed);
-                if let Some(metrics) = &server.metrics {
-                    metrics.accepted();
-                }
-                // The address it connected to costs a system call: only
-                // the header --send-proxy sends has it.
-                let addresses = match server.relay.send_proxy {
-                    Some(_) => client.addresses(),
-                    None => None,
-                };
-                let mut open = Open {
-                    id: next_id,
-                    server: server.clone(),
-                    tally: tally.clone(),
-                    peer,
-                    client: client.client(),
-                    addresses,
-                    upstream: None,
-                    opened: Opened::now(),
-                    live: Arc::default(),
-                    source: None,
-                    ended: false,
-                };
-                // Refused before a byte is read, and without a task.
-                if !server.admit_at_accept(&mut open, &client) {
-                    continue;
-                }
-                let server = server.clone();
-                relays.spawn(async move {
-                    server.relay(&mut open, client, slot).await;
-                });
-            }
+        let (client, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(error) => {
                 // Usually out of file descriptors: back off instead of spinning.
                 tracing::warn!(error = %describe(&error), "accept failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
             }
+        };
+        tally.accepted.fetch_add(1, Ordering::Relaxed);
+        if let Some(metrics) = &server.metrics {
+            metrics.accepted();
         }
+        // The address it connected to costs a system call: only the
+        // header --send-proxy sends has it.
+        let addresses = match server.relay.send_proxy {
+            Some(_) => client.addresses(),
+            None => None,
+        };
+        let mut open = Open {
+            id: server.last_id.fetch_add(1, Ordering::Relaxed) + 1,
+            server: server.clone(),
+            tally: tally.clone(),
+            peer,
+            client: client.client(),
+            addresses,
+            upstream: None,
+            opened: Opened::now(),
+            live: Arc::default(),
+            source: None,
+            ended: false,
+        };
+        // Refused before a byte is read, and without a task.
+        if !server.admit_at_accept(&mut open, &client) {
+            continue;
+        }
+        // A connection still waiting for its slot when the server stops is
+        // reset, as the listen backlog's are, and reported cut off.
+        let slot = tokio::select! {
+            _ = stopped(&mut accepting) => None,
+            slot = server.slots.after_accept() => slot,
+        };
+        let Some(slot) = slot else {
+            client.abort();
+            break;
+        };
+        server.running.fetch_add(1, Ordering::Relaxed);
+        let running = Running(server.clone());
+        relays.spawn(async move {
+            let _running = running;
+            let server = open.server.clone();
+            server.relay(&mut open, client, slot).await;
+        });
     }
     // Stop accepting: close the socket so new connections are refused.
     drop(listener);
-    let running = relays.len();
-    if running > 0 {
-        tracing::info!(running, "stopping: waiting for running relays");
-    }
+    server.stopped_listening();
     while relays.join_next().await.is_some() {}
 }
 
@@ -323,6 +457,18 @@ async fn stopped(accepting: &mut watch::Receiver<bool>) {
 }
 
 impl Server {
+    /// Tells that a thread closed its listener; once the last has, new
+    /// connections are refused, and the relays still running are told.
+    fn stopped_listening(&self) {
+        if self.listening.fetch_sub(1, Ordering::AcqRel) > 1 {
+            return;
+        }
+        let running = self.running.load(Ordering::Relaxed);
+        if running > 0 {
+            tracing::info!(running, "stopping: waiting for running relays");
+        }
+    }
+
     /// Tells of a closed connection: logs and records, the access log,
     /// the metrics.
     fn report(&self, closed: &Closed) {

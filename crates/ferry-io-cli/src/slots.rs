@@ -4,10 +4,14 @@
 //! client slow to begin holds a handshake slot only, so it can delay other
 //! clients slow to begin, never one that is ready to be relayed.
 //!
-//! A slot is taken before `accept`, so beyond a pool's size connections
-//! wait in the listen backlog rather than pile up as tasks. A connection
-//! whose handshake is over waits for a relay slot holding its handshake
-//! slot, so the connections waiting inside ferry stay bounded too.
+//! A slot is taken right after `accept`, before the connection gets a
+//! task: beyond a pool's size each accepting thread holds one connection
+//! waiting for a slot and the rest wait in the listen backlog, rather than
+//! pile up as tasks. (Taken before `accept`, a slot would sit idle with a
+//! thread whose listener gets no connection while another thread's
+//! connections wait.) A connection whose handshake is over waits for a
+//! relay slot holding its handshake slot, so the connections waiting
+//! inside ferry stay bounded too.
 
 use std::sync::Arc;
 
@@ -39,11 +43,11 @@ impl Slots {
         }
     }
 
-    /// Waits for the slot a connection about to be accepted needs: a
-    /// handshake slot when connections begin with a handshake, a relay
-    /// slot otherwise. `None` once the pools are closed (they never are
-    /// while the server runs).
-    pub async fn before_accept(&self) -> Option<Slot> {
+    /// Waits for the slot a connection just accepted needs: a handshake
+    /// slot when connections begin with a handshake, a relay slot
+    /// otherwise. `None` once the pools are closed (they never are while
+    /// the server runs).
+    pub async fn after_accept(&self) -> Option<Slot> {
         match &self.handshakes {
             Some(handshakes) => take(handshakes, false).await,
             None => take(&self.relays, true).await,

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UnixListener, UnixSocket, UnixStream};
@@ -23,10 +24,53 @@ use crate::proxy;
 pub enum Listener {
     /// `tcp-listen:`.
     Tcp(TcpListener),
-    /// `unix-listen:`; the socket file is removed when this is dropped.
-    Unix(UnixListener, SocketFile),
+    /// `unix-listen:`; the socket file is removed when the last listener
+    /// on it is dropped.
+    Unix(UnixListener, Arc<SocketFile>),
     /// `tls-listen:`: TCP, and a handshake on every connection.
     Tls(TcpListener, TlsAcceptor),
+}
+
+/// Whom a TCP listener shares its port with (`SO_REUSEPORT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sharing {
+    /// No one.
+    Alone,
+    /// The server's own listeners, one per thread (see
+    /// [`Listener::shards`]): a port another process listens on is still
+    /// refused as in use.
+    Threads,
+    /// Other processes too (`--reuse-port`).
+    Processes,
+}
+
+/// A listener taken off the runtime it was bound on, for a thread to serve
+/// on its own runtime (see [`Listener::shards`] and [`Shard::listen`]).
+pub struct Shard {
+    socket: ShardSocket,
+    tls: Option<TlsAcceptor>,
+}
+
+enum ShardSocket {
+    Tcp(std::net::TcpListener),
+    Unix(std::os::unix::net::UnixListener, Arc<SocketFile>),
+}
+
+impl Shard {
+    /// The listener, on the calling thread's runtime.
+    ///
+    /// # Errors
+    ///
+    /// Registering it with the runtime failed.
+    pub fn listen(self) -> io::Result<Listener> {
+        Ok(match (self.socket, self.tls) {
+            (ShardSocket::Tcp(tcp), None) => Listener::Tcp(TcpListener::from_std(tcp)?),
+            (ShardSocket::Tcp(tcp), Some(tls)) => Listener::Tls(TcpListener::from_std(tcp)?, tls),
+            (ShardSocket::Unix(unix, file), _) => {
+                Listener::Unix(UnixListener::from_std(unix)?, file)
+            }
+        })
+    }
 }
 
 /// An accepted connection, not yet ready to carry bytes: a PROXY header
@@ -178,43 +222,66 @@ impl Drop for SocketFile {
     }
 }
 
+/// Whether `listener` was bound with `SO_REUSEPORT`, so that siblings may
+/// bind its address.
+fn reuses_port(listener: &std::net::TcpListener) -> bool {
+    rustix::net::sockopt::socket_reuseport(listener).unwrap_or(false)
+}
+
 /// The most connections that may wait to be accepted: enough for a burst
 /// of `--max-connections` clients (the kernel caps it at `somaxconn`).
 fn backlog(max_connections: usize) -> u32 {
     u32::try_from(max_connections.max(1024)).unwrap_or(u32::MAX)
 }
 
-/// A TCP listener on the first of `host`'s addresses that binds; with
-/// `reuse_port`, sharing the port with other processes that ask the same.
+/// A TCP listener on the first of `host`'s addresses that binds, sharing
+/// its port as `sharing` says.
 async fn listen_tcp(
     host: &str,
     port: u16,
     backlog: u32,
-    reuse_port: bool,
+    sharing: Sharing,
 ) -> io::Result<TcpListener> {
     let mut last = None;
     for address in tokio::net::lookup_host((host, port)).await? {
-        let socket = if address.is_ipv4() {
-            TcpSocket::new_v4()
+        let bound = if sharing == Sharing::Threads && address.port() != 0 {
+            // The threads' listeners share the port with SO_REUSEPORT,
+            // which would let them join another process's listeners
+            // unnoticed: a socket without it is refused where one listens.
+            tcp_socket(address).and_then(|probe| probe.bind(address))
         } else {
-            TcpSocket::new_v6()
+            Ok(())
         };
-        let bound = socket.and_then(|socket| {
-            // As std does: a restarted server may bind while old
-            // connections linger in TIME_WAIT.
-            socket.set_reuseaddr(true)?;
-            if reuse_port {
-                socket.set_reuseport(true)?;
-            }
-            socket.bind(address)?;
-            socket.listen(backlog)
-        });
+        let bound = bound.and_then(|()| bind_tcp(address, backlog, sharing));
         match bound {
             Ok(listener) => return Ok(listener),
             Err(error) => last = Some(error),
         }
     }
     Err(last.unwrap_or_else(|| io::Error::other("no addresses for the host")))
+}
+
+/// A TCP socket for `address`'s family that may bind where old connections
+/// linger in TIME_WAIT, as std's listeners do (a restarted server).
+fn tcp_socket(address: SocketAddr) -> io::Result<TcpSocket> {
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }?;
+    socket.set_reuseaddr(true)?;
+    Ok(socket)
+}
+
+/// A TCP listener bound to `address`, with `SO_REUSEPORT` unless `sharing`
+/// is [`Sharing::Alone`].
+fn bind_tcp(address: SocketAddr, backlog: u32, sharing: Sharing) -> io::Result<TcpListener> {
+    let socket = tcp_socket(address)?;
+    if sharing != Sharing::Alone {
+        socket.set_reuseport(true)?;
+    }
+    socket.bind(address)?;
+    socket.listen(backlog)
 }
 
 fn listen_unix(path: &Path, backlog: u32) -> io::Result<UnixListener> {
@@ -228,9 +295,9 @@ impl Listener {
     ///
     /// For `unix-listen:`, an existing socket file is removed first only when
     /// nothing listens on it (a stale file left by a dead process). The
-    /// listen queue holds at least `max_connections` connections. With
-    /// `reuse_port`, a TCP port is shared with other processes (`SO_REUSEPORT`).
-    /// `fd:N` takes the socket systemd passed as descriptor N.
+    /// listen queue holds at least `max_connections` connections. A TCP
+    /// port is shared as `sharing` says. `fd:N` takes the socket systemd
+    /// passed as descriptor N.
     ///
     /// # Errors
     ///
@@ -238,7 +305,7 @@ impl Listener {
     pub async fn bind(
         address: &Address,
         max_connections: usize,
-        reuse_port: bool,
+        sharing: Sharing,
     ) -> Result<Listener, Failure> {
         let fail = |error: io::Error| {
             let what = format!("cannot listen on {address}");
@@ -247,7 +314,7 @@ impl Listener {
         };
         match address {
             Address::TcpListen { host, port } => {
-                let listener = listen_tcp(host, *port, backlog(max_connections), reuse_port)
+                let listener = listen_tcp(host, *port, backlog(max_connections), sharing)
                     .await
                     .map_err(fail)?;
                 Ok(Listener::Tcp(listener))
@@ -255,7 +322,10 @@ impl Listener {
             Address::UnixListen(path) => {
                 remove_stale_socket(address, path).await?;
                 let listener = listen_unix(path, backlog(max_connections)).map_err(fail)?;
-                Ok(Listener::Unix(listener, SocketFile::created(path)))
+                Ok(Listener::Unix(
+                    listener,
+                    Arc::new(SocketFile::created(path)),
+                ))
             }
             Address::TlsListen {
                 host,
@@ -268,7 +338,7 @@ impl Listener {
                         "no TLS certificate loaded",
                     ));
                 };
-                let listener = listen_tcp(host, *port, backlog(max_connections), reuse_port)
+                let listener = listen_tcp(host, *port, backlog(max_connections), sharing)
                     .await
                     .map_err(fail)?;
                 Ok(Listener::Tls(listener, tls::acceptor(config)))
@@ -292,7 +362,10 @@ impl Listener {
                             .and_then(|local| local.as_pathname().map(Path::to_path_buf))
                             .unwrap_or_else(|| PathBuf::from(address.to_string()));
                         let listener = UnixListener::from_std(listener).map_err(fail)?;
-                        Ok(Listener::Unix(listener, SocketFile::borrowed(path)))
+                        Ok(Listener::Unix(
+                            listener,
+                            Arc::new(SocketFile::borrowed(path)),
+                        ))
                     }
                 }
             }
@@ -318,13 +391,13 @@ impl Listener {
                 };
                 Ok((incoming, peer.to_string()))
             }
-            Listener::Unix(listener, SocketFile { path, .. }) => {
+            Listener::Unix(listener, file) => {
                 let (stream, _) = listener.accept().await?;
                 let incoming = Incoming {
                     socket: Accepted::Unix(stream),
                     tls: None,
                 };
-                Ok((incoming, format!("unix:{}", path.display())))
+                Ok((incoming, format!("unix:{}", file.path.display())))
             }
             Listener::Tls(listener, acceptor) => {
                 let (stream, peer) = listener.accept().await?;
@@ -335,6 +408,47 @@ impl Listener {
                 Ok((incoming, peer.to_string()))
             }
         }
+    }
+
+    /// This listener as `count` listeners, one for each thread of a server
+    /// to accept on. A TCP listener that shares its port (see [`Sharing`])
+    /// gets siblings bound to the same address, and the kernel spreads
+    /// connections over them; any other (a Unix socket, one systemd passed)
+    /// is shared: every thread waits on the same socket, and one of those
+    /// woken takes each connection. Siblings' listen queues hold
+    /// `max_connections` connections, as [`bind`](Self::bind)'s.
+    ///
+    /// # Errors
+    ///
+    /// Taking the socket off its runtime, or binding a sibling, failed.
+    pub fn shards(self, count: usize, max_connections: usize) -> io::Result<Vec<Shard>> {
+        let count = count.max(1);
+        let (socket, tls) = match self {
+            Listener::Tcp(tcp) => (ShardSocket::Tcp(tcp.into_std()?), None),
+            Listener::Tls(tcp, tls) => (ShardSocket::Tcp(tcp.into_std()?), Some(tls)),
+            Listener::Unix(unix, file) => (ShardSocket::Unix(unix.into_std()?, file), None),
+        };
+        let mut shards = Vec::with_capacity(count);
+        for _ in 1..count {
+            let socket = match &socket {
+                ShardSocket::Tcp(tcp) if reuses_port(tcp) => {
+                    let sibling = bind_tcp(
+                        tcp.local_addr()?,
+                        backlog(max_connections),
+                        Sharing::Threads,
+                    )?;
+                    ShardSocket::Tcp(sibling.into_std()?)
+                }
+                ShardSocket::Tcp(tcp) => ShardSocket::Tcp(tcp.try_clone()?),
+                ShardSocket::Unix(unix, file) => ShardSocket::Unix(unix.try_clone()?, file.clone()),
+            };
+            shards.push(Shard {
+                socket,
+                tls: tls.clone(),
+            });
+        }
+        shards.push(Shard { socket, tls });
+        Ok(shards)
     }
 
     /// The bound address, as an address string (shows the port the system chose for port 0).
@@ -348,9 +462,7 @@ impl Listener {
                 Ok(local) => format!("tls-listen:{local}"),
                 Err(_) => "tls-listen:?".to_string(),
             },
-            Listener::Unix(_, SocketFile { path, .. }) => {
-                format!("unix-listen:{}", path.display())
-            }
+            Listener::Unix(_, file) => format!("unix-listen:{}", file.path.display()),
         }
     }
 }

@@ -34,7 +34,7 @@ use crate::closing;
 pub use activation::inherit;
 pub use destination::{open_destination, refuse_same_file, DestinationFile};
 pub use exec::{Exit, Program};
-pub use listener::{Incoming, Listener};
+pub use listener::{Incoming, Listener, Shard, Sharing};
 pub use open::{open, OpenOptions, Role};
 pub use stdio::restore_flags;
 
