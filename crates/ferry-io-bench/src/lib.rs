@@ -19,6 +19,20 @@
 //!   runs them into a [`BenchReport`], printed as tables ([`summary`]), JSON,
 //!   or an SVG [`chart`].
 //!
+//! The modules import downwards only, in five layers:
+//!
+//! 1. figures: [`stats`], `Measurement`, [`ratio`] (round-by-round pairing
+//!    of any contenders' runs) and [`machine`];
+//! 2. what is measured: [`ends`], `Implementation` (the copies, which know
+//!    no workload), `Workload` (which says what it
+//!    [supports](Workload::supports)) and `Sizes`;
+//! 3. records and reports: `Run`, [`comparison`], [`report`] and [`pool`],
+//!    which know nothing of how runs are made;
+//! 4. runners: `Flavor`, the [`Runner`], [`serve`], [`scaling`], the
+//!    [`Scenario`]s and the [`Bench`] with its [`bench_report`];
+//! 5. what a person reads: [`table`], [`grid`], [`summary`], [`chart`] and
+//!    [`progress`].
+//!
 //! Tests and smoke runs use [`Preset::Tiny`] (`ferry bench --size tiny`):
 //! every scenario at a few hundred KiB, checking counts, not speed.
 //!
@@ -39,6 +53,7 @@ pub mod chart;
 pub mod comparison;
 pub mod ends;
 mod fd_limit;
+mod flavor;
 pub mod grid;
 mod implementation;
 pub mod machine;
@@ -46,6 +61,7 @@ mod measurement;
 pub mod pool;
 pub mod progress;
 pub mod ratio;
+mod record;
 pub mod report;
 mod runner;
 pub mod scaling;
@@ -65,9 +81,10 @@ pub use scenario::Scenario;
 pub use serve::{listening_ports, Relay, ServeLoad, ServeReport};
 
 pub use comparison::{Comparison, Targets};
+pub use flavor::Flavor;
 pub use implementation::Implementation;
 pub use measurement::{Latency, Measurement};
 pub use report::Report;
-pub use runner::{round_order, Flavor, Runner, Step};
+pub use runner::{round_order, Runner, Step};
 pub use sizes::{Preset, Sizes};
 pub use workload::{Prepared, Unit, Workload, CHUNK, MESSAGE_LEN};

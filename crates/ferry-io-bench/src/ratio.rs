@@ -1,14 +1,27 @@
-//! `Ratio`: one implementation's rate over another's, paired round by round.
+//! `Ratio`: one contender's rate over another's, paired round by round.
 
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::report::Run;
 use crate::stats::{median_interval, Spread};
-use crate::Implementation;
 
-/// How fast one implementation ran against another, taken round by round:
+/// What pairing needs of a run: its round, who ran, and how fast.
+pub trait Rated {
+    /// Who ran: an implementation, a relay.
+    type Contender: Copy + PartialEq;
+
+    /// The round it ran in, from 0.
+    fn round(&self) -> usize;
+
+    /// Who ran.
+    fn contender(&self) -> Self::Contender;
+
+    /// Its rate: bytes, round trips or connections per second.
+    fn per_second(&self) -> f64;
+}
+
+/// How fast one contender ran against another, taken round by round:
 /// the median of the ratios of their rates in the same round, and an
 /// interval that holds the true median with 95% confidence
 /// ([`median_interval`]).
@@ -50,15 +63,15 @@ pub struct Ratio {
 impl Ratio {
     /// `imp`'s rate over `base`'s in every round among `runs` that ran both;
     /// `None` if no round did.
-    pub fn paired(runs: &[Run], imp: Implementation, base: Implementation) -> Option<Ratio> {
+    pub fn paired<R: Rated>(runs: &[R], imp: R::Contender, base: R::Contender) -> Option<Ratio> {
         let ratios: Vec<f64> = runs
             .iter()
-            .filter(|run| run.implementation == imp)
+            .filter(|run| run.contender() == imp)
             .filter_map(|run| {
                 let other = runs
                     .iter()
-                    .find(|r| r.implementation == base && r.round == run.round)?;
-                Some(run.per_second / other.per_second)
+                    .find(|r| r.contender() == base && r.round() == run.round())?;
+                Some(run.per_second() / other.per_second())
             })
             .collect();
         let median = Spread::of(&ratios)?.median;
