@@ -82,11 +82,18 @@ impl Scenario {
         }
     }
 
-    /// Every scenario with what it measures, a line each, for `--help`.
+    /// Every scenario with what it measures, a line each, for `--help`:
+    /// the descriptions in one column, two spaces past the longest name.
     pub fn help() -> String {
+        let width = Scenario::ALL
+            .iter()
+            .map(|s| s.name().len())
+            .max()
+            .unwrap_or(0);
         let mut help = String::from("Scenarios (default: all):\n");
         for scenario in Scenario::ALL {
-            help.push_str(&format!("  {:<12}{}\n", scenario.name(), scenario.about()));
+            let name = scenario.name();
+            help.push_str(&format!("  {name:<width$}  {}\n", scenario.about()));
         }
         help
     }

@@ -181,12 +181,27 @@ fn bench_help_lists_every_scenario() {
     let done = run(&["bench", "--help"]);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let help = String::from_utf8(done.stdout).expect("utf-8");
+    // Each scenario on a line of its own: its name, at least two spaces,
+    // then what it measures, every description starting in one column.
+    let mut columns = Vec::new();
     for scenario in Scenario::ALL {
+        let name = scenario.name();
+        let line = help
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(name.as_str()))
+            .unwrap_or_else(|| panic!("help lists {name} apart from its description:\n{help}"));
+        let about = scenario.about();
+        assert!(line.ends_with(about), "{line:?}");
+        let between = &line[2 + name.len()..line.len() - about.len()];
         assert!(
-            help.contains(&format!("  {:<12}", scenario.name())),
-            "help lists {scenario}:\n{help}"
+            between.len() >= 2 && between.chars().all(|c| c == ' '),
+            "{line:?}"
         );
+        assert!(line.starts_with(&format!("  {name}")), "{line:?}");
+        columns.push(line.len() - about.len());
     }
+    columns.dedup();
+    assert_eq!(columns.len(), 1, "descriptions aligned:\n{help}");
     assert!(
         help.contains("--quick") && help.contains("--svg <FILE>"),
         "{help}"
