@@ -128,6 +128,7 @@ fn colour(name: &str) -> RGBColor {
         "std" => RGBColor(0xff, 0x7f, 0x0e),
         "socat" => RGBColor(0x2c, 0xa0, 0x2c),
         "haproxy" => RGBColor(0xd6, 0x27, 0x28),
+        "nginx" => RGBColor(0x8c, 0x56, 0x4b),
         _ => RGBColor(0x7f, 0x7f, 0x7f),
     }
 }

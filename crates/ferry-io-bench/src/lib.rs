@@ -14,10 +14,10 @@
 //!   default against the best ([`Comparison`]), as [`table`]s or JSON;
 //!   saved runs [`pool`] into one report.
 //! - For `ferry bench`: [`Scenario`]s that add relays in processes of their
-//!   own ([`serve`]: ferry's `--serve`, socat, HAProxy against direct) and
-//!   the [`scaling`] curves through one `ferry --serve`; a [`Bench`] that
-//!   runs them into a [`BenchReport`], printed as tables ([`summary`]), JSON,
-//!   or an SVG [`chart`].
+//!   own ([`serve`]: ferry's `--serve`, socat, HAProxy and nginx against
+//!   direct) and the [`scaling`] curves through one `ferry --serve`; a
+//!   [`Bench`] that runs them into a [`BenchReport`], printed as tables
+//!   ([`summary`]), JSON, or an SVG [`chart`].
 //!
 //! The modules import downwards only, in five layers:
 //!

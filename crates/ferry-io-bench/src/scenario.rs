@@ -66,7 +66,7 @@ impl Scenario {
                 Workload::FileTcp => "a file in the page cache into a loopback TCP connection",
             },
             Scenario::Serve(ServeLoad::Flows(1)) => {
-                "1 flow through ferry --serve, socat and HAProxy, against direct"
+                "1 flow through ferry --serve, socat, HAProxy and nginx, against direct"
             }
             Scenario::Serve(ServeLoad::Flows(4)) => "4 parallel flows through the same",
             Scenario::Serve(ServeLoad::Flows(_)) => "16 parallel flows through the same",

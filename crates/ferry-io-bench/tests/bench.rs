@@ -10,7 +10,7 @@ use ferry_io_bench::{chart, summary, Bench, Preset, Scenario, Sizes, Workload};
 fn every_scenario_reaches_the_json_tables_and_chart() {
     let mut bench = Bench::new(Path::new("/nonexistent/ferry").into(), Preset::Tiny);
     // Without a ferry binary: every relay but ferry's, scaling direct.
-    bench.relays = vec![Relay::Direct, Relay::Socat, Relay::Haproxy];
+    bench.relays = vec![Relay::Direct, Relay::Socat, Relay::Haproxy, Relay::Nginx];
     bench.scaling_through = Relay::Direct;
     let mut places = Vec::new();
     let report = bench.run(|place| places.push(place.clone())).expect("run");

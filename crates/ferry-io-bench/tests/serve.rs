@@ -1,6 +1,6 @@
 //! The serve scenarios move exactly their amount directly and through
-//! socat and HAProxy where those are installed, skip them with a reason
-//! where not, and leave no relay process behind.
+//! socat, HAProxy and nginx where those are installed, skip them with a
+//! reason where not, and leave no relay process behind.
 
 use std::path::Path;
 
@@ -32,7 +32,7 @@ const NO_FERRY: &str = "/nonexistent/ferry";
 #[test]
 fn every_load_moves_exactly_its_amount_through_every_relay_that_starts() {
     let runtime = runtime();
-    let relays = [Relay::Direct, Relay::Socat, Relay::Haproxy];
+    let relays = [Relay::Direct, Relay::Socat, Relay::Haproxy, Relay::Nginx];
     for load in ServeLoad::ALL {
         let amount = load.amount(Preset::Tiny);
         let mut seen = Vec::new();
@@ -47,10 +47,18 @@ fn every_load_moves_exactly_its_amount_through_every_relay_that_starts() {
         )
         .unwrap_or_else(|err| panic!("{load}: {err}"));
 
-        for relay in [Relay::Socat, Relay::Haproxy] {
+        for relay in [Relay::Socat, Relay::Haproxy, Relay::Nginx] {
             let ran = report.relays.contains(&relay);
             let skipped = report.skipped.iter().find(|s| s.relay == relay);
-            if installed(relay.name()) {
+            if let Some(reason) = skipped.map(|s| s.reason.as_str()) {
+                eprintln!("{load}: {relay} skipped: {reason}");
+            }
+            if relay == Relay::Nginx && installed("nginx") && !ran {
+                // An nginx built or installed without its stream module
+                // cannot relay TCP: skipped, saying so.
+                let reason = skipped.map_or("", |s| s.reason.as_str());
+                assert!(reason.contains("stream module"), "{load}: {reason}");
+            } else if installed(relay.name()) {
                 assert!(
                     ran,
                     "{load}: {relay} is installed but was skipped: {skipped:?}"
@@ -143,4 +151,81 @@ fn a_relay_process_is_killed_and_reaped_when_dropped() {
     drop(process);
     // Reaped: no /proc entry left, not even a zombie's.
     assert!(!Path::new(&format!("/proc/{pid}")).exists());
+}
+
+/// The processes whose parent is `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if parent == Some(pid) {
+            found.push(child);
+        }
+    }
+    found
+}
+
+/// nginx runs a master and a worker: both end when the relay is dropped,
+/// the worker reaped by its master (not left a zombie for init).
+#[test]
+fn nginx_and_its_worker_end_when_dropped() {
+    if !installed("nginx") {
+        eprintln!("nginx is not installed; skipping");
+        return;
+    }
+    let runtime = runtime();
+    let backend = runtime
+        .block_on(serve::Backend::start(serve::Service::Sink))
+        .expect("backend");
+    let process = match Relay::Nginx.start(Path::new(NO_FERRY), backend.addr()) {
+        Ok(process) => process.expect("a process"),
+        Err(err) if err.to_string().contains("stream module") => {
+            eprintln!("{err}; skipping");
+            return;
+        }
+        Err(err) => panic!("start nginx: {err}"),
+    };
+    let master = process.pid();
+    assert_eq!(
+        ferry_io_bench::listening_ports(master).expect("its fds"),
+        [process.port()]
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let workers = loop {
+        let workers = children(master);
+        if !workers.is_empty() || std::time::Instant::now() > deadline {
+            break workers;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    assert_eq!(workers.len(), 1, "worker_processes 1: {workers:?}");
+    drop(process);
+    for pid in [master, workers[0]] {
+        assert!(!Path::new(&format!("/proc/{pid}")).exists(), "{pid} reaped");
+    }
+}
+
+/// README's `ferry bench` section quotes the peers' configurations exactly
+/// as the serve scenarios write them, so a run can be repeated by hand.
+#[test]
+fn readme_quotes_the_peers_configurations() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md");
+    let (listen, backend) = (
+        "127.0.0.1:8080".parse().expect("address"),
+        "127.0.0.1:9090".parse().expect("address"),
+    );
+    let haproxy = serve::haproxy_config(listen, backend);
+    assert!(readme.contains(&haproxy), "README quotes:\n{haproxy}");
+    let module = Path::new("/usr/lib/nginx/modules/ngx_stream_module.so");
+    let nginx = serve::nginx_config(listen, backend, Some(module));
+    assert!(readme.contains(&nginx), "README quotes:\n{nginx}");
 }

@@ -54,7 +54,7 @@ fn bench_runs_every_scenario_into_tables_json_and_svg() {
                 assert!(runs.iter().all(|r| r["amount"] == amount), "{scenario}");
                 let relays = entry["relays"].as_array().expect("relays");
                 assert_eq!(relays[..2], ["direct", "ferry"], "{scenario}");
-                for relay in ["socat", "haproxy"] {
+                for relay in ["socat", "haproxy", "nginx"] {
                     let ran = relays.iter().any(|r| r == relay);
                     let skipped = entry["skipped"]
                         .as_array()
