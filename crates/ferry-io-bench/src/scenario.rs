@@ -22,7 +22,7 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in run and table order.
-    pub const ALL: [Scenario; 16] = [
+    pub const ALL: [Scenario; 17] = [
         Scenario::Copy(Workload::MemFill),
         Scenario::Copy(Workload::MemPattern),
         Scenario::Copy(Workload::SliceVec),
@@ -37,6 +37,7 @@ impl Scenario {
         Scenario::Serve(ServeLoad::Flows(4)),
         Scenario::Serve(ServeLoad::Flows(16)),
         Scenario::Serve(ServeLoad::ShortConnections),
+        Scenario::Serve(ServeLoad::Http),
         Scenario::Serve(ServeLoad::PingPong),
         Scenario::Scaling,
     ];
@@ -72,6 +73,9 @@ impl Scenario {
             Scenario::Serve(ServeLoad::Flows(_)) => "16 parallel flows through the same",
             Scenario::Serve(ServeLoad::ShortConnections) => {
                 "connections per second through the same (1 KiB each way, then close)"
+            }
+            Scenario::Serve(ServeLoad::Http) => {
+                "HTTP/1.1-shaped connections per second through the same (94-byte request, 1 KiB body, Connection: close, 16 clients)"
             }
             Scenario::Serve(ServeLoad::PingPong) => {
                 "100-byte round trips on one connection through the same (latency)"

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::bench_report::{BenchReport, Figures};
 use crate::grid::Grid;
 use crate::report::WorkloadReport;
-use crate::table::{rate, round_trips};
+use crate::table::{latencies, latency_label, rate};
 use crate::{Implementation, Preset, Relay, ScalingReport, ServeReport, Unit};
 
 /// The report as plain-text tables.
@@ -42,7 +42,8 @@ fn render(report: &BenchReport, table: fn(&Grid) -> String) -> String {
                 let latency = s.latency_median_us.zip(s.latency_p99_us);
                 (s.implementation.to_string(), latency)
             });
-            out.push_str(&round_trips(&w.workload.to_string(), contenders, 0));
+            let what = latency_label(&w.workload.to_string(), w.unit);
+            out.push_str(&latencies(&what, contenders, 0));
         }
     }
 
@@ -65,7 +66,8 @@ fn render(report: &BenchReport, table: fn(&Grid) -> String) -> String {
                 let latency = s.latency_median_us.zip(s.latency_p99_us);
                 (s.relay.to_string(), latency)
             });
-            out.push_str(&round_trips(&r.load.to_string(), contenders, 0));
+            let what = latency_label(&r.load.to_string(), r.unit);
+            out.push_str(&latencies(&what, contenders, 0));
         }
     }
 

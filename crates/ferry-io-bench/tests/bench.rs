@@ -70,6 +70,15 @@ fn every_scenario_reaches_the_json_tables_and_chart() {
         }
     }
     assert!(text.contains("Scaling through one direct"), "{text}");
+    // Latencies, named by what was timed.
+    assert!(
+        text.contains("\nserve-ping-pong round trip, median / p99 µs: direct "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nserve-http connection, connect to close, median / p99 µs: direct "),
+        "{text}"
+    );
     for connections in ["| 1 |", "| 10 |", "| 100 |"] {
         assert!(markdown.contains(connections), "{markdown}");
     }

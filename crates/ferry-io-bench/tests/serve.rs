@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use ferry_io_bench::serve::{self, Relay, ServeLoad};
-use ferry_io_bench::{Preset, Unit};
+use ferry_io_bench::{Preset, Scenario, Unit};
 
 /// Whether `program` is an executable file on PATH.
 fn installed(program: &str) -> bool {
@@ -86,9 +86,13 @@ fn every_load_moves_exactly_its_amount_through_every_relay_that_starts() {
         assert_eq!(report.unit, load.unit());
         let direct = report.summary(Relay::Direct).expect("direct ran");
         assert_eq!(direct.to_direct, Some(1.0), "{load}");
+        let timed = matches!(load, ServeLoad::PingPong | ServeLoad::Http);
         for summary in &report.summaries {
             assert_eq!(summary.runs, 2, "{load}");
             assert!(summary.to_direct.is_some(), "{load}");
+            // Round trips, and HTTP connections, are timed one by one.
+            assert_eq!(summary.latency_median_us.is_some(), timed, "{load}");
+            assert_eq!(summary.latency_p99_us.is_some(), timed, "{load}");
         }
     }
 }
@@ -103,11 +107,21 @@ fn loads_are_named_and_counted_as_documented() {
             "serve-4",
             "serve-16",
             "serve-cps",
+            "serve-http",
             "serve-ping-pong"
         ]
     );
     assert_eq!(ServeLoad::Flows(4).unit(), Unit::Bytes);
     assert_eq!(ServeLoad::ShortConnections.unit(), Unit::Connections);
+    assert_eq!(ServeLoad::Http.unit(), Unit::Connections);
+    let about = Scenario::Serve(ServeLoad::Http).about();
+    for said in [
+        format!("{}-byte request", serve::HTTP_REQUEST.len()),
+        format!("{} KiB body", serve::HTTP_BODY / 1024),
+        format!("{} clients", serve::HTTP_CLIENTS),
+    ] {
+        assert!(about.contains(&said), "{about}");
+    }
     assert_eq!(ServeLoad::PingPong.unit(), Unit::RoundTrips);
 }
 
@@ -228,4 +242,31 @@ fn readme_quotes_the_peers_configurations() {
     let module = Path::new("/usr/lib/nginx/modules/ngx_stream_module.so");
     let nginx = serve::nginx_config(listen, backend, Some(module));
     assert!(readme.contains(&nginx), "README quotes:\n{nginx}");
+}
+
+/// serve-http's exchange is HTTP/1.1 as a server and wrk speak it: a GET
+/// head asking to close, and a 200 whose Content-Length is its body.
+#[test]
+fn the_http_exchange_is_well_formed() {
+    let request = std::str::from_utf8(serve::HTTP_REQUEST).expect("ASCII");
+    assert!(request.starts_with("GET /"), "{request}");
+    assert!(request.contains("\r\nConnection: close\r\n"), "{request}");
+    assert!(request.ends_with("\r\n\r\n"), "{request}");
+    assert_eq!(request.matches("\r\n\r\n").count(), 1, "{request}");
+    assert!((90..=110).contains(&request.len()), "about 100 bytes");
+
+    let response = serve::http_response();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    let head = std::str::from_utf8(&response[..split]).expect("ASCII head");
+    let body = &response[split + 4..];
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("\r\nConnection: close"), "{head}");
+    assert!(
+        head.contains(&format!("\r\nContent-Length: {}", body.len())),
+        "{head}"
+    );
+    assert_eq!(body.len(), serve::HTTP_BODY);
 }

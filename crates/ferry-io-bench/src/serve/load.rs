@@ -1,5 +1,7 @@
 //! `ServeLoad`: what the clients do through a relay — parallel flows of
-//! bulk bytes, or short connections — and the clients that do it.
+//! bulk bytes, short connections, HTTP-shaped ones, or round trips on one
+//! connection — and the clients that do it (those of `serve-http` in
+//! [`http`](super::http)).
 
 use std::fmt;
 use std::io;
@@ -12,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 use super::backend::{Backend, Service};
+use super::http;
 use crate::workload::{absorb, expect_amount, generate};
 use crate::{Latency, Measurement, Preset, Unit};
 
@@ -33,6 +36,11 @@ pub enum ServeLoad {
     /// Connections made [`SHORT_PARALLEL`] at a time, each sending
     /// [`SHORT_MESSAGE`] bytes, reading them back echoed, and closing.
     ShortConnections,
+    /// Connections made [`HTTP_CLIENTS`](super::HTTP_CLIENTS) at a time as `wrk -H 'Connection:
+    /// close'` makes them: each sends a 94-byte HTTP/1.1 request
+    /// ([`HTTP_REQUEST`](super::HTTP_REQUEST)) and reads a response with a
+    /// 1 KiB body to the end, the backend closing first.
+    Http,
     /// One connection sending 100 bytes and waiting for their
     /// echo before the next: round-trip latency through the relay.
     PingPong,
@@ -40,21 +48,23 @@ pub enum ServeLoad {
 
 impl ServeLoad {
     /// Every load, in table order: 1, 4 and 16 flows, short connections,
-    /// then ping-pong.
-    pub const ALL: [ServeLoad; 5] = [
+    /// HTTP-shaped ones, then ping-pong.
+    pub const ALL: [ServeLoad; 6] = [
         ServeLoad::Flows(1),
         ServeLoad::Flows(4),
         ServeLoad::Flows(16),
         ServeLoad::ShortConnections,
+        ServeLoad::Http,
         ServeLoad::PingPong,
     ];
 
     /// The scenario's name: `serve-1`, `serve-4`, `serve-16`, `serve-cps`,
-    /// `serve-ping-pong`.
+    /// `serve-http`, `serve-ping-pong`.
     pub fn name(self) -> String {
         match self {
             ServeLoad::Flows(flows) => format!("serve-{flows}"),
             ServeLoad::ShortConnections => "serve-cps".into(),
+            ServeLoad::Http => "serve-http".into(),
             ServeLoad::PingPong => "serve-ping-pong".into(),
         }
     }
@@ -63,12 +73,13 @@ impl ServeLoad {
     pub fn unit(self) -> Unit {
         match self {
             ServeLoad::Flows(_) => Unit::Bytes,
-            ServeLoad::ShortConnections => Unit::Connections,
+            ServeLoad::ShortConnections | ServeLoad::Http => Unit::Connections,
             ServeLoad::PingPong => Unit::RoundTrips,
         }
     }
 
-    /// Bytes per run for flows, connections per run for short connections.
+    /// Bytes per run for flows, connections per run for short and HTTP
+    /// connections, round trips for ping-pong.
     pub fn amount(self, preset: Preset) -> u64 {
         match (self, preset) {
             (ServeLoad::Flows(_), Preset::Tiny) => 600 * 1024 + 7,
@@ -77,6 +88,9 @@ impl ServeLoad {
             (ServeLoad::ShortConnections, Preset::Tiny) => 20,
             (ServeLoad::ShortConnections, Preset::Quick) => 250,
             (ServeLoad::ShortConnections, Preset::Full) => 5_000,
+            (ServeLoad::Http, Preset::Tiny) => 32,
+            (ServeLoad::Http, Preset::Quick) => 500,
+            (ServeLoad::Http, Preset::Full) => 5_000,
             (ServeLoad::PingPong, Preset::Tiny) => 100,
             (ServeLoad::PingPong, Preset::Quick) => 2_000,
             (ServeLoad::PingPong, Preset::Full) => 50_000,
@@ -88,6 +102,7 @@ impl ServeLoad {
         match self {
             ServeLoad::Flows(_) => Service::Sink,
             ServeLoad::ShortConnections => Service::Echo(SHORT_MESSAGE),
+            ServeLoad::Http => Service::Http,
             ServeLoad::PingPong => Service::Echo(PING_MESSAGE),
         }
     }
@@ -103,6 +118,7 @@ impl ServeLoad {
         match self {
             ServeLoad::Flows(flows) => run_flows(addr, backend, flows, amount).await,
             ServeLoad::ShortConnections => run_short(addr, backend, amount).await,
+            ServeLoad::Http => http::run(addr, backend, amount).await,
             ServeLoad::PingPong => run_ping_pong(addr, backend, amount).await,
         }
     }
@@ -121,7 +137,7 @@ impl Serialize for ServeLoad {
 }
 
 /// `total` split into `parts` shares as equal as can be.
-fn shares(total: u64, parts: usize) -> Vec<u64> {
+pub(super) fn shares(total: u64, parts: usize) -> Vec<u64> {
     let parts = parts.max(1) as u64;
     (0..parts)
         .map(|i| total / parts + u64::from(i < total % parts))

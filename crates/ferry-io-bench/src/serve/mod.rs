@@ -11,6 +11,7 @@
 mod backend;
 mod config_dir;
 mod haproxy;
+mod http;
 mod listening;
 mod load;
 mod nginx;
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 pub use backend::{Backend, Service};
 pub use haproxy::haproxy_config;
+pub use http::{http_response, HTTP_BODY, HTTP_CLIENTS, HTTP_REQUEST};
 pub use listening::listening_ports;
 pub use load::{ServeLoad, SHORT_MESSAGE, SHORT_PARALLEL};
 pub use nginx::nginx_config;
