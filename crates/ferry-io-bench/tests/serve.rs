@@ -270,3 +270,41 @@ fn the_http_exchange_is_well_formed() {
     );
     assert_eq!(body.len(), serve::HTTP_BODY);
 }
+
+/// A relay's ratio to direct is taken round by round, as the copies' ratios
+/// to tokio are: the median of its rate over direct's in the same round,
+/// which can differ from the ratio of the two medians.
+#[test]
+fn ratios_to_direct_are_medians_of_per_round_ratios() {
+    let run = |round, relay, per_second| serve::ServeRun {
+        round,
+        position: 0,
+        relay,
+        amount: 1,
+        seconds: 1.0 / per_second,
+        per_second,
+        latency_median_us: None,
+        latency_p99_us: None,
+    };
+    // Per round, ferry over direct: 0.5, 0.9, 0.3; the medians: 120 over 200.
+    let runs = vec![
+        run(0, Relay::Direct, 100.0),
+        run(0, Relay::Ferry, 50.0),
+        run(1, Relay::Direct, 200.0),
+        run(1, Relay::Ferry, 180.0),
+        run(2, Relay::Direct, 400.0),
+        run(2, Relay::Ferry, 120.0),
+    ];
+    let report = serve::ServeReport::new(
+        ServeLoad::Flows(1),
+        1,
+        vec![Relay::Direct, Relay::Ferry],
+        runs,
+        Vec::new(),
+    );
+    let ferry = report.summary(Relay::Ferry).expect("ferry ran");
+    assert_eq!(ferry.spread.median, 120.0);
+    assert_eq!(ferry.to_direct, Some(0.5));
+    let direct = report.summary(Relay::Direct).expect("direct ran");
+    assert_eq!(direct.to_direct, Some(1.0));
+}
