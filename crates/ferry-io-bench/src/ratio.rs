@@ -6,6 +6,13 @@ use serde::Serialize;
 
 use crate::stats::{median_interval, Spread};
 
+/// How to read a ratio in a report, in one sentence printed under its
+/// headline: the median of the rounds' ratios ([`Ratio::paired`]) need not
+/// equal the ratio of the medians printed beside it (rates of 50, 180 and
+/// 120 in three rounds against 100, 200 and 400: the medians' ratio is 0.6,
+/// the median of the ratios 0.5).
+pub const READING: &str = "Each ratio is the median of the per-round ratios (a contender's rate over the baseline's in the same round), so it can differ from the ratio of the medians beside it.";
+
 /// What pairing needs of a run: its round, who ran, and how fast.
 pub trait Rated {
     /// Who ran: an implementation, a relay.

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::ratio::READING;
 use crate::report::{Report, WorkloadReport};
 use crate::{Implementation, Unit};
 
@@ -196,7 +197,7 @@ fn header(out: &mut String, report: &Report) {
     };
     let _ = writeln!(
         out,
-        "{}; {runtime}; medians of {} rounds, ratios taken round by round; {}",
+        "{}; {runtime}; medians of {} rounds, ratios taken round by round; {}\n{READING}",
         report.machine.summary(),
         report.rounds,
         report.machine.date,

@@ -60,6 +60,10 @@ fn every_scenario_reaches_the_json_tables_and_chart() {
 
     let text = summary::text(&report);
     let markdown = summary::markdown(&report);
+    // Under the headline, how to read a ratio.
+    for tables in [&text, &markdown] {
+        assert_eq!(tables.lines().nth(1), Some(ferry_io_bench::ratio::READING));
+    }
     for scenario in Scenario::ALL {
         if scenario != Scenario::Scaling {
             assert!(text.contains(&scenario.name()), "text names {scenario}");

@@ -116,6 +116,12 @@ fn json_has_every_workload_with_its_runs_summaries_and_comparison() {
 
     let text = table::text(&report);
     let markdown = table::markdown(&report);
+    for tables in [&text, &markdown] {
+        assert!(
+            tables.contains(ferry_io_bench::ratio::READING),
+            "bench-matrix says how to read a ratio"
+        );
+    }
     for workload in Workload::ALL {
         assert!(text.contains(workload.name()), "text names {workload}");
         assert!(

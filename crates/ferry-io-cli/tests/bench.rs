@@ -23,6 +23,14 @@ fn bench_runs_every_scenario_into_tables_json_and_svg() {
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let tables = String::from_utf8(done.stdout).expect("utf-8 tables");
     assert!(tables.starts_with("ferry bench, tiny run"), "{tables}");
+    // The header says how a ratio is taken, and that it can differ from
+    // the ratio of the medians beside it.
+    let note = tables.lines().nth(1).expect("a second line");
+    assert!(
+        note.contains("median of the per-round ratios")
+            && note.contains("can differ from the ratio of the medians"),
+        "{tables}"
+    );
     let last = format!("bench: [{0}/{0}] scaling", Scenario::ALL.len());
     assert!(done.stderr.contains(&last), "{}", done.stderr);
 
