@@ -1,7 +1,11 @@
 //! `Bench` runs every scenario at the tiny size into one report whose
 //! JSON, tables and SVG name every scenario and carry exact amounts.
 
+mod common;
+
 use std::path::Path;
+
+use common::svg_texts;
 
 use ferry_io_bench::serve::Relay;
 use ferry_io_bench::{chart, summary, Bench, Preset, Scenario, Sizes, Workload};
@@ -87,15 +91,7 @@ fn every_scenario_reaches_the_json_tables_and_chart() {
         assert!(markdown.contains(connections), "{markdown}");
     }
 
-    let svg = chart::svg(&report).expect("svg");
-    let document = roxmltree::Document::parse(&svg).expect("the SVG is well-formed XML");
-    assert_eq!(document.root_element().tag_name().name(), "svg");
-    let texts: Vec<&str> = document
-        .descendants()
-        .filter(|n| n.has_tag_name("text"))
-        .filter_map(|n| n.text())
-        .map(str::trim)
-        .collect();
+    let texts = svg_texts(&chart::svg(&report).expect("svg"));
     for scenario in Scenario::ALL {
         let name = scenario.name();
         assert!(

@@ -1,7 +1,11 @@
 //! The chart draws the copies and the relays in panels of their own, on
 //! log axes: ratios from 0.07× to 20× all get bars one can read.
 
+mod common;
+
 use std::time::Duration;
+
+use common::svg_texts;
 
 use ferry_io_bench::bench_report::{Figures, ScenarioReport};
 use ferry_io_bench::machine::Machine;
@@ -96,13 +100,7 @@ fn ratios_far_apart_all_get_readable_bars_on_log_axes() {
     );
     let svg = chart::svg(&report).expect("svg");
 
-    let document = roxmltree::Document::parse(&svg).expect("well-formed SVG");
-    let texts: Vec<&str> = document
-        .descendants()
-        .filter(|n| n.has_tag_name("text"))
-        .filter_map(|n| n.text())
-        .map(str::trim)
-        .collect();
+    let texts = svg_texts(&svg);
     for caption in [
         "Copies in this process × tokio",
         "Relays in processes of their own × direct",
@@ -115,10 +113,13 @@ fn ratios_far_apart_all_get_readable_bars_on_log_axes() {
         );
     }
     for label in ["1×", "0.05×", "10×"] {
-        assert!(texts.contains(&label), "axis labelled {label}: {texts:?}");
+        assert!(
+            texts.iter().any(|t| t == label),
+            "axis labelled {label}: {texts:?}"
+        );
     }
     for value in ["0.97×", "19.40×", "0.07×", "0.41×"] {
-        assert!(texts.contains(&value), "bar labelled {value}");
+        assert!(texts.iter().any(|t| t == value), "bar labelled {value}");
     }
 
     let bars = bars(&svg);

@@ -5,16 +5,14 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::LazyLock;
-use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::task::JoinSet;
 
 use super::backend::Backend;
-use super::load::shares;
-use crate::workload::{absorb, expect_amount};
-use crate::{Latency, Measurement};
+use super::clients::connect_side_by_side;
+use crate::workload::absorb;
+use crate::Measurement;
 
 /// The request each connection sends: a GET of 94 bytes, as curl or wrk
 /// would send it, asking the server to close the connection after its answer.
@@ -45,51 +43,23 @@ pub fn http_response() -> &'static [u8] {
 
 /// Makes `connections` connections to `addr`, [`HTTP_CLIENTS`] at a time,
 /// each sending [`HTTP_REQUEST`] and reading the response to the end, which
-/// must be exactly [`http_response`]. Timed from the first connect to the
-/// last close; each connection's time (connect to the response's end) is a
-/// latency sample. The backend must have received exactly one request on
-/// each.
+/// must be exactly [`http_response`]; each timed from connect to close. The
+/// backend must have received exactly one request on each.
 pub(super) async fn run(
     addr: SocketAddr,
     backend: &mut Backend,
     connections: u64,
 ) -> io::Result<Measurement> {
-    let started = Instant::now();
-    let mut clients = JoinSet::new();
-    for (client, count) in shares(connections, HTTP_CLIENTS).into_iter().enumerate() {
-        clients.spawn(async move {
-            let mut samples = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-            for i in 0..count {
-                let began = Instant::now();
-                fetch(addr).await.map_err(|err| {
-                    io::Error::new(
-                        err.kind(),
-                        format!("connection {i} of client {client}: {err}"),
-                    )
-                })?;
-                samples.push(began.elapsed());
-            }
-            Ok::<Vec<Duration>, io::Error>(samples)
-        });
-    }
-    let mut samples = Vec::new();
-    while let Some(done) = clients.join_next().await {
-        samples.extend(done.map_err(io::Error::other)??);
-    }
-    let elapsed = started.elapsed();
-    let received = backend.ended(samples.len()).await?;
-    for bytes in received {
-        expect_amount(
-            "bytes the backend received on a connection",
-            HTTP_REQUEST.len() as u64,
-            bytes,
-        )?;
-    }
-    Ok(Measurement {
-        amount: connections,
-        elapsed,
-        latency: Latency::from_samples(&mut samples),
-    })
+    let each = HTTP_REQUEST.len() as u64;
+    connect_side_by_side(
+        addr,
+        backend,
+        connections,
+        HTTP_CLIENTS,
+        each,
+        |addr, _, _| fetch(addr),
+    )
+    .await
 }
 
 /// One connection: the request, the whole response, close.

@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 use super::backend::{Backend, Service};
+use super::clients::{connect_side_by_side, shares};
 use super::http;
 use crate::workload::{absorb, expect_amount, generate};
 use crate::{Latency, Measurement, Preset, Unit};
@@ -34,7 +35,8 @@ pub enum ServeLoad {
     /// and half-closing; the backend counts them.
     Flows(usize),
     /// Connections made [`SHORT_PARALLEL`] at a time, each sending
-    /// [`SHORT_MESSAGE`] bytes, reading them back echoed, and closing.
+    /// [`SHORT_MESSAGE`] bytes, reading them back echoed, and closing;
+    /// each timed from connect to close.
     ShortConnections,
     /// Connections made [`HTTP_CLIENTS`](super::HTTP_CLIENTS) at a time as `wrk -H 'Connection:
     /// close'` makes them: each sends a 94-byte HTTP/1.1 request
@@ -136,14 +138,6 @@ impl Serialize for ServeLoad {
     }
 }
 
-/// `total` split into `parts` shares as equal as can be.
-pub(super) fn shares(total: u64, parts: usize) -> Vec<u64> {
-    let parts = parts.max(1) as u64;
-    (0..parts)
-        .map(|i| total / parts + u64::from(i < total % parts))
-        .collect()
-}
-
 /// Connects `flows` times (untimed), then sends each share at once and
 /// waits until every connection was closed from the far side, which the
 /// backend does once it has read everything. Timed from the first byte.
@@ -192,39 +186,22 @@ async fn run_flows(
 }
 
 /// Makes `connections` short connections, [`SHORT_PARALLEL`] at a time;
-/// each checks its echo. Timed from the first connect to the last close.
+/// each checks its echo and is timed from connect to close.
 async fn run_short(
     addr: SocketAddr,
     backend: &mut Backend,
     connections: u64,
 ) -> io::Result<Measurement> {
-    let started = Instant::now();
-    let mut clients = JoinSet::new();
-    for (client, count) in shares(connections, SHORT_PARALLEL).into_iter().enumerate() {
-        clients.spawn(async move {
-            for i in 0..count {
-                short_connection(addr, client, i).await?;
-            }
-            Ok::<_, io::Error>(())
-        });
-    }
-    while let Some(done) = clients.join_next().await {
-        done.map_err(io::Error::other)??;
-    }
-    let elapsed = started.elapsed();
-    let received = backend.ended(connections as usize).await?;
-    for bytes in received {
-        expect_amount(
-            "bytes the backend received on a connection",
-            SHORT_MESSAGE as u64,
-            bytes,
-        )?;
-    }
-    Ok(Measurement {
-        amount: connections,
-        elapsed,
-        latency: None,
-    })
+    let each = SHORT_MESSAGE as u64;
+    connect_side_by_side(
+        addr,
+        backend,
+        connections,
+        SHORT_PARALLEL,
+        each,
+        short_connection,
+    )
+    .await
 }
 
 /// Connects (untimed), then makes `round_trips` round trips of
@@ -284,7 +261,7 @@ async fn short_connection(addr: SocketAddr, client: usize, i: u64) -> io::Result
     if reply != message {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("connection {i} of client {client} got a different echo"),
+            "got a different echo",
         ));
     }
     Ok(())

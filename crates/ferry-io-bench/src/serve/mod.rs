@@ -9,6 +9,7 @@
 //! reason, where they are not installed or do not start.
 
 mod backend;
+mod clients;
 mod config_dir;
 mod haproxy;
 mod http;
