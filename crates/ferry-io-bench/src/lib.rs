@@ -23,15 +23,14 @@
 //!
 //! 1. figures: [`stats`], `Measurement`, [`ratio`] (round-by-round pairing
 //!    of any contenders' runs) and [`machine`];
-//! 2. what is measured: [`ends`], `Implementation` (the copies, which know
-//!    no workload), `Workload` (which says what it
-//!    [supports](Workload::supports)) and `Sizes`;
+//! 2. what is measured, and on what: [`ends`], `Implementation` (the
+//!    copies, which know no workload), `Workload` (which says what it
+//!    [supports](Workload::supports)), `Sizes` and the runtime's `Flavor`;
 //! 3. records and reports: `Run`, [`comparison`], [`report`] and [`pool`],
 //!    which know nothing of how runs are made;
-//! 4. runners: `Flavor`, the [`Runner`], [`serve`], [`scaling`], the
-//!    [`Scenario`]s and the [`Bench`] with its [`bench_report`];
-//! 5. what a person reads: [`table`], [`grid`], [`summary`], [`chart`] and
-//!    [`progress`].
+//! 4. runners: the [`Runner`] and its [`progress`], [`serve`], [`scaling`],
+//!    the [`Scenario`]s and the [`Bench`] with its [`bench_report`];
+//! 5. what a person reads: [`table`], [`grid`], [`summary`] and [`chart`].
 //!
 //! Tests and smoke runs use [`Preset::Tiny`] (`ferry bench --size tiny`):
 //! every scenario at a few hundred KiB, checking counts, not speed.
