@@ -98,14 +98,15 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout.
     Man,
-    /// Measure ferry against tokio, std, socat and HAProxy on this machine.
+    /// Measure ferry against tokio, std, socat, HAProxy and nginx on this machine.
     ///
     /// Each scenario runs every contender once per round, alternating the
     /// order, and reports medians and ratios in the same run: copies in
     /// this process against tokio, relays in processes of their own
-    /// (`ferry --serve`, socat, HAProxy) against direct connections, and
-    /// how one `ferry --serve` scales from 1 to 1,000 connections. socat
-    /// and HAProxy are skipped with a note where they are not installed.
+    /// (`ferry --serve`, socat, HAProxy, nginx) against direct connections,
+    /// and how one `ferry --serve` scales from 1 to 1,000 connections.
+    /// socat, HAProxy and nginx are skipped with a note where they are not
+    /// installed.
     /// Every run checks its byte counts; a wrong count fails the benchmark.
     #[command(after_help = ferry_io_bench::Scenario::help())]
     Bench(BenchFlags),
