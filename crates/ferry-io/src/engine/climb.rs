@@ -71,13 +71,14 @@ pub(crate) enum Change {
 }
 
 /// Where the climb is.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 enum State {
     /// The next read that fills the buffer starts a trial.
     #[default]
     Climbing,
-    /// Weighing two sizes.
-    Trial(Trial),
+    /// Weighing two sizes (boxed: a copy that waits for its next byte,
+    /// as most of a relay's do, holds only the tag).
+    Trial(Box<Trial>),
     /// Growth stopped paying: `reads` filled reads since.
     Settled { reads: u32 },
 }
@@ -105,7 +106,7 @@ struct Trial {
 }
 
 /// One buffer's climb.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Climb {
     state: State,
     /// The cheapest size weighed since the climb started (0: none yet), and
@@ -149,7 +150,8 @@ impl Climb {
                 if self.best == 0 {
                     self.best = clamp(size);
                 }
-                self.state = State::Trial(Trial::new(clamp(size), clamp(next), now()));
+                let trial = Trial::new(clamp(size), clamp(next), now());
+                self.state = State::Trial(Box::new(trial));
                 true
             }
             State::Trial(_) => false,
@@ -262,12 +264,12 @@ impl Climb {
         }
         let (small, big, repeat) = (trial.small, trial.big, trial.repeat);
         let ratio = median(&mut trial.ratios);
-        if !repeat && !self.keeps(ratio) {
+        if !repeat && !keeps(self.excess, ratio) {
             // Once more, before giving the size up.
-            self.state = State::Trial(Trial {
+            **trial = Trial {
                 repeat: true,
                 ..Trial::new(small, big, now)
-            });
+            };
             return Some(Change::Fill(big as usize));
         }
         Some(self.judge(big, ratio))
@@ -276,7 +278,7 @@ impl Climb {
     /// The verdict on `big`, which costs `ratio` times what the size it grew
     /// from does.
     fn judge(&mut self, big: u32, ratio: f64) -> Change {
-        if self.keeps(ratio) {
+        if keeps(self.excess, ratio) {
             let excess = self.excess * ratio;
             if excess < 1.0 {
                 (self.best, self.excess) = (big, 1.0);
@@ -293,12 +295,6 @@ impl Climb {
         self.proven = self.best;
         self.state = State::Settled { reads: 0 };
         Change::Resize(self.best as usize)
-    }
-
-    /// Whether a size that costs `ratio` times the one it grew from is
-    /// kept: it is not clearly dearer than that one, nor than the cheapest.
-    fn keeps(&self, ratio: f64) -> bool {
-        ratio <= 1.0 + DOUBT && self.excess * ratio <= 1.0 + DOUBT
     }
 
     /// Drops a trial under way: the buffer shrank after small reads, and
@@ -345,6 +341,13 @@ impl Trial {
     fn turn_size(&self) -> usize {
         (if self.big_turn { self.big } else { self.small }) as usize
     }
+}
+
+/// Whether a size that costs `ratio` times the one it grew from is kept,
+/// the one it grew from costing `excess` times the cheapest: it is not
+/// clearly dearer than either.
+fn keeps(excess: f64, ratio: f64) -> bool {
+    ratio <= 1.0 + DOUBT && excess * ratio <= 1.0 + DOUBT
 }
 
 /// The median of `ratios` (the geometric mean of the middle two).
@@ -583,7 +586,7 @@ mod tests {
             }
             now += Duration::from_secs(1);
         }
-        let State::Trial(trial) = climb.state else {
+        let State::Trial(trial) = &climb.state else {
             panic!("the trial ended early");
         };
         // Eight polls made the first turn (128 KiB); the second has had two.

@@ -92,7 +92,7 @@ impl BufferPolicy {
 
 /// A buffer's policy, kept small (a copy holds one per direction), and
 /// what it has learnt about the copy's ends.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Sizer {
     /// The policy's sizes; more than 4 GiB is taken as 4 GiB.
     /// `initial == max` for a fixed size: it neither grows nor shrinks.
