@@ -256,3 +256,23 @@ fn memory_devices_given_as_paths_are_read_and_written_exactly() {
         "ferry: write to DST failed after 0 B: no space left on device\n"
     );
 }
+
+#[test]
+fn a_pipe_reader_that_left_after_the_last_byte_is_no_failure() {
+    // `head -c N` took every byte and exited before ferry found its
+    // stdin's EOF: the EPIPE that splice gives first is not a failure.
+    let (stdin, feeder) = rustix::pipe::pipe().unwrap();
+    drop(feeder);
+    let (reader, stdout) = rustix::pipe::pipe().unwrap();
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["-", "-", "--json"])
+        .stdin(Stdio::from(stdin))
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("\"path\":\"splice\""), "{stderr}");
+}

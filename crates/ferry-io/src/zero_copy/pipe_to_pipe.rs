@@ -109,11 +109,17 @@ where
                 Err(err) if would_block(&err) => gate.consume(0),
                 Err(err) => {
                     gate.consume(0);
+                    let reader_gone = err.raw_os_error() == Some(Errno::PIPE.raw_os_error());
+                    // The kernel looks at the sink's readers before the
+                    // source's writers: a reader that left after the last
+                    // byte fails the splice that would have found the EOF.
+                    // With nothing left to move, that is the end.
+                    if reader_gone && at_eof(from) {
+                        self.eof = true;
+                        continue;
+                    }
                     // A reader that went away is the write failing.
-                    let step = match err.raw_os_error().map(Errno::from_raw_os_error) {
-                        Some(Errno::PIPE) => Step::Write,
-                        _ => Step::Read,
-                    };
+                    let step = if reader_gone { Step::Write } else { Step::Read };
                     return Poll::Ready(Err(judge(Route::Splice, step, err, self.moved)));
                 }
             }
@@ -129,6 +135,19 @@ fn not_now(blocked: bool) -> io::Error {
     } else {
         io::ErrorKind::Interrupted.into()
     }
+}
+
+/// Whether the pipe `from` is at its end: its writers closed and nothing
+/// left in it, asked without waiting.
+fn at_eof(from: std::os::fd::BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::new(&from, PollFlags::IN)];
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&now)).is_ok()
+        && fds[0].revents().contains(PollFlags::HUP)
+        && !fds[0].revents().contains(PollFlags::IN)
 }
 
 /// Whether `from` has bytes (or its writer closed) and `to` has room (or
