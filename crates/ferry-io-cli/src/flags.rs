@@ -301,8 +301,8 @@ pub struct RelayFlags {
     pub metrics: Option<(String, u16)>,
 
     /// Turn on TCP keepalive on relayed TCP connections: probes after
-    /// DURATION of silence, so a peer that vanished is noticed.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_positive_duration, value_hint = ValueHint::Other)]
+    /// DURATION of silence (1s to 32767s), so a peer that vanished is noticed.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_keepalive, value_hint = ValueHint::Other)]
     pub keepalive: Option<Duration>,
 }
 

@@ -115,6 +115,46 @@ fn bad_sizes_and_durations() {
 }
 
 #[test]
+fn durations_longer_than_a_hundred_years_are_refused() {
+    // Each of these panicked or overflowed a timer somewhere (a UDP linger,
+    // a UDP flow's idle timeout, the progress interval).
+    for (args, flag) in [
+        (&["-", "udp:127.0.0.1:9"][..], "--linger"),
+        (&["-", "udp:127.0.0.1:9"], "--idle-timeout"),
+        (&["zero:", "null:"], "--interval"),
+        (&["zero:", "null:"], "--connect-timeout"),
+        (&["zero:", "null:"], "--shutdown-timeout"),
+        (&["tcp-listen:0", "tcp:127.0.0.1:9", "--serve"], "--upstream-backoff"),
+        (&["tcp-listen:0", "tcp:127.0.0.1:9", "--serve"], "--proxy-timeout"),
+    ] {
+        for huge in ["300000000000y", "18446744073709551615", "101y"] {
+            let mut args = args.to_vec();
+            args.extend([flag, huge]);
+            refused(
+                &args,
+                &format!("ferry: bad {flag} \"{huge}\": too long: at most 100 years"),
+            );
+        }
+    }
+}
+
+#[test]
+fn keepalive_outside_what_tcp_takes_is_refused() {
+    // TCP_KEEPIDLE takes 1 to 32767 seconds; the kernel refused anything
+    // longer, and the interval was never set.
+    for (value, why) in [
+        ("10h", "at most 32767s (9h 6m 7s)"),
+        ("32768", "at most 32767s (9h 6m 7s)"),
+        ("500ms", "at least 1s"),
+    ] {
+        refused(
+            &["tcp-listen:0", "tcp:127.0.0.1:9", "--keepalive", value],
+            &format!("ferry: bad --keepalive \"{value}\": {why}"),
+        );
+    }
+}
+
+#[test]
 fn address_in_use_and_connection_refused() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();

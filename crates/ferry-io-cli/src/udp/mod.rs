@@ -110,7 +110,10 @@ impl Activity {
         };
         loop {
             let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
-            let deadline = self.start + last + timeout;
+            // A deadline past what the clock holds never comes.
+            let Some(deadline) = self.start.checked_add(last.saturating_add(timeout)) else {
+                return std::future::pending().await;
+            };
             if Instant::now() >= deadline {
                 return;
             }
