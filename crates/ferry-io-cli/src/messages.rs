@@ -109,11 +109,6 @@ pub fn cannot_open(address: &Address, error: &io::Error) -> Failure {
     Failure::input(format!("cannot open {address}"), describe(error))
 }
 
-/// A standard stream the shell closed (`verb` is "read from" or "write to").
-pub fn stdio_closed(verb: &str, stream: &str) -> Failure {
-    Failure::input(format!("cannot {verb} -"), format!("{stream} is closed"))
-}
-
 /// A standard stream that is open but cannot be used (`stream` is "stdin"
 /// or "stdout").
 pub fn cannot_open_stdio(stream: &str, error: &io::Error) -> Failure {
