@@ -506,3 +506,60 @@ fn out_of_file_descriptors_the_server_waits_then_serves_again() {
     assert!(ended.is_ok(), "{ended:?}");
     ferry.wait_for_line(" close");
 }
+
+/// Sends `signal` twice, the second after ferry said it is finishing, and
+/// checks that the second ends it at once (its --shutdown-timeout is far
+/// longer than the test waits).
+fn second_signal_ends_at_once(ferry: Ferry, signal: &str) -> Finished {
+    ferry.signal(signal);
+    ferry.wait_for_line("finishing");
+    ferry.signal(signal);
+    let done = ferry.wait(Duration::from_secs(5));
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    done
+}
+
+#[test]
+fn a_second_signal_cuts_programs_off_at_once() {
+    for (program, signal) in [("exec:cat", "INT"), ("sh:cat", "TERM")] {
+        let ferry = Ferry::spawn(&[
+            "-v",
+            "tcp-listen:0",
+            program,
+            "--serve",
+            "--shutdown-timeout",
+            "10m",
+        ]);
+        let mut client = connect(ferry.port());
+        client.write_all(b"echo me").unwrap();
+        let mut echoed = [0; 7];
+        client.read_exact(&mut echoed).unwrap();
+        second_signal_ends_at_once(ferry, signal);
+        let (_, ended) = read_all(&mut client);
+        assert!(ended.is_err(), "{program}: a clean EOF after a cut-off");
+    }
+    // A one-way copy into a program that never reads.
+    let ferry = Ferry::spawn(&["zero:", "sh:sleep 600", "--shutdown-timeout", "10m"]);
+    thread::sleep(Duration::from_millis(300));
+    second_signal_ends_at_once(ferry, "INT");
+}
+
+#[test]
+fn a_second_signal_ends_a_copy_into_a_fifo_nobody_reads() {
+    let dir = TempDir::new("fifo-second-signal");
+    let fifo = dir.path("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    // A reader that opened the FIFO and never reads: ferry's writes block
+    // once it is full.
+    let _reader = rustix::fs::open(
+        &fifo,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK,
+        rustix::fs::Mode::empty(),
+    )
+    .unwrap();
+    let ferry = Ferry::spawn(&["zero:", &fifo, "--shutdown-timeout", "10m"]);
+    thread::sleep(Duration::from_millis(300));
+    let done = second_signal_ends_at_once(ferry, "INT");
+    assert!(done.stderr.contains("interrupted after"), "{}", done.stderr);
+}

@@ -492,3 +492,45 @@ fn tls_flags_without_a_tls_address_are_refused() {
         done.stderr
     );
 }
+
+#[test]
+fn a_second_signal_cuts_tls_relays_off_at_once() {
+    let files = Files::new("tls-second-signal");
+    let ca = Ca::new("ferry test CA");
+    let (cert, key) = ca.issue(&["localhost"], false);
+    // An upstream that never reads: what is sent to it backs up.
+    let backend = backend(|stream| {
+        thread::sleep(std::time::Duration::from_secs(30));
+        drop(stream);
+    });
+    let server = tls_server(
+        &files,
+        &cert,
+        &key,
+        &format!("tcp:127.0.0.1:{backend}"),
+        &["--serve", "--shutdown-timeout", "10m"],
+    );
+    let port = server.port();
+    let mut client = tls_client(port, &client_config(&ca.pem(), None));
+    client.write_all(b"half a request").unwrap();
+    client.flush().unwrap();
+    server.wait_for_line(" open");
+    // A tls: client end too, whose server never answers.
+    let ca_file = files.write("ca.pem", &ca.pem());
+    let one_way = Ferry::spawn(&[
+        "zero:",
+        &format!("tls:localhost:{port}"),
+        "--tls-ca",
+        &ca_file,
+        "--shutdown-timeout",
+        "10m",
+    ]);
+    thread::sleep(std::time::Duration::from_millis(300));
+    for ferry in [one_way, server] {
+        ferry.signal("INT");
+        ferry.wait_for_line("finishing");
+        ferry.signal("INT");
+        let done = ferry.wait(std::time::Duration::from_secs(5));
+        assert_eq!(done.code, Some(1), "{}", done.stderr);
+    }
+}
