@@ -97,6 +97,10 @@ impl Broken {
         } else {
             (forward, backward, messages::copy_failed(error))
         };
+        // A TLS server that refused ferry's certificate: bad input.
+        if let Some(refused) = endpoint::certificate_refused(error.io_error()) {
+            failure = Failure::Input(refused);
+        }
         // A program's output that ended with a failed status: the failure
         // is the program's, told as when it is found after the transfer.
         if let Some(exit) = endpoint::failed_program(error.io_error()) {

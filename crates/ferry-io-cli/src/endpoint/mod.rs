@@ -37,6 +37,7 @@ pub use exec::{failed_program, stopped_reading, Exit, Program};
 pub use listener::{Incoming, Listener};
 pub use open::{open, OpenOptions, Role};
 pub use stdio::restore_flags;
+pub use tls::certificate_refused;
 
 /// An opened address.
 pub enum Endpoint {

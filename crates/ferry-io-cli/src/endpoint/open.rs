@@ -106,7 +106,7 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
             // One bound for the connection and the handshake together.
             let connecting = async {
                 let tcp = tcp::connect(host, *port, *bind).await?;
-                tls::connect(tcp, host, config).await
+                tls::connect(tcp, host, config, address.to_string()).await
             };
             let stream = within(options.connect_timeout, connecting)
                 .await
