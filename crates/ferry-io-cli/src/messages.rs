@@ -10,7 +10,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use ferry_io::{CopyError, Counts, Direction, Step};
 
 use crate::address::Address;
-use crate::units::Exact;
+use crate::units::{count, Exact};
 
 /// Why `ferry` stopped short, and so which exit code it returns.
 #[derive(Debug)]
@@ -173,8 +173,33 @@ pub fn no_upstream(failures: &[Failure]) -> Failure {
 }
 
 /// The access log dropped lines it could not write in time.
-pub fn access_log_dropped(lines: usize) -> String {
-    format!("ferry: {lines} access-log lines were dropped: the log was not written fast enough")
+pub fn access_log_dropped(lines: u64) -> String {
+    let (lines, were) = (count(lines, "access-log line", "access-log lines"), were(lines));
+    format!("ferry: {lines} {were} dropped: the log was not written fast enough")
+}
+
+/// The first line the access log's file refused.
+pub fn access_log_failing(name: &str, error: &io::Error) -> String {
+    format!(
+        "ferry: warning: cannot write the access log {name}: {}; lines that fail are \
+         counted (ferry_access_log_failed_lines_total) and told at exit",
+        describe(error)
+    )
+}
+
+/// Lines the access log's file refused, at exit.
+pub fn access_log_failed(lines: u64, name: &str) -> String {
+    let lines = count(lines, "access-log line", "access-log lines");
+    format!("ferry: {lines} could not be written to {name}")
+}
+
+/// `was` or `were`, for `n` things.
+fn were(n: u64) -> &'static str {
+    if n == 1 {
+        "was"
+    } else {
+        "were"
+    }
 }
 
 /// SRC cannot be read or DST cannot be written.

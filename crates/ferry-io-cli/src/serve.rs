@@ -169,7 +169,9 @@ pub async fn run(
     let metrics = match &relay.metrics {
         Some((host, port)) => {
             let endpoint = metrics::bind(host, *port).await?;
-            let metrics = Arc::new(Metrics::new(&upstreams.names(), progress.clone()));
+            let access_log_failures = access_log.as_ref().map(AccessLog::failures);
+            let metrics = Metrics::new(&upstreams.names(), progress.clone(), access_log_failures);
+            let metrics = Arc::new(metrics);
             tokio::spawn(metrics::serve(endpoint, metrics.clone()));
             Some(metrics)
         }
@@ -204,13 +206,11 @@ pub async fn run(
     let cut = relays.len();
     // Relays cut off report themselves as they are dropped.
     relays.shutdown().await;
-    if let Some(dropped) = server.access_log.as_ref().map(AccessLog::dropped) {
-        if dropped > 0 {
-            crate::stderr::line(messages::access_log_dropped(dropped));
-        }
+    // Writes out the access log's queue, then tells what it lost.
+    let access_log = Arc::into_inner(server).and_then(|server| server.access_log);
+    if let Some(log) = access_log {
+        log.close();
     }
-    // Writes out the access log's queue.
-    drop(server);
     if !matches!(ending, Finish::Cut) {
         return Ok(());
     }

@@ -29,6 +29,14 @@ impl fmt::Display for Bytes {
     }
 }
 
+/// `n` things, in the singular for one: `1 relay`, `3 relays`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    match n.into() {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
 /// A byte count where the count is the point, exact and then for people:
 /// `10,493,985 B (10.0 MiB)`, or `512 B` below 1 KiB.
 #[derive(Clone, Copy, Debug)]
