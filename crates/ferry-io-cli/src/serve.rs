@@ -203,6 +203,7 @@ pub async fn run(
         report::finishing(output, grace);
     })
     .await;
+    while relays.try_join_next().is_some() {}
     let cut = relays.len();
     // Relays cut off report themselves as they are dropped.
     relays.shutdown().await;
@@ -278,6 +279,8 @@ async fn serve(
     }
     // Stop accepting: close the socket so new connections are refused.
     drop(listener);
+    // Relays that ended since the last accept are not running.
+    while relays.try_join_next().is_some() {}
     let running = relays.len();
     if running > 0 {
         tracing::info!(running, "stopping: waiting for running relays");

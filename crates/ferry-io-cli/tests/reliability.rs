@@ -507,6 +507,38 @@ fn out_of_file_descriptors_the_server_waits_then_serves_again() {
     ferry.wait_for_line(" close");
 }
 
+#[test]
+fn the_shutdown_log_counts_only_relays_still_running() {
+    // Finished relays used to be counted until the next accept reaped them.
+    let echo = backend(xor_after_eof);
+    let upstream = format!("tcp:127.0.0.1:{echo}");
+    let ferry = Ferry::spawn(&["-v", "tcp-listen:0", &upstream, "--serve"]);
+    let port = ferry.port();
+    for _ in 0..3 {
+        assert_eq!(exchange(&mut connect(port), b"done"), xor(b"done"));
+        ferry.wait_for_line(" close");
+    }
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(!done.stderr.contains("waiting for"), "{}", done.stderr);
+
+    // One still running is counted.
+    let ferry = Ferry::spawn(&["-v", "tcp-listen:0", &upstream, "--serve"]);
+    let port = ferry.port();
+    assert_eq!(exchange(&mut connect(port), b"done"), xor(b"done"));
+    ferry.wait_for_line(" close");
+    let mut running = connect(port);
+    running.write_all(b"still ").unwrap();
+    ferry.wait_for_line(" open");
+    ferry.signal("INT");
+    let line = ferry.wait_for_line("waiting for");
+    assert!(line.ends_with("running=1"), "{line}");
+    assert_eq!(exchange(&mut running, b"here"), xor(b"still here"));
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+}
+
 /// Sends `signal` twice, the second after ferry said it is finishing, and
 /// checks that the second ends it at once (its --shutdown-timeout is far
 /// longer than the test waits).
