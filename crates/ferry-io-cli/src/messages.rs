@@ -10,7 +10,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use ferry_io::{CopyError, Counts, Direction, Step};
 
 use crate::address::Address;
-use crate::units::{count, Exact};
+use crate::units::{count, grouped, Exact};
 
 /// Why `ferry` stopped short, and so which exit code it returns.
 #[derive(Debug)]
@@ -96,6 +96,17 @@ pub fn needs_serve(flag: &str) -> Failure {
     Failure::input(
         format!("cannot use {flag} without --serve"),
         "it limits a server; add --serve to keep accepting connections",
+    )
+}
+
+/// The warning for a server whose open-file limit is below what
+/// `--max-connections` needs.
+pub fn too_few_fds(max_connections: u32, needed: u64, most: u64) -> String {
+    format!(
+        "ferry: warning: --max-connections {max_connections} needs about {} file \
+         descriptors, but at most {most} can be open: past that, clients are reset; raise \
+         the limit (ulimit -n, or LimitNOFILE= in a systemd unit) or lower --max-connections",
+        grouped(needed)
     )
 }
 

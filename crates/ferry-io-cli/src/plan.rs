@@ -220,6 +220,10 @@ impl Plan {
                 "only TCP connections have keepalive",
             ));
         }
+        if serving {
+            let most = cli.serve.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+            warnings.extend(fd_shortage(most, &upstreams, flags.zero_copy));
+        }
         if flags.append && !matches!(dst, Address::File(_)) {
             warnings.push(messages::no_effect(
                 "--append",
@@ -600,6 +604,23 @@ fn relay_plan(
         keepalive: flags.keepalive,
         reuse_port: serve.reuse_port,
     })
+}
+
+/// The warning for a server whose open-file limit cannot hold
+/// `max_connections` relays: past it accepts fail and clients are reset.
+/// A relay holds its two sockets, a program's pipes in place of a socket,
+/// and with `--zero-copy always` two splice pipes; the rest of ferry a
+/// handful more.
+fn fd_shortage(max_connections: u32, upstreams: &[Address], zero_copy: ZeroCopy) -> Option<String> {
+    const OWN: u64 = 16;
+    let program = upstreams
+        .iter()
+        .any(|upstream| matches!(upstream, Address::Exec { .. } | Address::Sh(_)));
+    let per_relay = 2 + u64::from(program) + if zero_copy == ZeroCopy::Always { 4 } else { 0 };
+    let needed = OWN + u64::from(max_connections) * per_relay;
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    let most = limit.current?;
+    (most < needed).then(|| messages::too_few_fds(max_connections, needed, most))
 }
 
 /// How long an upstream that refused is skipped unless told otherwise.

@@ -539,6 +539,34 @@ fn the_shutdown_log_counts_only_relays_still_running() {
     assert_eq!(done.code, Some(0), "{}", done.stderr);
 }
 
+#[test]
+fn too_few_file_descriptors_for_max_connections_is_a_warning() {
+    // The hard limit is what ferry can raise its own to: 256 fds cannot
+    // carry 500 relays of 2 sockets each.
+    let ferry = Ferry::spawn_shell(
+        "ulimit -n 256 && exec \"$0\" -v tcp-listen:0 tcp:127.0.0.1:9 --serve --max-connections 500",
+    );
+    let warning = ferry.wait_for_line("warning");
+    assert!(
+        warning.starts_with(
+            "ferry: warning: --max-connections 500 needs about 1,0"
+        ) && warning.contains("file descriptors, but at most 256 can be open"),
+        "{warning}"
+    );
+    ferry.port();
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    // Room enough: no warning.
+    let ferry = Ferry::spawn_shell(
+        "ulimit -n 4096 && exec \"$0\" -v tcp-listen:0 tcp:127.0.0.1:9 --serve --max-connections 500",
+    );
+    ferry.port();
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert!(!done.stderr.contains("warning"), "{}", done.stderr);
+}
+
 /// Sends `signal` twice, the second after ferry said it is finishing, and
 /// checks that the second ends it at once (its --shutdown-timeout is far
 /// longer than the test waits).
