@@ -156,7 +156,8 @@ pub fn interrupted(bytes: u64) -> Failure {
 
 /// The server stopped with `running` relays cut off.
 pub fn relays_cut(running: usize) -> Failure {
-    Failure::Transfer(format!("stopped with {running} relays still running"))
+    let running = count(running as u64, "relay", "relays");
+    Failure::Transfer(format!("stopped with {running} still running"))
 }
 
 /// A relay of a server cut off by its shutdown after `bytes` in all.
@@ -339,8 +340,7 @@ pub fn describe(error: &io::Error) -> String {
 }
 
 /// Turns a clap error into the exit it deserves: help and version print and
-/// exit 0; every usage mistake prints one `ferry:` line (plus clap's usage
-/// hint) and exits 2.
+/// exit 0; every usage mistake prints one `ferry:` line and exits 2.
 pub fn clap_exit(error: clap::Error) -> ! {
     if matches!(
         error.kind(),
@@ -350,43 +350,113 @@ pub fn clap_exit(error: clap::Error) -> ! {
     ) {
         error.exit();
     }
-    let context = |kind| match error.get(kind) {
+    eprintln!("ferry: {}", usage_mistake(&error));
+    std::process::exit(2);
+}
+
+/// A usage mistake in one line, without the `ferry: `.
+fn usage_mistake(error: &clap::Error) -> String {
+    let string = |kind| match error.get(kind) {
         Some(ContextValue::String(text)) => Some(text.clone()),
         _ => None,
     };
-    let message = match (
-        error.kind(),
-        context(ContextKind::InvalidArg),
-        context(ContextKind::InvalidValue),
-    ) {
+    let strings = |kind| match error.get(kind) {
+        Some(ContextValue::Strings(texts)) => texts.clone(),
+        Some(ContextValue::String(text)) => vec![text.clone()],
+        _ => Vec::new(),
+    };
+    let rendered = error.render().to_string();
+    let first_line = rendered.lines().next().unwrap_or("");
+    let first_line = first_line.strip_prefix("error: ").unwrap_or(first_line);
+    let arg = string(ContextKind::InvalidArg);
+    let value = string(ContextKind::InvalidValue);
+    match (error.kind(), arg, value) {
         (ErrorKind::ValueValidation, Some(arg), Some(value)) => {
-            let why = std::error::Error::source(&error)
+            let why = std::error::Error::source(error)
                 .map(|source| source.to_string())
                 .unwrap_or_else(|| "invalid value".to_string());
-            let what = if arg == "<SRC>" || arg.starts_with("<DST>") {
-                "bad address".to_string()
-            } else {
-                // `--limit <SIZE>` -> `--limit`
-                let flag = arg.split_whitespace().next().unwrap_or(&arg);
-                let flag = flag.rsplit(", ").next().unwrap_or(flag);
-                format!("bad {flag}")
-            };
-            format!("ferry: {what} {value:?}: {why}\n")
+            format!("{} {value:?}: {why}", bad(&arg))
+        }
+        (ErrorKind::InvalidValue, Some(arg), Some(value)) if value.is_empty() => {
+            format!("{} needs a value", flag_name(&arg))
+        }
+        (ErrorKind::InvalidValue, Some(arg), Some(value)) => {
+            let valid = strings(ContextKind::ValidValue);
+            format!("{} {value:?}: expected {}", bad(&arg), alternatives(&valid))
         }
         // A third positional reads to clap as a subcommand after SRC DST.
-        (ErrorKind::ArgumentConflict, _, _)
-            if error.render().to_string().contains("the subcommand '") =>
-        {
-            let rendered = error.render().to_string();
-            let extra = rendered.split('\'').nth(1).unwrap_or("?");
-            format!("ferry: unexpected argument {extra:?}: expected ferry [OPTIONS] SRC DST\n")
+        (ErrorKind::ArgumentConflict, _, _) if first_line.contains("the subcommand '") => {
+            let extra = first_line.split('\'').nth(1).unwrap_or("?");
+            format!("unexpected argument {extra:?}: expected ferry [OPTIONS] SRC DST")
         }
-        _ => {
-            let rendered = error.render().to_string();
-            let rendered = rendered.strip_prefix("error: ").unwrap_or(&rendered);
-            format!("ferry: {rendered}")
+        (ErrorKind::ArgumentConflict, Some(arg), _) => {
+            let prior: Vec<String> = strings(ContextKind::PriorArg)
+                .iter()
+                .map(|prior| flag_name(prior))
+                .collect();
+            format!("cannot use {} with {}", flag_name(&arg), prior.join(" or "))
         }
+        (ErrorKind::MissingRequiredArgument, _, _) => {
+            let missing: Vec<String> = strings(ContextKind::InvalidArg)
+                .iter()
+                .map(|missing| flag_name(missing))
+                .collect();
+            missing_arguments(&missing)
+        }
+        (ErrorKind::UnknownArgument, Some(arg), _) => {
+            match strings(ContextKind::SuggestedArg).first() {
+                Some(similar) => format!("unknown option {arg} (did you mean {similar}?)"),
+                None => format!("unknown option {arg}: see ferry --help"),
+            }
+        }
+        _ => format!("{first_line} (see ferry --help)"),
+    }
+}
+
+/// `bad --limit` for clap's `--limit <SIZE>`, `bad address` for SRC or DST.
+fn bad(arg: &str) -> String {
+    if arg == "<SRC>" || arg.starts_with("<DST>") {
+        "bad address".to_string()
+    } else {
+        format!("bad {}", flag_name(arg))
+    }
+}
+
+/// A flag's name as typed: `--limit <SIZE>` → `--limit`, `-n, --limit` →
+/// `--limit`, `--verbose...` → `--verbose`, `<DST>...` → `DST`.
+fn flag_name(arg: &str) -> String {
+    let name = arg.split_whitespace().next().unwrap_or(arg);
+    let name = name.rsplit(", ").next().unwrap_or(name);
+    let name = name.trim_end_matches("...");
+    name.trim_start_matches('<').trim_end_matches('>').to_string()
+}
+
+/// What is missing, in one line: `missing DST: expected ferry [OPTIONS]
+/// SRC DST`, or for a flag that needs another, `--tls-cert needs --tls-key`.
+fn missing_arguments(missing: &[String]) -> String {
+    let needed_by = |flag: &str| match flag {
+        "--tls-key" => Some("--tls-cert"),
+        "--tls-cert" => Some("--tls-key"),
+        _ => None,
     };
-    eprint!("{message}");
-    std::process::exit(2);
+    if let [flag] = missing {
+        if let Some(by) = needed_by(flag) {
+            return format!("{by} needs {flag} FILE");
+        }
+    }
+    let names = missing.join(" and ");
+    if missing.iter().all(|name| name == "SRC" || name == "DST") {
+        format!("missing {names}: expected ferry [OPTIONS] SRC DST")
+    } else {
+        format!("missing {names}: see ferry --help")
+    }
+}
+
+/// `auto, never or always`.
+fn alternatives(values: &[String]) -> String {
+    match values {
+        [] => "another value (see ferry --help)".to_string(),
+        [only] => only.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
 }

@@ -19,6 +19,12 @@ fn refused(args: &[&str], needle: &str) {
         "{args:?}: expected {needle:?} in {}",
         done.stderr
     );
+    assert_eq!(
+        done.stderr.lines().count(),
+        1,
+        "{args:?}: more than one line:\n{}",
+        done.stderr
+    );
     assert!(done.stdout.is_empty());
 }
 
@@ -67,6 +73,24 @@ fn flags_that_do_not_apply() {
         done.stderr,
         "ferry: warning: --append has no effect on \"null:\": only a file is appended to\n"
     );
+}
+
+#[test]
+fn usage_mistakes_are_one_line() {
+    refused(
+        &["zero:", "null:", "-q", "-v"],
+        "ferry: cannot use --quiet with --verbose",
+    );
+    let done = run(&["zero:", "null:", "-q", "-v"]);
+    assert!(!done.stderr.contains("..."), "{}", done.stderr);
+    refused(
+        &["tls-listen:0", "null:", "--tls-cert", "cert.pem"],
+        "ferry: --tls-cert needs --tls-key",
+    );
+    refused(&["zero:"], "ferry: missing DST");
+    refused(&["zero:", "null:", "--zero-copy", "sometimes"], "bad --zero-copy \"sometimes\"");
+    refused(&["zero:", "null:", "--interval"], "--interval");
+    refused(&["zero:", "null:", "--limti", "5"], "--limti");
 }
 
 #[test]

@@ -694,3 +694,32 @@ fn a_failing_access_log_is_told_once_and_counted() {
     );
 }
 
+#[test]
+fn durations_in_logs_and_records_are_rounded_to_the_millisecond() {
+    let up = backend(xor_after_eof);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:127.0.0.1:0",
+        &format!("tcp:127.0.0.1:{up}"),
+        "--serve",
+        "--json-lines",
+    ]);
+    let port = ferry.port();
+    assert_eq!(exchange(&mut connect(port), b"time"), b"time".map(|b| b ^ 0x5a));
+    let line = ferry.wait_for_line(" close");
+    let seconds = line
+        .split(" seconds=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("{line}"));
+    let decimals = seconds.split_once('.').map(|(_, d)| d.len());
+    assert_eq!(decimals, Some(3), "{line}");
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    for record in done.stderr.lines().filter(|line| line.starts_with('{')) {
+        let record: Value = serde_json::from_str(record).unwrap();
+        let seconds = record["seconds"].to_string();
+        let decimals = seconds.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= 3, "{record}");
+    }
+}

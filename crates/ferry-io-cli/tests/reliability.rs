@@ -540,6 +540,24 @@ fn the_shutdown_log_counts_only_relays_still_running() {
 }
 
 #[test]
+fn a_relay_cut_off_is_counted_in_words() {
+    let echo = backend(xor_after_eof);
+    let ferry = Ferry::spawn(&["-v", "tcp-listen:0", &format!("tcp:127.0.0.1:{echo}"), "--serve"]);
+    let _running = connect(ferry.port());
+    ferry.wait_for_line(" open");
+    ferry.signal("INT");
+    ferry.wait_for_line("finishing");
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("ferry: stopped with 1 relay still running\n"),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
 fn too_few_file_descriptors_for_max_connections_is_a_warning() {
     // The hard limit is what ferry can raise its own to: 256 fds cannot
     // carry 500 relays of 2 sockets each.

@@ -104,6 +104,27 @@ fn a_socket_passed_by_systemd_is_served_as_fd_3() {
 }
 
 #[test]
+fn asking_for_a_socket_past_those_passed_counts_them_in_words() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let inherited = rustix::io::dup(&listener).unwrap();
+    let fd = inherited.as_raw_fd();
+    let to_3 = match fd {
+        3 => String::new(),
+        fd => format!("exec 3<&{fd} {fd}<&- && "),
+    };
+    let ferry = Ferry::spawn_shell(&format!(
+        "{to_3}export LISTEN_FDS=1 LISTEN_PID=$$ && exec \"$0\" fd:4 tcp:127.0.0.1:1 --serve"
+    ));
+    drop(inherited);
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(2), "{}", done.stderr);
+    assert_eq!(
+        done.stderr,
+        "ferry: cannot listen on fd:4: 1 socket was passed: fd:3\n"
+    );
+}
+
+#[test]
 fn fd_without_a_passed_socket_is_one_clear_line() {
     let done = run(&["fd:3", "tcp:127.0.0.1:1", "--serve"]);
     assert_eq!(done.code, Some(2), "{}", done.stderr);

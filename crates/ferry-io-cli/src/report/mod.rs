@@ -358,7 +358,8 @@ pub fn stats_line(summary: &Summary, elapsed: Duration) -> String {
         line.push_str(&format!(" via {path}"));
     }
     if let Some((accepted, failed)) = summary.connections {
-        line.push_str(&format!(", {accepted} connections, {failed} failed"));
+        let accepted = crate::units::count(accepted, "connection", "connections");
+        line.push_str(&format!(", {accepted}, {failed} failed"));
     }
     // The failure itself is the `ferry:` line that follows (or the JSON).
     if summary.error.is_some() {
