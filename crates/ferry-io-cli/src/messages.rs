@@ -91,12 +91,19 @@ pub fn zero_copy_always_refused(context: impl fmt::Display) -> Failure {
     )
 }
 
-/// A server flag given without `--serve`.
-pub fn needs_serve(flag: &str) -> Failure {
+/// A flag about a server's connections given without a server: `needs`
+/// is `--serve` (or `--serve or --keep-listening`), `does` what the flag
+/// would have done.
+pub fn needs_server(flag: &str, needs: &str, does: &str) -> Failure {
     Failure::input(
-        format!("cannot use {flag} without --serve"),
-        "it limits a server; add --serve to keep accepting connections",
+        format!("cannot use {flag} without {needs}"),
+        format!("{does}; add {needs} to keep accepting connections"),
     )
+}
+
+/// A flag that shapes another flag, given without it.
+pub fn needs_flag(flag: &str, other: &str, does: &str) -> Failure {
+    Failure::input(format!("cannot use {flag} without {other}"), does)
 }
 
 /// The warning for a server whose open-file limit is below what

@@ -76,6 +76,48 @@ fn flags_that_do_not_apply() {
 }
 
 #[test]
+fn a_server_flag_without_a_server_says_what_it_does() {
+    // One rule: a flag about a server's connections needs a server, and
+    // each says what it would have done.
+    let mut messages = std::collections::BTreeSet::new();
+    for (flag, value, needs) in [
+        ("--max-connections", Some("5"), "--serve"),
+        ("--max-buffer-memory", Some("64M"), "--serve"),
+        ("--metrics", Some("0"), "--serve"),
+        ("--access-log", Some("-"), "--serve"),
+        ("--accept-proxy", Some("v1"), "--serve"),
+        ("--send-proxy", Some("v1"), "--serve"),
+        ("--balance", Some("round-robin"), "--serve"),
+        ("--upstream-backoff", Some("1s"), "--serve"),
+        ("--reuse-port", None, "--serve or --keep-listening"),
+        (
+            "--rate-limit-per-connection",
+            Some("1M"),
+            "--serve or --keep-listening",
+        ),
+    ] {
+        let mut args = vec!["tcp-listen:0", "tcp:127.0.0.1:9", flag];
+        args.extend(value);
+        let done = run(&args);
+        assert_eq!(done.code, Some(2), "{flag}: {}", done.stderr);
+        let prefix = format!("ferry: cannot use {flag} without {needs}: ");
+        assert!(done.stderr.starts_with(&prefix), "{flag}: {}", done.stderr);
+        assert_eq!(done.stderr.lines().count(), 1, "{}", done.stderr);
+        let why = done.stderr[prefix.len()..].to_string();
+        assert!(messages.insert(why.clone()), "{flag} says what another says: {why}");
+    }
+    // Flags that only shape another flag need that one.
+    refused(
+        &["tcp-listen:0", "tcp:127.0.0.1:9", "--serve", "--proxy-timeout", "1s"],
+        "ferry: cannot use --proxy-timeout without --accept-proxy",
+    );
+    refused(
+        &["tcp-listen:0", "tcp:127.0.0.1:9", "--serve", "--access-log-format", "json"],
+        "ferry: cannot use --access-log-format without --access-log",
+    );
+}
+
+#[test]
 fn usage_mistakes_are_one_line() {
     refused(
         &["zero:", "null:", "-q", "-v"],
