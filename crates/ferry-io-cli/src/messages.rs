@@ -17,6 +17,10 @@ use crate::units::{count, grouped, Exact};
 pub enum Failure {
     /// Bad input found before any byte moved: exit code 2.
     Input(String),
+    /// Bad input that the system refused before any byte moved (a
+    /// connection refused, a file not found): exit code 2, and the kind of
+    /// the system's answer for the JSON records.
+    Refused(String, io::ErrorKind),
     /// An I/O failure during the copy or relay: exit code 1. The message
     /// already carries the byte counts reached.
     Transfer(String),
@@ -29,17 +33,24 @@ impl Failure {
         Failure::Input(format!("{what}: {why}"))
     }
 
+    /// A bad-input failure the system answered with `error`: `what` names
+    /// the offending value, the error says why.
+    pub fn refused(what: impl fmt::Display, error: &io::Error) -> Failure {
+        Failure::Refused(format!("{what}: {}", describe(error)), error.kind())
+    }
+
     /// The exit code for this failure.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Failure::Input(_) => ExitCode::from(2),
+            Failure::Input(_) | Failure::Refused(..) => ExitCode::from(2),
             Failure::Transfer(_) => ExitCode::from(1),
         }
     }
 
     /// What went wrong, without the `ferry: ` prefix.
     pub fn message(&self) -> &str {
-        let (Failure::Input(message) | Failure::Transfer(message)) = self;
+        let (Failure::Input(message) | Failure::Refused(message, _) | Failure::Transfer(message)) =
+            self;
         message
     }
 
@@ -124,7 +135,7 @@ pub fn no_effect(flag: &str, address: &Address, why: &str) -> String {
 
 /// An address that could not be opened.
 pub fn cannot_open(address: &Address, error: &io::Error) -> Failure {
-    Failure::input(format!("cannot open {address}"), describe(error))
+    Failure::refused(format!("cannot open {address}"), error)
 }
 
 /// A standard stream that is open but cannot be used (`stream` is "stdin"
@@ -135,7 +146,7 @@ pub fn cannot_open_stdio(stream: &str, error: &io::Error) -> Failure {
 
 /// Accepting on a listening address failed.
 pub fn cannot_accept(address: &str, error: &io::Error) -> Failure {
-    Failure::input(format!("cannot accept on {address}"), describe(error))
+    Failure::refused(format!("cannot accept on {address}"), error)
 }
 
 /// The signal handlers could not be installed.
@@ -185,10 +196,24 @@ pub fn proxy_header_unsent(upstream: &Address, error: &io::Error) -> Failure {
     )
 }
 
-/// No upstream of a server could be reached: each one's failure.
+/// No upstream of a server could be reached: each one's failure (of the
+/// kind they share, when they share one).
 pub fn no_upstream(failures: &[Failure]) -> Failure {
     let each: Vec<&str> = failures.iter().map(Failure::message).collect();
-    Failure::input("cannot connect to any upstream", each.join("; "))
+    let message = format!("cannot connect to any upstream: {}", each.join("; "));
+    let kinds: Vec<Option<io::ErrorKind>> = failures
+        .iter()
+        .map(|failure| match failure {
+            Failure::Refused(_, kind) => Some(*kind),
+            _ => None,
+        })
+        .collect();
+    match kinds.first() {
+        Some(Some(kind)) if kinds.iter().all(|other| *other == Some(*kind)) => {
+            Failure::Refused(message, *kind)
+        }
+        _ => Failure::Input(message),
+    }
 }
 
 /// The access log dropped lines it could not write in time.

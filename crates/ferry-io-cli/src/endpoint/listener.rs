@@ -234,7 +234,7 @@ impl Listener {
         let fail = |error: io::Error| {
             let what = format!("cannot listen on {address}");
             lookup_failure(address, &what, &error)
-                .unwrap_or_else(|| Failure::input(what, describe(&error)))
+                .unwrap_or_else(|| Failure::refused(what, &error))
         };
         match address {
             Address::TcpListen { host, port } => {

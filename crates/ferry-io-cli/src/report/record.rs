@@ -19,7 +19,8 @@ use crate::transfer::Cause;
 pub struct ErrorRecord {
     /// What kind of failure: an `io::ErrorKind` in snake case
     /// (`connection_reset`, `timed_out`), `interrupted` for a signal,
-    /// `invalid_input` for bad input.
+    /// `invalid_input` for bad input (or the kind of the system's answer to
+    /// it, `connection_refused`).
     pub kind: String,
     /// The step of the copy that failed, when a copy failed.
     pub step: Option<Step>,
@@ -36,6 +37,7 @@ impl ErrorRecord {
     pub fn new(failure: &Failure, cause: Option<&Cause>) -> ErrorRecord {
         let (kind, exit_code) = match failure {
             Failure::Input(_) => ("invalid_input".to_string(), 2),
+            Failure::Refused(_, kind) => (snake_case(*kind), 2),
             Failure::Transfer(_) => (
                 cause.map_or_else(|| "other".to_string(), |cause| snake_case(cause.kind)),
                 1,
