@@ -60,7 +60,10 @@ fn without_hidden(mut command: clap::Command) -> clap::Command {
         .collect();
     for name in hiding {
         command = command.mut_subcommand(name, |sub| {
-            let shown = sub.get_arguments().filter(|arg| !arg.is_hide_set()).cloned();
+            let shown = sub
+                .get_arguments()
+                .filter(|arg| !arg.is_hide_set())
+                .cloned();
             let mut visible = clap::Command::new(sub.get_name().to_string()).args(shown);
             if let Some(about) = sub.get_about() {
                 visible = visible.about(about.clone());

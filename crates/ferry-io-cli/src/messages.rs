@@ -218,7 +218,10 @@ pub fn no_upstream(failures: &[Failure]) -> Failure {
 
 /// The access log dropped lines it could not write in time.
 pub fn access_log_dropped(lines: u64) -> String {
-    let (lines, were) = (count(lines, "access-log line", "access-log lines"), were(lines));
+    let (lines, were) = (
+        count(lines, "access-log line", "access-log lines"),
+        were(lines),
+    );
     format!("ferry: {lines} {were} dropped: the log was not written fast enough")
 }
 
@@ -460,7 +463,9 @@ fn flag_name(arg: &str) -> String {
     let name = arg.split_whitespace().next().unwrap_or(arg);
     let name = name.rsplit(", ").next().unwrap_or(name);
     let name = name.trim_end_matches("...");
-    name.trim_start_matches('<').trim_end_matches('>').to_string()
+    name.trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_string()
 }
 
 /// What is missing, in one line: `missing DST: expected ferry [OPTIONS]

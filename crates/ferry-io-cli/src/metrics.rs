@@ -287,7 +287,11 @@ fn classic(openmetrics: &str) -> String {
             Some((kind, rest)) => {
                 let (name, after) = rest.split_once(' ').unwrap_or((rest, ""));
                 let after = if after == "unknown" { "untyped" } else { after };
-                let total = if counters.contains(name) { "_total" } else { "" };
+                let total = if counters.contains(name) {
+                    "_total"
+                } else {
+                    ""
+                };
                 format!("{kind} {name}{total} {after}")
             }
             None if line == "# EOF" || line.starts_with("# UNIT ") => continue,
@@ -379,7 +383,9 @@ async fn respond(mut stream: TcpStream, metrics: &Metrics) -> io::Result<()> {
     let path = target.split('?').next().unwrap_or("");
     let accept = lines.find_map(|line| {
         let (name, value) = line.split_once(':')?;
-        name.trim().eq_ignore_ascii_case("accept").then(|| value.trim())
+        name.trim()
+            .eq_ignore_ascii_case("accept")
+            .then(|| value.trim())
     });
     let (status, content_type, body) = match (method, path) {
         ("GET" | "HEAD", "/metrics") if wants_openmetrics(accept) => {

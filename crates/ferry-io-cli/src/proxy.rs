@@ -372,7 +372,10 @@ mod tests {
         let Parsed::Invalid(why) = parse(b"GET / HTTP/1.1\r\n\r\n", AcceptProxy::V2) else {
             panic!("not refused");
         };
-        assert_eq!(why, "not a v2 header: it does not start with the v2 signature");
+        assert_eq!(
+            why,
+            "not a v2 header: it does not start with the v2 signature"
+        );
     }
 
     #[test]

@@ -104,15 +104,30 @@ fn a_server_flag_without_a_server_says_what_it_does() {
         assert!(done.stderr.starts_with(&prefix), "{flag}: {}", done.stderr);
         assert_eq!(done.stderr.lines().count(), 1, "{}", done.stderr);
         let why = done.stderr[prefix.len()..].to_string();
-        assert!(messages.insert(why.clone()), "{flag} says what another says: {why}");
+        assert!(
+            messages.insert(why.clone()),
+            "{flag} says what another says: {why}"
+        );
     }
     // Flags that only shape another flag need that one.
     refused(
-        &["tcp-listen:0", "tcp:127.0.0.1:9", "--serve", "--proxy-timeout", "1s"],
+        &[
+            "tcp-listen:0",
+            "tcp:127.0.0.1:9",
+            "--serve",
+            "--proxy-timeout",
+            "1s",
+        ],
         "ferry: cannot use --proxy-timeout without --accept-proxy",
     );
     refused(
-        &["tcp-listen:0", "tcp:127.0.0.1:9", "--serve", "--access-log-format", "json"],
+        &[
+            "tcp-listen:0",
+            "tcp:127.0.0.1:9",
+            "--serve",
+            "--access-log-format",
+            "json",
+        ],
         "ferry: cannot use --access-log-format without --access-log",
     );
 }
@@ -130,7 +145,10 @@ fn usage_mistakes_are_one_line() {
         "ferry: --tls-cert needs --tls-key",
     );
     refused(&["zero:"], "ferry: missing DST");
-    refused(&["zero:", "null:", "--zero-copy", "sometimes"], "bad --zero-copy \"sometimes\"");
+    refused(
+        &["zero:", "null:", "--zero-copy", "sometimes"],
+        "bad --zero-copy \"sometimes\"",
+    );
     refused(&["zero:", "null:", "--interval"], "--interval");
     refused(&["zero:", "null:", "--limti", "5"], "--limti");
 }
@@ -190,8 +208,14 @@ fn durations_longer_than_a_hundred_years_are_refused() {
         (&["zero:", "null:"], "--interval"),
         (&["zero:", "null:"], "--connect-timeout"),
         (&["zero:", "null:"], "--shutdown-timeout"),
-        (&["tcp-listen:0", "tcp:127.0.0.1:9", "--serve"], "--upstream-backoff"),
-        (&["tcp-listen:0", "tcp:127.0.0.1:9", "--serve"], "--proxy-timeout"),
+        (
+            &["tcp-listen:0", "tcp:127.0.0.1:9", "--serve"],
+            "--upstream-backoff",
+        ),
+        (
+            &["tcp-listen:0", "tcp:127.0.0.1:9", "--serve"],
+            "--proxy-timeout",
+        ),
     ] {
         for huge in ["300000000000y", "18446744073709551615", "101y"] {
             let mut args = args.to_vec();

@@ -239,8 +239,7 @@ fn descendants(pid: u32) -> Vec<u32> {
 
 /// Whether `pid` is gone or a zombie (dead, waiting to be reaped).
 fn dead(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map_or(true, |stat| stat.contains(") Z "))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| stat.contains(") Z "))
 }
 
 /// Waits until each of `pids` is dead; fails with those still alive.
@@ -339,7 +338,8 @@ fn a_one_way_copy_into_a_program_that_exited_ends_well() {
         assert_eq!(report["error"], serde_json::Value::Null, "{program}");
     }
     // A program that fails still fails the copy, once.
-    let done = Ferry::spawn(&["zero:", "sh:head -c 5 >/dev/null; exit 4", "--stats"]).wait(DEADLINE);
+    let done =
+        Ferry::spawn(&["zero:", "sh:head -c 5 >/dev/null; exit 4", "--stats"]).wait(DEADLINE);
     assert_eq!(done.code, Some(1), "{}", done.stderr);
     assert_eq!(
         done.stderr.matches("DST exited with status 4").count(),

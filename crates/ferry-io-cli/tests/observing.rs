@@ -658,7 +658,10 @@ fn a_failing_access_log_is_told_once_and_counted() {
     let port = ferry.port();
     let metrics = metrics_port(&ferry);
     for _ in 0..3 {
-        assert_eq!(exchange(&mut connect(port), b"logged"), b"logged".map(|b| b ^ 0x5a));
+        assert_eq!(
+            exchange(&mut connect(port), b"logged"),
+            b"logged".map(|b| b ^ 0x5a)
+        );
         ferry.wait_for_line(" close");
     }
     let until = std::time::Instant::now() + DEADLINE;
@@ -681,8 +684,10 @@ fn a_failing_access_log_is_told_once_and_counted() {
         .collect();
     assert_eq!(
         warnings,
-        ["ferry: warning: cannot write the access log /dev/full: no space left on device; \
-          lines that fail are counted (ferry_access_log_failed_lines_total) and told at exit"],
+        [
+            "ferry: warning: cannot write the access log /dev/full: no space left on device; \
+          lines that fail are counted (ferry_access_log_failed_lines_total) and told at exit"
+        ],
         "{}",
         done.stderr
     );
@@ -705,7 +710,10 @@ fn durations_in_logs_and_records_are_rounded_to_the_millisecond() {
         "--json-lines",
     ]);
     let port = ferry.port();
-    assert_eq!(exchange(&mut connect(port), b"time"), b"time".map(|b| b ^ 0x5a));
+    assert_eq!(
+        exchange(&mut connect(port), b"time"),
+        b"time".map(|b| b ^ 0x5a)
+    );
     let line = ferry.wait_for_line(" close");
     let seconds = line
         .split(" seconds=")

@@ -225,7 +225,9 @@ fn the_longest_durations_do_not_panic() {
         longest,
     ]);
     let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    client.send_to(b"flow", ("127.0.0.1", ferry.port())).unwrap();
+    client
+        .send_to(b"flow", ("127.0.0.1", ferry.port()))
+        .unwrap();
     let (length, _) = udp.recv_from(&mut got).unwrap();
     assert_eq!(&got[..length], b"flow");
     ferry.wait_for_line("open");
@@ -542,7 +544,12 @@ fn the_shutdown_log_counts_only_relays_still_running() {
 #[test]
 fn a_relay_cut_off_is_counted_in_words() {
     let echo = backend(xor_after_eof);
-    let ferry = Ferry::spawn(&["-v", "tcp-listen:0", &format!("tcp:127.0.0.1:{echo}"), "--serve"]);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        &format!("tcp:127.0.0.1:{echo}"),
+        "--serve",
+    ]);
     let _running = connect(ferry.port());
     ferry.wait_for_line(" open");
     ferry.signal("INT");
@@ -551,7 +558,8 @@ fn a_relay_cut_off_is_counted_in_words() {
     let done = ferry.wait(DEADLINE);
     assert_eq!(done.code, Some(1), "{}", done.stderr);
     assert!(
-        done.stderr.contains("ferry: stopped with 1 relay still running\n"),
+        done.stderr
+            .contains("ferry: stopped with 1 relay still running\n"),
         "{}",
         done.stderr
     );
@@ -566,9 +574,8 @@ fn too_few_file_descriptors_for_max_connections_is_a_warning() {
     );
     let warning = ferry.wait_for_line("warning");
     assert!(
-        warning.starts_with(
-            "ferry: warning: --max-connections 500 needs about 1,0"
-        ) && warning.contains("file descriptors, but at most 256 can be open"),
+        warning.starts_with("ferry: warning: --max-connections 500 needs about 1,0")
+            && warning.contains("file descriptors, but at most 256 can be open"),
         "{warning}"
     );
     ferry.port();

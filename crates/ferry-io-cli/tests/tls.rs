@@ -290,7 +290,14 @@ fn a_key_that_is_not_the_certificates_is_one_line() {
     let (_, other_key) = ca.issue(&["localhost"], false);
     let cert = files.write("cert.pem", &cert);
     let key = files.write("key.pem", &other_key);
-    let done = run(&["tls-listen:0", "null:", "--tls-cert", &cert, "--tls-key", &key]);
+    let done = run(&[
+        "tls-listen:0",
+        "null:",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+    ]);
     assert_eq!(done.code, Some(2), "{}", done.stderr);
     assert_eq!(
         done.stderr,

@@ -161,10 +161,9 @@ impl AsyncRead for Tls {
             _ => None,
         };
         Poll::Ready(Err(match refused {
-            Some(message) => io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                CertificateRefused(message),
-            ),
+            Some(message) => {
+                io::Error::new(io::ErrorKind::PermissionDenied, CertificateRefused(message))
+            }
             None => error,
         }))
     }

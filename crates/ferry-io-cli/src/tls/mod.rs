@@ -160,10 +160,9 @@ pub fn server(flags: &TlsFlags) -> Result<TlsServer, Failure> {
 /// `--tls-key` that rustls would not pair with `--tls-cert`.
 fn key_refused(key: &Path, cert: &Path, error: &rustls::Error) -> Failure {
     let why = match error {
-        rustls::Error::InconsistentKeys(_) => format!(
-            "it is not the key of the certificate in {}",
-            cert.display()
-        ),
+        rustls::Error::InconsistentKeys(_) => {
+            format!("it is not the key of the certificate in {}", cert.display())
+        }
         error => error.to_string(),
     };
     Failure::input(format!("bad --tls-key {}", key.display()), why)

@@ -69,8 +69,10 @@ pub fn refusal(alert: AlertDescription) -> Option<String> {
 /// A certificate error: whose certificate, what is wrong with it, what to do.
 fn certificate(error: &CertificateError, whose: &str, peer: Peer) -> String {
     let trust = match peer {
-        Peer::Server => "give that CA's certificate with --tls-ca FILE (the server's own \
-                         certificate, if it signed itself)",
+        Peer::Server => {
+            "give that CA's certificate with --tls-ca FILE (the server's own \
+                         certificate, if it signed itself)"
+        }
         Peer::Client => "only a CA in --tls-client-ca is trusted",
     };
     match error {
@@ -129,9 +131,9 @@ fn certificate(error: &CertificateError, whose: &str, peer: Peer) -> String {
                     Peer::Client => "client",
                 }
             ),
-            Some(webpki::Error::EndEntityUsedAsCa) => format!(
-                "{whose} certificate chain has a leaf certificate where its CA should be"
-            ),
+            Some(webpki::Error::EndEntityUsedAsCa) => {
+                format!("{whose} certificate chain has a leaf certificate where its CA should be")
+            }
             Some(other) => format!(
                 "{whose} certificate is not acceptable: {}",
                 camel_words(&format!("{other:?}"))
@@ -193,9 +195,20 @@ mod tests {
             &Error::AlertReceived(AlertDescription::CertificateRequired),
             Peer::Server,
         );
-        assert!(message.contains("--tls-cert FILE and --tls-key FILE"), "{message}");
-        for message in [message] {
-            assert!(!message.contains('(') || !message.contains("Error"), "{message}");
-        }
+        assert!(
+            message.contains("--tls-cert FILE and --tls-key FILE"),
+            "{message}"
+        );
+        let message = handshake(
+            &Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+                expected: rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+                presented: vec!["DnsName(\"ferry.invalid\")".to_string()],
+            }),
+            Peer::Server,
+        );
+        assert!(
+            message.contains("is for ferry.invalid, not for localhost") && !message.contains('('),
+            "{message}"
+        );
     }
 }
