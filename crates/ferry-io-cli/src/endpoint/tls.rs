@@ -11,7 +11,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ProtocolVersion, ServerConfig};
@@ -140,8 +140,10 @@ impl AsFd for Tls {
     }
 }
 
-memory_source!(Tls, |this| &mut this.stream);
-memory_sink!(Tls, |this| &mut this.stream);
+// Through this end's own reads and writes, which tell a refused
+// certificate (see `certificate_refused`).
+memory_source!(Tls, |this| this);
+memory_sink!(Tls, |this| this);
 
 impl AsyncRead for Tls {
     fn poll_read(
@@ -153,19 +155,39 @@ impl AsyncRead for Tls {
         let Poll::Ready(Err(error)) = read else {
             return read;
         };
-        // A server's refusal of ferry's certificate, after the handshake.
-        let refused = match (&self.address, rustls_error(&error)) {
-            (Some(address), Some(rustls::Error::AlertReceived(alert))) => {
-                words::refusal(*alert).map(|why| format!("cannot connect to {address}: {why}"))
-            }
-            _ => None,
+        Poll::Ready(Err(self.refused(&error).unwrap_or(error)))
+    }
+}
+
+impl Tls {
+    /// A server's refusal of ferry's certificate, after the handshake, as
+    /// the error [`certificate_refused`] knows; `None` for other errors.
+    fn refused(&self, error: &io::Error) -> Option<io::Error> {
+        let (Some(address), Some(rustls::Error::AlertReceived(alert))) =
+            (&self.address, rustls_error(error))
+        else {
+            return None;
         };
-        Poll::Ready(Err(match refused {
-            Some(message) => {
-                io::Error::new(io::ErrorKind::PermissionDenied, CertificateRefused(message))
-            }
-            None => error,
-        }))
+        let why = words::refusal(*alert)?;
+        let message = format!("cannot connect to {address}: {why}");
+        Some(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            CertificateRefused(message),
+        ))
+    }
+
+    /// A write that failed because the server refused ferry's certificate
+    /// and closed: its alert waits in the socket, read it to say so.
+    fn explain(&mut self, cx: &mut Context<'_>, error: io::Error) -> io::Error {
+        if self.address.is_none() {
+            return error;
+        }
+        let mut scratch = [0; 512];
+        let mut buf = ReadBuf::new(&mut scratch);
+        match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
+            Poll::Ready(Err(read)) => self.refused(&read).unwrap_or(error),
+            _ => error,
+        }
     }
 }
 
@@ -175,14 +197,17 @@ impl AsyncWrite for Tls {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let written = ready!(Pin::new(&mut self.stream).poll_write(cx, buf));
+        Poll::Ready(written.map_err(|error| self.explain(cx, error)))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        let flushed = ready!(Pin::new(&mut self.stream).poll_flush(cx));
+        Poll::Ready(flushed.map_err(|error| self.explain(cx, error)))
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        let shut = ready!(Pin::new(&mut self.stream).poll_shutdown(cx));
+        Poll::Ready(shut.map_err(|error| self.explain(cx, error)))
     }
 }
