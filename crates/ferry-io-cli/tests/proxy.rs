@@ -202,26 +202,26 @@ fn a_client_without_a_valid_header_is_refused_and_the_server_goes_on() {
     assert_eq!(addresses.map(|(client, _)| client), Some(client_address));
 }
 
+/// A server that requires PROXY headers (`accept` and `extra` flags), to
+/// a backend that reads nothing, with its access log in a file: the
+/// server, the directory holding the log, the log's path.
+fn server_with_access_log(accept: &str, extra: &[&str]) -> (Ferry, TempDir, String) {
+    let backend = backend(|_| {});
+    let dir = TempDir::new("proxy-access-log");
+    let log = dir.path("access.log");
+    let upstream = format!("tcp:127.0.0.1:{backend}");
+    let mut args = vec!["-v", "tcp-listen:127.0.0.1:0", &upstream, "--serve"];
+    args.extend(["--accept-proxy", accept, "--access-log", &log]);
+    args.extend_from_slice(extra);
+    (Ferry::spawn(&args), dir, log)
+}
+
 #[test]
 fn a_complete_but_malformed_v1_line_is_refused_at_once() {
     // Once a line ended (CRLF) it is judged: no waiting for
     // --proxy-timeout, and the client's bytes after it are not read as
     // header. The timeout is far longer than the test's deadline.
-    let backend = backend(|_| {});
-    let dir = TempDir::new("proxy-malformed");
-    let log = dir.path("access.log");
-    let ferry = Ferry::spawn(&[
-        "-v",
-        "tcp-listen:127.0.0.1:0",
-        &format!("tcp:127.0.0.1:{backend}"),
-        "--serve",
-        "--accept-proxy",
-        "any",
-        "--proxy-timeout",
-        "10m",
-        "--access-log",
-        &log,
-    ]);
+    let (ferry, _dir, log) = server_with_access_log("any", &["--proxy-timeout", "10m"]);
     let port = ferry.port();
     for request in [
         &b"PROXY TCP4 203.0.113.7 127.0.0.1\r\n"[..],
@@ -251,19 +251,7 @@ fn a_complete_but_malformed_v1_line_is_refused_at_once() {
 fn a_refused_header_is_logged_without_escapes() {
     // ppp's text for a wrong v2 start held the signature as escapes, which
     // the access log escaped once more.
-    let backend = backend(|_| {});
-    let dir = TempDir::new("proxy-words");
-    let log = dir.path("access.log");
-    let ferry = Ferry::spawn(&[
-        "-v",
-        "tcp-listen:127.0.0.1:0",
-        &format!("tcp:127.0.0.1:{backend}"),
-        "--serve",
-        "--accept-proxy",
-        "v2",
-        "--access-log",
-        &log,
-    ]);
+    let (ferry, _dir, log) = server_with_access_log("v2", &[]);
     let mut client = connect(ferry.port());
     client.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
     let _ = ended(&mut client);
