@@ -514,13 +514,7 @@ fn metrics_match_the_connections_during_and_after_a_run() {
         "127.0.0.1:0",
     ]);
     let port = ferry.port();
-    let line = ferry.wait_for_line("metrics on");
-    let metrics: u16 = line
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("{line}"));
+    let metrics = metrics_port(&ferry);
     let scrape = || {
         let accept = format!("Accept: {PROMETHEUS_ACCEPT}\r\n");
         let (status, headers, body) = request(metrics, "GET", "/metrics", &accept);
