@@ -190,7 +190,9 @@ pub async fn run(
     let metrics = match &relay.metrics {
         Some((host, port)) => {
             let endpoint = metrics::bind(host, *port).await?;
-            let metrics = Arc::new(Metrics::new(&upstreams.names(), progress.clone()));
+            let access_log_failures = access_log.as_ref().map(AccessLog::failures);
+            let metrics = Metrics::new(&upstreams.names(), progress.clone(), access_log_failures);
+            let metrics = Arc::new(metrics);
             tokio::spawn(metrics::serve(endpoint, metrics.clone()));
             Some(metrics)
         }
@@ -222,16 +224,15 @@ pub async fn run(
         report::finishing(output, grace);
     })
     .await;
+    while relays.try_join_next().is_some() {}
     let cut = relays.len();
     // Relays cut off report themselves as they are dropped.
     relays.shutdown().await;
-    if let Some(dropped) = server.access_log.as_ref().map(AccessLog::dropped) {
-        if dropped > 0 {
-            crate::stderr::line(messages::access_log_dropped(dropped));
-        }
+    // Writes out the access log's queue, then tells what it lost.
+    let access_log = Arc::into_inner(server).and_then(|server| server.access_log);
+    if let Some(log) = access_log {
+        log.close();
     }
-    // Writes out the access log's queue.
-    drop(server);
     if !matches!(ending, Finish::Cut) {
         return Ok(());
     }
@@ -300,6 +301,8 @@ async fn serve(
     }
     // Stop accepting: close the socket so new connections are refused.
     drop(listener);
+    // Relays that ended since the last accept are not running.
+    while relays.try_join_next().is_some() {}
     let running = relays.len();
     if running > 0 {
         tracing::info!(running, "stopping: waiting for running relays");
