@@ -63,7 +63,7 @@ impl Bench {
     ///
     /// The first run that failed, named by scenario and contender: a wrong
     /// byte count fails the whole benchmark, since its figures would mean
-    /// nothing. (socat or HAProxy missing or failing to start is a note.)
+    /// nothing. (socat, HAProxy or nginx missing or failing to start is a note.)
     pub fn run(&self, mut progress: impl FnMut(&Place)) -> io::Result<BenchReport> {
         let started = Instant::now();
         // Before the run loads it.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ratio::Ratio;
-use crate::report::Run;
+use crate::record::Run;
 use crate::Implementation;
 
 /// The ratios ferry's default must reach, in the same run.

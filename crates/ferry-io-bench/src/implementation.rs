@@ -7,20 +7,19 @@ use std::pin::Pin;
 use std::str::FromStr;
 
 use ferry_io::zero_copy::{ZeroCopyMode, ZeroCopySink, ZeroCopySource, ZeroCopyStream};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use tokio::io::{AsyncRead, AsyncWrite};
-
-use crate::workload::Workload;
 
 /// One way of copying bytes: tokio's, ferry's default, ferry's engine at a
 /// fixed buffer size, a `Copier`, ferry's zero-copy routes, or
 /// `std::io::copy` on a blocking thread.
 ///
 /// New implementations are new variants: give each a name, say in
-/// [`applies_to`](Self::applies_to) which workloads it can run, and teach
-/// those workloads how to drive it. (Relays in processes of their own, such
+/// [`Workload::supports`](crate::Workload::supports) which workloads can
+/// run it, and teach those workloads how to drive it. (Relays in processes of their own, such
 /// as socat, are [`Relay`](crate::Relay)s.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 #[non_exhaustive]
 pub enum Implementation {
     /// `tokio::io::copy` / `tokio::io::copy_bidirectional` (8 KiB buffers).
@@ -120,35 +119,6 @@ impl Implementation {
             Implementation::Ferry256K => Some(256 * 1024),
             Implementation::Ferry1M => Some(1024 * 1024),
             _ => None,
-        }
-    }
-
-    /// Whether this implementation can run `workload`.
-    ///
-    /// `std` has no asynchronous ends, so it runs only where the workload's
-    /// ends have std twins: the in-memory workloads, the socket receivers and
-    /// the files. The zero-copy routes run only where the kernel has one
-    /// that ferry takes: between files and from a file to a socket
-    /// (`ferry-zero-copy`), between two sockets (`ferry-splice`).
-    pub fn applies_to(self, workload: Workload) -> bool {
-        match self {
-            Implementation::Std => matches!(
-                workload,
-                Workload::MemFill
-                    | Workload::MemPattern
-                    | Workload::SliceVec
-                    | Workload::UnixRecv
-                    | Workload::TcpRecv
-                    | Workload::FileFile
-                    | Workload::FileTcp
-            ),
-            Implementation::FerryZeroCopy => {
-                matches!(workload, Workload::FileFile | Workload::FileTcp)
-            }
-            Implementation::FerrySplice => {
-                matches!(workload, Workload::TcpRelay | Workload::PingPong)
-            }
-            _ => true,
         }
     }
 
@@ -286,8 +256,11 @@ impl Serialize for Implementation {
     }
 }
 
-impl<'de> Deserialize<'de> for Implementation {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::pool::by_name(deserializer)
+/// How a saved name is read back (`#[serde(try_from)]`).
+impl TryFrom<String> for Implementation {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        name.parse()
     }
 }

@@ -14,10 +14,23 @@
 //!   default against the best ([`Comparison`]), as [`table`]s or JSON;
 //!   saved runs [`pool`] into one report.
 //! - For `ferry bench`: [`Scenario`]s that add relays in processes of their
-//!   own ([`serve`]: ferry's `--serve`, socat, HAProxy against direct) and
-//!   the [`scaling`] curves through one `ferry --serve`; a [`Bench`] that
-//!   runs them into a [`BenchReport`], printed as tables ([`summary`]), JSON,
-//!   or an SVG [`chart`].
+//!   own ([`serve`]: ferry's `--serve`, socat, HAProxy and nginx against
+//!   direct) and the [`scaling`] curves through one `ferry --serve`; a
+//!   [`Bench`] that runs them into a [`BenchReport`], printed as tables
+//!   ([`summary`]), JSON, or an SVG [`chart`].
+//!
+//! The modules import downwards only, in five layers:
+//!
+//! 1. figures: [`stats`], `Measurement`, [`ratio`] (round-by-round pairing
+//!    of any contenders' runs) and [`machine`];
+//! 2. what is measured, and on what: [`ends`], `Implementation` (the
+//!    copies, which know no workload), `Workload` (which says what it
+//!    [supports](Workload::supports)), `Sizes` and the runtime's `Flavor`;
+//! 3. records and reports: `Run`, [`comparison`], [`report`] and [`pool`],
+//!    which know nothing of how runs are made;
+//! 4. runners: the [`Runner`] and its [`progress`], [`serve`], [`scaling`],
+//!    the [`Scenario`]s and the [`Bench`] with its [`bench_report`];
+//! 5. what a person reads: [`table`], [`grid`], [`summary`] and [`chart`].
 //!
 //! Tests and smoke runs use [`Preset::Tiny`] (`ferry bench --size tiny`):
 //! every scenario at a few hundred KiB, checking counts, not speed.
@@ -39,6 +52,7 @@ pub mod chart;
 pub mod comparison;
 pub mod ends;
 mod fd_limit;
+mod flavor;
 pub mod grid;
 mod implementation;
 pub mod machine;
@@ -46,6 +60,7 @@ mod measurement;
 pub mod pool;
 pub mod progress;
 pub mod ratio;
+mod record;
 pub mod report;
 mod runner;
 pub mod scaling;
@@ -65,9 +80,10 @@ pub use scenario::Scenario;
 pub use serve::{listening_ports, Relay, ServeLoad, ServeReport};
 
 pub use comparison::{Comparison, Targets};
+pub use flavor::Flavor;
 pub use implementation::Implementation;
 pub use measurement::{Latency, Measurement};
 pub use report::Report;
-pub use runner::{round_order, Flavor, Runner, Step};
+pub use runner::{round_order, Runner, Step};
 pub use sizes::{Preset, Sizes};
 pub use workload::{Prepared, Unit, Workload, CHUNK, MESSAGE_LEN};

@@ -7,13 +7,12 @@
 //! the implementations saw the same machine; pooling only gives the median
 //! more rounds to stand on.
 
-use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
 
 use crate::comparison::Targets;
+use crate::flavor::Flavor;
 use crate::machine::Machine;
 use crate::report::{Report, Run, WorkloadReport};
-use crate::runner::Flavor;
 use crate::{Implementation, Workload};
 
 /// A run of the matrix as `bench-matrix --json` saved it: what pooling
@@ -148,15 +147,4 @@ pub fn pool(saved: &[Saved]) -> Result<Report, String> {
         targets: first.targets,
         workloads,
     })
-}
-
-/// Reads a value saved by its name ([`Workload`], [`Implementation`]).
-pub(crate) fn by_name<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: std::str::FromStr<Err = String>,
-{
-    String::deserialize(deserializer)?
-        .parse()
-        .map_err(D::Error::custom)
 }

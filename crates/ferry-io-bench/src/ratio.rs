@@ -1,14 +1,34 @@
-//! `Ratio`: one implementation's rate over another's, paired round by round.
+//! `Ratio`: one contender's rate over another's, paired round by round.
 
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::report::Run;
 use crate::stats::{median_interval, Spread};
-use crate::Implementation;
 
-/// How fast one implementation ran against another, taken round by round:
+/// How to read a ratio in a report, in one sentence printed under its
+/// headline: the median of the rounds' ratios ([`Ratio::paired`]) need not
+/// equal the ratio of the medians printed beside it (rates of 50, 180 and
+/// 120 in three rounds against 100, 200 and 400: the medians' ratio is 0.6,
+/// the median of the ratios 0.5).
+pub const READING: &str = "Each ratio is the median of the per-round ratios (a contender's rate over the baseline's in the same round), so it can differ from the ratio of the medians beside it.";
+
+/// What pairing needs of a run: its round, who ran, and how fast.
+pub trait Rated {
+    /// Who ran: an implementation, a relay.
+    type Contender: Copy + PartialEq;
+
+    /// The round it ran in, from 0.
+    fn round(&self) -> usize;
+
+    /// Who ran.
+    fn contender(&self) -> Self::Contender;
+
+    /// Its rate: bytes, round trips or connections per second.
+    fn per_second(&self) -> f64;
+}
+
+/// How fast one contender ran against another, taken round by round:
 /// the median of the ratios of their rates in the same round, and an
 /// interval that holds the true median with 95% confidence
 /// ([`median_interval`]).
@@ -50,15 +70,15 @@ pub struct Ratio {
 impl Ratio {
     /// `imp`'s rate over `base`'s in every round among `runs` that ran both;
     /// `None` if no round did.
-    pub fn paired(runs: &[Run], imp: Implementation, base: Implementation) -> Option<Ratio> {
+    pub fn paired<R: Rated>(runs: &[R], imp: R::Contender, base: R::Contender) -> Option<Ratio> {
         let ratios: Vec<f64> = runs
             .iter()
-            .filter(|run| run.implementation == imp)
+            .filter(|run| run.contender() == imp)
             .filter_map(|run| {
                 let other = runs
                     .iter()
-                    .find(|r| r.implementation == base && r.round == run.round)?;
-                Some(run.per_second / other.per_second)
+                    .find(|r| r.contender() == base && r.round() == run.round())?;
+                Some(run.per_second() / other.per_second())
             })
             .collect();
         let median = Spread::of(&ratios)?.median;

@@ -1,16 +1,15 @@
 //! `Report`: every figure of a run of the matrix, summarized per workload and
 //! implementation, and its JSON form.
 
-use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::comparison::{Comparison, Targets};
+use crate::flavor::Flavor;
 use crate::machine::Machine;
 use crate::ratio::Ratio;
-use crate::runner::Flavor;
+pub use crate::record::Run;
 use crate::stats::Spread;
-use crate::{Implementation, Measurement, Unit, Workload};
+use crate::{Implementation, Unit, Workload};
 
 /// The result of [`Runner::run`](crate::Runner::run).
 #[derive(Clone, Debug, Serialize)]
@@ -91,49 +90,6 @@ impl WorkloadReport {
     /// The summary of `imp`, if it ran.
     pub fn summary(&self, imp: Implementation) -> Option<&ImplementationSummary> {
         self.summaries.iter().find(|s| s.implementation == imp)
-    }
-}
-
-/// One run of one implementation.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Run {
-    /// The round, from 0.
-    pub round: usize,
-    /// Its place in the round's order, from 0.
-    pub position: usize,
-    /// What ran.
-    pub implementation: Implementation,
-    /// Bytes (or round trips) moved.
-    pub amount: u64,
-    /// The timed part, in seconds.
-    pub seconds: f64,
-    /// `amount` per second.
-    pub per_second: f64,
-    /// Median round trip in microseconds, for latency workloads.
-    pub latency_median_us: Option<f64>,
-    /// 99th-percentile round trip in microseconds, for latency workloads.
-    pub latency_p99_us: Option<f64>,
-}
-
-impl Run {
-    /// The record of `measurement`, made at `position` in `round`.
-    pub fn new(
-        round: usize,
-        position: usize,
-        implementation: Implementation,
-        measurement: &Measurement,
-    ) -> Run {
-        let micros = |d: Duration| d.as_secs_f64() * 1e6;
-        Run {
-            round,
-            position,
-            implementation,
-            amount: measurement.amount,
-            seconds: measurement.elapsed.as_secs_f64(),
-            per_second: measurement.per_second(),
-            latency_median_us: measurement.latency.map(|l| micros(l.median)),
-            latency_p99_us: measurement.latency.map(|l| micros(l.p99)),
-        }
     }
 }
 

@@ -22,7 +22,7 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in run and table order.
-    pub const ALL: [Scenario; 16] = [
+    pub const ALL: [Scenario; 17] = [
         Scenario::Copy(Workload::MemFill),
         Scenario::Copy(Workload::MemPattern),
         Scenario::Copy(Workload::SliceVec),
@@ -37,6 +37,7 @@ impl Scenario {
         Scenario::Serve(ServeLoad::Flows(4)),
         Scenario::Serve(ServeLoad::Flows(16)),
         Scenario::Serve(ServeLoad::ShortConnections),
+        Scenario::Serve(ServeLoad::Http),
         Scenario::Serve(ServeLoad::PingPong),
         Scenario::Scaling,
     ];
@@ -66,12 +67,15 @@ impl Scenario {
                 Workload::FileTcp => "a file in the page cache into a loopback TCP connection",
             },
             Scenario::Serve(ServeLoad::Flows(1)) => {
-                "1 flow through ferry --serve, socat and HAProxy, against direct"
+                "1 flow through ferry --serve, socat, HAProxy and nginx, against direct"
             }
             Scenario::Serve(ServeLoad::Flows(4)) => "4 parallel flows through the same",
             Scenario::Serve(ServeLoad::Flows(_)) => "16 parallel flows through the same",
             Scenario::Serve(ServeLoad::ShortConnections) => {
                 "connections per second through the same (1 KiB each way, then close)"
+            }
+            Scenario::Serve(ServeLoad::Http) => {
+                "HTTP/1.1-shaped connections per second through the same (94-byte request, 1 KiB body, Connection: close, 16 clients)"
             }
             Scenario::Serve(ServeLoad::PingPong) => {
                 "100-byte round trips on one connection through the same (latency)"
@@ -82,11 +86,18 @@ impl Scenario {
         }
     }
 
-    /// Every scenario with what it measures, a line each, for `--help`.
+    /// Every scenario with what it measures, a line each, for `--help`:
+    /// the descriptions in one column, two spaces past the longest name.
     pub fn help() -> String {
+        let width = Scenario::ALL
+            .iter()
+            .map(|s| s.name().len())
+            .max()
+            .unwrap_or(0);
         let mut help = String::from("Scenarios (default: all):\n");
         for scenario in Scenario::ALL {
-            help.push_str(&format!("  {:<12}{}\n", scenario.name(), scenario.about()));
+            let name = scenario.name();
+            help.push_str(&format!("  {name:<width$}  {}\n", scenario.about()));
         }
         help
     }

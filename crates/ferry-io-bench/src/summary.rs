@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 
 use crate::bench_report::{BenchReport, Figures};
 use crate::grid::Grid;
+use crate::ratio::READING;
 use crate::report::WorkloadReport;
-use crate::table::{rate, round_trips};
+use crate::table::{latencies, latency_label, rate};
 use crate::{Implementation, Preset, Relay, ScalingReport, ServeReport, Unit};
 
 /// The report as plain-text tables.
@@ -21,7 +22,7 @@ pub fn markdown(report: &BenchReport) -> String {
 
 fn render(report: &BenchReport, table: fn(&Grid) -> String) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", headline(report));
+    let _ = writeln!(out, "{}\n{READING}", headline(report));
 
     let copies: Vec<&WorkloadReport> = report
         .scenarios
@@ -34,7 +35,7 @@ fn render(report: &BenchReport, table: fn(&Grid) -> String) -> String {
     if !copies.is_empty() {
         let _ = writeln!(
             out,
-            "\nCopies in this process: median per second, and its ratio to tokio in the same run.\n"
+            "\nCopies in this process: median per second, and its ratio to tokio.\n"
         );
         out.push_str(&table(&copy_grid(&copies)));
         for w in &copies {
@@ -42,7 +43,8 @@ fn render(report: &BenchReport, table: fn(&Grid) -> String) -> String {
                 let latency = s.latency_median_us.zip(s.latency_p99_us);
                 (s.implementation.to_string(), latency)
             });
-            out.push_str(&round_trips(&w.workload.to_string(), contenders, 0));
+            let what = latency_label(&w.workload.to_string(), w.unit);
+            out.push_str(&latencies(&what, contenders, 0));
         }
     }
 
@@ -65,7 +67,8 @@ fn render(report: &BenchReport, table: fn(&Grid) -> String) -> String {
                 let latency = s.latency_median_us.zip(s.latency_p99_us);
                 (s.relay.to_string(), latency)
             });
-            out.push_str(&round_trips(&r.load.to_string(), contenders, 0));
+            let what = latency_label(&r.load.to_string(), r.unit);
+            out.push_str(&latencies(&what, contenders, 0));
         }
     }
 

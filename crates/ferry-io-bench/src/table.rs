@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::ratio::READING;
 use crate::report::{Report, WorkloadReport};
 use crate::{Implementation, Unit};
 
@@ -149,15 +150,28 @@ pub fn markdown(report: &Report) -> String {
             let latency = s.latency_median_us.zip(s.latency_p99_us);
             (s.implementation.to_string(), latency)
         });
-        out.push_str(&round_trips(&w.workload.to_string(), contenders, 1));
+        out.push_str(&latencies(
+            &latency_label(&w.workload.to_string(), w.unit),
+            contenders,
+            1,
+        ));
     }
     out
 }
 
-/// The line "\n<what> round trip, median / p99 µs: a 20 / 35, b 21 / 36.\n"
-/// for the contenders that measured round trips (median and p99 in µs,
-/// with `decimals` places), or nothing when none did.
-pub(crate) fn round_trips(
+/// What a latency sample of `scenario` times, in its unit: a round trip,
+/// or a whole connection.
+pub(crate) fn latency_label(scenario: &str, unit: Unit) -> String {
+    match unit {
+        Unit::Connections => format!("{scenario} connection, connect to close"),
+        Unit::Bytes | Unit::RoundTrips => format!("{scenario} round trip"),
+    }
+}
+
+/// The line "\n<what>, median / p99 µs: a 20 / 35, b 21 / 36.\n" for the
+/// contenders that timed samples (median and p99 in µs, with `decimals`
+/// places), or nothing when none did.
+pub(crate) fn latencies(
     what: &str,
     contenders: impl Iterator<Item = (String, Option<(f64, f64)>)>,
     decimals: usize,
@@ -171,10 +185,7 @@ pub(crate) fn round_trips(
     if latencies.is_empty() {
         return String::new();
     }
-    format!(
-        "\n{what} round trip, median / p99 µs: {}.\n",
-        latencies.join(", ")
-    )
+    format!("\n{what}, median / p99 µs: {}.\n", latencies.join(", "))
 }
 
 fn header(out: &mut String, report: &Report) {
@@ -186,7 +197,7 @@ fn header(out: &mut String, report: &Report) {
     };
     let _ = writeln!(
         out,
-        "{}; {runtime}; medians of {} rounds, ratios taken round by round; {}",
+        "{}; {runtime}; medians of {} rounds, ratios taken round by round; {}\n{READING}",
         report.machine.summary(),
         report.rounds,
         report.machine.date,

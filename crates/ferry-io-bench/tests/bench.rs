@@ -1,7 +1,11 @@
 //! `Bench` runs every scenario at the tiny size into one report whose
 //! JSON, tables and SVG name every scenario and carry exact amounts.
 
+mod common;
+
 use std::path::Path;
+
+use common::svg_texts;
 
 use ferry_io_bench::serve::Relay;
 use ferry_io_bench::{chart, summary, Bench, Preset, Scenario, Sizes, Workload};
@@ -10,7 +14,7 @@ use ferry_io_bench::{chart, summary, Bench, Preset, Scenario, Sizes, Workload};
 fn every_scenario_reaches_the_json_tables_and_chart() {
     let mut bench = Bench::new(Path::new("/nonexistent/ferry").into(), Preset::Tiny);
     // Without a ferry binary: every relay but ferry's, scaling direct.
-    bench.relays = vec![Relay::Direct, Relay::Socat, Relay::Haproxy];
+    bench.relays = vec![Relay::Direct, Relay::Socat, Relay::Haproxy, Relay::Nginx];
     bench.scaling_through = Relay::Direct;
     let mut places = Vec::new();
     let report = bench.run(|place| places.push(place.clone())).expect("run");
@@ -60,6 +64,10 @@ fn every_scenario_reaches_the_json_tables_and_chart() {
 
     let text = summary::text(&report);
     let markdown = summary::markdown(&report);
+    // Under the headline, how to read a ratio.
+    for tables in [&text, &markdown] {
+        assert_eq!(tables.lines().nth(1), Some(ferry_io_bench::ratio::READING));
+    }
     for scenario in Scenario::ALL {
         if scenario != Scenario::Scaling {
             assert!(text.contains(&scenario.name()), "text names {scenario}");
@@ -70,19 +78,20 @@ fn every_scenario_reaches_the_json_tables_and_chart() {
         }
     }
     assert!(text.contains("Scaling through one direct"), "{text}");
+    // Latencies, named by what was timed.
+    assert!(
+        text.contains("\nserve-ping-pong round trip, median / p99 µs: direct "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nserve-http connection, connect to close, median / p99 µs: direct "),
+        "{text}"
+    );
     for connections in ["| 1 |", "| 10 |", "| 100 |"] {
         assert!(markdown.contains(connections), "{markdown}");
     }
 
-    let svg = chart::svg(&report).expect("svg");
-    let document = roxmltree::Document::parse(&svg).expect("the SVG is well-formed XML");
-    assert_eq!(document.root_element().tag_name().name(), "svg");
-    let texts: Vec<&str> = document
-        .descendants()
-        .filter(|n| n.has_tag_name("text"))
-        .filter_map(|n| n.text())
-        .map(str::trim)
-        .collect();
+    let texts = svg_texts(&chart::svg(&report).expect("svg"));
     for scenario in Scenario::ALL {
         let name = scenario.name();
         assert!(

@@ -1,5 +1,6 @@
-//! With socat and HAProxy missing, the serve scenarios skip them with a
-//! note and still measure direct. (Its own test binary: it empties PATH.)
+//! With socat, HAProxy and nginx missing, the serve scenarios skip them
+//! with a note and still measure direct. (Its own test binary: it empties
+//! PATH.)
 
 use std::path::Path;
 
@@ -8,7 +9,7 @@ use ferry_io_bench::serve::Relay;
 use ferry_io_bench::{summary, Bench, Preset, Scenario, ServeLoad};
 
 #[test]
-fn missing_socat_and_haproxy_are_skipped_with_a_note() {
+fn missing_socat_haproxy_and_nginx_are_skipped_with_a_note() {
     let empty = tempfile::tempdir().expect("tempdir");
     // The only test in this process, so no other test sees the change.
     std::env::set_var("PATH", empty.path());
@@ -18,7 +19,7 @@ fn missing_socat_and_haproxy_are_skipped_with_a_note() {
         Scenario::Serve(ServeLoad::Flows(4)),
         Scenario::Serve(ServeLoad::ShortConnections),
     ];
-    bench.relays = vec![Relay::Direct, Relay::Socat, Relay::Haproxy];
+    bench.relays = vec![Relay::Direct, Relay::Socat, Relay::Haproxy, Relay::Nginx];
     let report = bench.run(|_| {}).expect("run");
 
     for scenario in &report.scenarios {
@@ -35,7 +36,8 @@ fn missing_socat_and_haproxy_are_skipped_with_a_note() {
             skipped,
             [
                 (Relay::Socat, "not installed"),
-                (Relay::Haproxy, "not installed")
+                (Relay::Haproxy, "not installed"),
+                (Relay::Nginx, "not installed"),
             ]
         );
     }
@@ -44,6 +46,7 @@ fn missing_socat_and_haproxy_are_skipped_with_a_note() {
         [
             "socat skipped in the serve scenarios: not installed.",
             "haproxy skipped in the serve scenarios: not installed.",
+            "nginx skipped in the serve scenarios: not installed.",
         ]
     );
     let text = summary::text(&report);

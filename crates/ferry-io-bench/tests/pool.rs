@@ -74,6 +74,33 @@ fn runs_that_are_not_alike_do_not_pool() {
     assert!(pool(&[]).is_err());
 }
 
+/// Implementations and workloads are saved by name and read back by name;
+/// a name this harness does not know is refused, naming it and the known ones.
+#[test]
+fn saved_names_read_back_and_unknown_ones_are_refused() {
+    let report = tiny_run(vec![Workload::MemFill], 1);
+    let json = report.to_json();
+    assert_eq!(json["workloads"][0]["workload"], "mem-fill");
+    assert_eq!(json["workloads"][0]["implementations"][0], "tokio");
+    let back = saved(&report);
+    assert_eq!(back.workloads[0].workload, Workload::MemFill);
+    assert_eq!(back.workloads[0].implementations, Implementation::MATRIX);
+
+    let text = json.to_string();
+    let unknown_imp = text.replace("\"ferry-8k\"", "\"ferry-2m\"");
+    let err = Saved::from_json(&unknown_imp).unwrap_err();
+    assert!(
+        err.contains("unknown implementation `ferry-2m`: expected one of tokio, ferry-8k,"),
+        "{err}"
+    );
+    let unknown_workload = text.replace("\"mem-fill\"", "\"mem-copy\"");
+    let err = Saved::from_json(&unknown_workload).unwrap_err();
+    assert!(
+        err.contains("unknown workload `mem-copy`: expected one of mem-fill,"),
+        "{err}"
+    );
+}
+
 fn bench_matrix(args: &[&std::ffi::OsStr]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_bench-matrix"))
         .args(args)

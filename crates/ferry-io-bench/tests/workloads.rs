@@ -11,7 +11,7 @@ async fn every_pair_moves_the_asked_amount(sizes: Sizes) {
         let mut prepared = workload.prepare(amount).expect("prepare");
         for imp in Implementation::ALL {
             let result = prepared.run(imp).await;
-            if imp.applies_to(workload) {
+            if workload.supports(imp) {
                 let measured = result.unwrap_or_else(|err| panic!("{workload} with {imp}: {err}"));
                 assert_eq!(measured.amount, amount, "{workload} with {imp}");
                 assert_eq!(

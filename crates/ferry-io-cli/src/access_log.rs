@@ -5,17 +5,21 @@
 //! Lines go through a thread of their own, as stderr's do, so a slow disk
 //! or a stdout nobody reads never stops a relay: lines that do not fit in
 //! the queue are dropped and counted, and the count is reported at exit.
+//! A line the file refuses (a full disk) is counted too: the first
+//! failure is a warning on stderr, the count is a metric and told at exit.
 
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde_json::Value;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
 
 use crate::flags::AccessLogFormat;
-use crate::messages::{describe, Failure};
+use crate::messages::{self, describe, Failure};
 use crate::report::{timestamp, Closed};
 
 /// Lines that may wait for the file before new ones are dropped.
@@ -26,6 +30,9 @@ const QUEUED_LINES: usize = 100_000;
 pub struct AccessLog {
     writer: NonBlocking,
     dropped: ErrorCounter,
+    failed: Arc<AtomicU64>,
+    /// The file's path, or `stdout`.
+    name: String,
     format: AccessLogFormat,
     /// Keeps the writing thread; dropping it writes out what is queued.
     _worker: WorkerGuard,
@@ -43,6 +50,13 @@ impl AccessLog {
             .lossy(true)
             .buffered_lines_limit(QUEUED_LINES)
             .thread_name("ferry-access-log");
+        let name = path.map_or_else(|| "stdout".to_string(), |path| path.display().to_string());
+        let failed = Arc::new(AtomicU64::new(0));
+        let counted = |inner| Counted {
+            inner,
+            failed: failed.clone(),
+            name: name.clone(),
+        };
         let (writer, worker) = match path {
             Some(path) => {
                 let file = OpenOptions::new()
@@ -55,13 +69,15 @@ impl AccessLog {
                             describe(&error),
                         )
                     })?;
-                builder.finish(Box::new(file) as Box<dyn Write + Send>)
+                builder.finish(counted(Box::new(file)))
             }
-            None => builder.finish(Box::new(std::io::stdout()) as Box<dyn Write + Send>),
+            None => builder.finish(counted(Box::new(std::io::stdout()))),
         };
         Ok(AccessLog {
             dropped: writer.error_counter(),
             writer,
+            failed,
+            name,
             format,
             _worker: worker,
         })
@@ -76,9 +92,61 @@ impl AccessLog {
         let _ = self.writer.clone().write_all(line.as_bytes());
     }
 
-    /// Lines dropped so far because the log could not keep up.
-    pub fn dropped(&self) -> usize {
-        self.dropped.dropped_lines()
+    /// Lines the file refused so far, kept up to date for the metrics.
+    pub fn failures(&self) -> Arc<AtomicU64> {
+        self.failed.clone()
+    }
+
+    /// Writes out what is queued, then tells on stderr what was lost:
+    /// lines dropped because the log could not keep up, and lines the file
+    /// refused.
+    pub fn close(self) {
+        let AccessLog {
+            writer,
+            dropped,
+            failed,
+            name,
+            _worker,
+            ..
+        } = self;
+        drop(writer);
+        drop(_worker);
+        let dropped = dropped.dropped_lines() as u64;
+        if dropped > 0 {
+            crate::stderr::line(messages::access_log_dropped(dropped));
+        }
+        let failed = failed.load(Ordering::Relaxed);
+        if failed > 0 {
+            crate::stderr::line(messages::access_log_failed(failed, &name));
+        }
+    }
+}
+
+/// The access log's file (or stdout) as the writing thread sees it: each
+/// line is one `write_all`, and each that fails is counted.
+struct Counted {
+    inner: Box<dyn Write + Send>,
+    failed: Arc<AtomicU64>,
+    name: String,
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn write_all(&mut self, line: &[u8]) -> io::Result<()> {
+        let written = self.inner.write_all(line);
+        if let Err(error) = &written {
+            if self.failed.fetch_add(1, Ordering::Relaxed) == 0 {
+                crate::stderr::line(messages::access_log_failing(&self.name, error));
+            }
+        }
+        written
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -35,7 +35,7 @@ pub const PREFIXES: [&str; 15] = [
 
 /// The completion script for `shell`.
 pub fn script(shell: Shell) -> Vec<u8> {
-    let mut command = Cli::command();
+    let mut command = without_hidden(Cli::command());
     // clap_complete panics when its writer fails: render, then write.
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut command, "ferry", &mut script);
@@ -48,6 +48,30 @@ pub fn script(shell: Shell) -> Vec<u8> {
         _ => script,
     }
     .into_bytes()
+}
+
+/// `command` with its subcommands' hidden arguments left out (`ferry bench
+/// --size`, for tests): clap_complete would offer them.
+fn without_hidden(mut command: clap::Command) -> clap::Command {
+    let hiding: Vec<String> = command
+        .get_subcommands()
+        .filter(|sub| sub.get_arguments().any(clap::Arg::is_hide_set))
+        .map(|sub| sub.get_name().to_string())
+        .collect();
+    for name in hiding {
+        command = command.mut_subcommand(name, |sub| {
+            let shown = sub
+                .get_arguments()
+                .filter(|arg| !arg.is_hide_set())
+                .cloned();
+            let mut visible = clap::Command::new(sub.get_name().to_string()).args(shown);
+            if let Some(about) = sub.get_about() {
+                visible = visible.about(about.clone());
+            }
+            visible
+        });
+    }
+    command
 }
 
 /// Every option that takes a value, as `-b|--buffer-size|...`.

@@ -98,14 +98,15 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout.
     Man,
-    /// Measure ferry against tokio, std, socat and HAProxy on this machine.
+    /// Measure ferry against tokio, std, socat, HAProxy and nginx on this machine.
     ///
     /// Each scenario runs every contender once per round, alternating the
     /// order, and reports medians and ratios in the same run: copies in
     /// this process against tokio, relays in processes of their own
-    /// (`ferry --serve`, socat, HAProxy) against direct connections, and
-    /// how one `ferry --serve` scales from 1 to 1,000 connections. socat
-    /// and HAProxy are skipped with a note where they are not installed.
+    /// (`ferry --serve`, socat, HAProxy, nginx) against direct connections,
+    /// and how one `ferry --serve` scales from 1 to 1,000 connections.
+    /// socat, HAProxy and nginx are skipped with a note where they are not
+    /// installed.
     /// Every run checks its byte counts; a wrong count fails the benchmark.
     #[command(after_help = ferry_io_bench::Scenario::help())]
     Bench(BenchFlags),
@@ -161,8 +162,8 @@ pub struct CopyFlags {
     #[arg(short = 'L', long, value_name = "RATE", allow_hyphen_values = true, value_parser = units::parse_rate, value_hint = ValueHint::Other)]
     pub rate_limit: Option<u64>,
 
-    /// With --serve, limit each connection to RATE, both directions together
-    /// (both limits apply).
+    /// With --serve or --keep-listening, limit each connection to RATE,
+    /// both directions together (both limits apply).
     #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = units::parse_rate, value_hint = ValueHint::Other)]
     pub rate_limit_per_connection: Option<u64>,
 
@@ -239,10 +240,10 @@ pub struct ServeFlags {
     pub max_connections: Option<u32>,
 
     /// With --serve, the most memory all relays' buffers may grow into
-    /// together (each starts at 8 KiB per direction and may grow to 1 MiB
-    /// where that pays; past this bound, buffers stop growing).
-    #[arg(long, value_name = "SIZE", default_value = "256M", allow_hyphen_values = true, value_parser = units::parse_size, value_hint = ValueHint::Other)]
-    pub max_buffer_memory: u64,
+    /// together (default 256M; each starts at 8 KiB per direction and may
+    /// grow to 1 MiB where that pays; past this bound, buffers stop growing).
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_size, value_hint = ValueHint::Other)]
+    pub max_buffer_memory: Option<u64>,
 
     /// With --serve and several DSTs, how to pick the upstream of each
     /// connection: in turn, or the one with the fewest relays running
@@ -255,9 +256,9 @@ pub struct ServeFlags {
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_positive_duration, value_hint = ValueHint::Other)]
     pub upstream_backoff: Option<Duration>,
 
-    /// Let other processes listen on the same port (SO_REUSEPORT): the
-    /// kernel spreads connections over them, and a new server can start
-    /// before the old one drains.
+    /// With --serve or --keep-listening, let other processes listen on the
+    /// same port (SO_REUSEPORT): the kernel spreads connections over them,
+    /// and a new server can start before the old one drains.
     #[arg(long)]
     pub reuse_port: bool,
 }
@@ -284,9 +285,9 @@ pub struct RelayFlags {
     pub accept_proxy: Option<AcceptProxy>,
 
     /// With --accept-proxy, how long a client may take to send its header
-    /// before it is closed.
-    #[arg(long, value_name = "DURATION", default_value = "5s", allow_hyphen_values = true, value_parser = units::parse_positive_duration, value_hint = ValueHint::Other)]
-    pub proxy_timeout: Duration,
+    /// before it is closed (default 5s).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_positive_duration, value_hint = ValueHint::Other)]
+    pub proxy_timeout: Option<Duration>,
 
     /// With --serve, send a PROXY protocol header (v1 or v2) with the
     /// client's addresses to each upstream before the client's bytes.
@@ -298,10 +299,10 @@ pub struct RelayFlags {
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub access_log: Option<PathBuf>,
 
-    /// The access log's lines: text (key=value) or json (the records of
-    /// --json-lines).
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = AccessLogFormat::Text)]
-    pub access_log_format: AccessLogFormat,
+    /// With --access-log, the log's lines: text (key=value, the default) or
+    /// json (the records of --json-lines).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub access_log_format: Option<AccessLogFormat>,
 
     /// With --serve, serve Prometheus metrics on http://ADDR/metrics
     /// (`[HOST:]PORT`; HOST defaults to 127.0.0.1).
@@ -309,8 +310,8 @@ pub struct RelayFlags {
     pub metrics: Option<(String, u16)>,
 
     /// Turn on TCP keepalive on relayed TCP connections: probes after
-    /// DURATION of silence, so a peer that vanished is noticed.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_positive_duration, value_hint = ValueHint::Other)]
+    /// DURATION of silence (1s to 32767s), so a peer that vanished is noticed.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_keepalive, value_hint = ValueHint::Other)]
     pub keepalive: Option<Duration>,
 }
 

@@ -11,13 +11,17 @@ use ferry_io::{CopyError, Counts, Direction, Step};
 
 use crate::access::Refusal;
 use crate::address::Address;
-use crate::units::Exact;
+use crate::units::{count, grouped, Exact};
 
 /// Why `ferry` stopped short, and so which exit code it returns.
 #[derive(Debug)]
 pub enum Failure {
     /// Bad input found before any byte moved: exit code 2.
     Input(String),
+    /// Bad input that the system refused before any byte moved (a
+    /// connection refused, a file not found): exit code 2, and the kind of
+    /// the system's answer for the JSON records.
+    Refused(String, io::ErrorKind),
     /// An I/O failure during the copy or relay: exit code 1. The message
     /// already carries the byte counts reached.
     Transfer(String),
@@ -30,17 +34,24 @@ impl Failure {
         Failure::Input(format!("{what}: {why}"))
     }
 
+    /// A bad-input failure the system answered with `error`: `what` names
+    /// the offending value, the error says why.
+    pub fn refused(what: impl fmt::Display, error: &io::Error) -> Failure {
+        Failure::Refused(format!("{what}: {}", describe(error)), error.kind())
+    }
+
     /// The exit code for this failure.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Failure::Input(_) => ExitCode::from(2),
+            Failure::Input(_) | Failure::Refused(..) => ExitCode::from(2),
             Failure::Transfer(_) => ExitCode::from(1),
         }
     }
 
     /// What went wrong, without the `ferry: ` prefix.
     pub fn message(&self) -> &str {
-        let (Failure::Input(message) | Failure::Transfer(message)) = self;
+        let (Failure::Input(message) | Failure::Refused(message, _) | Failure::Transfer(message)) =
+            self;
         message
     }
 
@@ -92,11 +103,29 @@ pub fn zero_copy_always_refused(context: impl fmt::Display) -> Failure {
     )
 }
 
-/// A server flag given without `--serve`.
-pub fn needs_serve(flag: &str) -> Failure {
+/// A flag about a server's connections given without a server: `needs`
+/// is `--serve` (or `--serve or --keep-listening`), `does` what the flag
+/// would have done.
+pub fn needs_server(flag: &str, needs: &str, does: &str) -> Failure {
     Failure::input(
-        format!("cannot use {flag} without --serve"),
-        "it limits a server; add --serve to keep accepting connections",
+        format!("cannot use {flag} without {needs}"),
+        format!("{does}; add {needs} to keep accepting connections"),
+    )
+}
+
+/// A flag that shapes another flag, given without it.
+pub fn needs_flag(flag: &str, other: &str, does: &str) -> Failure {
+    Failure::input(format!("cannot use {flag} without {other}"), does)
+}
+
+/// The warning for a server whose open-file limit is below what
+/// `--max-connections` needs.
+pub fn too_few_fds(max_connections: u32, needed: u64, most: u64) -> String {
+    format!(
+        "ferry: warning: --max-connections {max_connections} needs about {} file \
+         descriptors, but at most {most} can be open: past that, clients are reset; raise \
+         the limit (ulimit -n, or LimitNOFILE= in a systemd unit) or lower --max-connections",
+        grouped(needed)
     )
 }
 
@@ -133,12 +162,7 @@ pub fn refused(peer: &str, refusal: Refusal) -> Failure {
 
 /// An address that could not be opened.
 pub fn cannot_open(address: &Address, error: &io::Error) -> Failure {
-    Failure::input(format!("cannot open {address}"), describe(error))
-}
-
-/// A standard stream the shell closed (`verb` is "read from" or "write to").
-pub fn stdio_closed(verb: &str, stream: &str) -> Failure {
-    Failure::input(format!("cannot {verb} -"), format!("{stream} is closed"))
+    Failure::refused(format!("cannot open {address}"), error)
 }
 
 /// A standard stream that is open but cannot be used (`stream` is "stdin"
@@ -149,7 +173,7 @@ pub fn cannot_open_stdio(stream: &str, error: &io::Error) -> Failure {
 
 /// Accepting on a listening address failed.
 pub fn cannot_accept(address: &str, error: &io::Error) -> Failure {
-    Failure::input(format!("cannot accept on {address}"), describe(error))
+    Failure::refused(format!("cannot accept on {address}"), error)
 }
 
 /// The signal handlers could not be installed.
@@ -177,7 +201,8 @@ pub fn interrupted(bytes: u64) -> Failure {
 
 /// The server stopped with `running` relays cut off.
 pub fn relays_cut(running: usize) -> Failure {
-    Failure::Transfer(format!("stopped with {running} relays still running"))
+    let running = count(running as u64, "relay", "relays");
+    Failure::Transfer(format!("stopped with {running} still running"))
 }
 
 /// A relay of a server cut off by its shutdown after `bytes` in all.
@@ -198,15 +223,57 @@ pub fn proxy_header_unsent(upstream: &Address, error: &io::Error) -> Failure {
     )
 }
 
-/// No upstream of a server could be reached: each one's failure.
+/// No upstream of a server could be reached: each one's failure (of the
+/// kind they share, when they share one).
 pub fn no_upstream(failures: &[Failure]) -> Failure {
     let each: Vec<&str> = failures.iter().map(Failure::message).collect();
-    Failure::input("cannot connect to any upstream", each.join("; "))
+    let message = format!("cannot connect to any upstream: {}", each.join("; "));
+    let kinds: Vec<Option<io::ErrorKind>> = failures
+        .iter()
+        .map(|failure| match failure {
+            Failure::Refused(_, kind) => Some(*kind),
+            _ => None,
+        })
+        .collect();
+    match kinds.first() {
+        Some(Some(kind)) if kinds.iter().all(|other| *other == Some(*kind)) => {
+            Failure::Refused(message, *kind)
+        }
+        _ => Failure::Input(message),
+    }
 }
 
 /// The access log dropped lines it could not write in time.
-pub fn access_log_dropped(lines: usize) -> String {
-    format!("ferry: {lines} access-log lines were dropped: the log was not written fast enough")
+pub fn access_log_dropped(lines: u64) -> String {
+    let (lines, were) = (
+        count(lines, "access-log line", "access-log lines"),
+        were(lines),
+    );
+    format!("ferry: {lines} {were} dropped: the log was not written fast enough")
+}
+
+/// The first line the access log's file refused.
+pub fn access_log_failing(name: &str, error: &io::Error) -> String {
+    format!(
+        "ferry: warning: cannot write the access log {name}: {}; lines that fail are \
+         counted (ferry_access_log_failed_lines_total) and told at exit",
+        describe(error)
+    )
+}
+
+/// Lines the access log's file refused, at exit.
+pub fn access_log_failed(lines: u64, name: &str) -> String {
+    let lines = count(lines, "access-log line", "access-log lines");
+    format!("ferry: {lines} could not be written to {name}")
+}
+
+/// `was` or `were`, for `n` things.
+fn were(n: u64) -> &'static str {
+    if n == 1 {
+        "was"
+    } else {
+        "were"
+    }
 }
 
 /// SRC cannot be read or DST cannot be written.
@@ -335,8 +402,7 @@ pub fn describe(error: &io::Error) -> String {
 }
 
 /// Turns a clap error into the exit it deserves: help and version print and
-/// exit 0; every usage mistake prints one `ferry:` line (plus clap's usage
-/// hint) and exits 2.
+/// exit 0; every usage mistake prints one `ferry:` line and exits 2.
 pub fn clap_exit(error: clap::Error) -> ! {
     if matches!(
         error.kind(),
@@ -346,43 +412,115 @@ pub fn clap_exit(error: clap::Error) -> ! {
     ) {
         error.exit();
     }
-    let context = |kind| match error.get(kind) {
+    eprintln!("ferry: {}", usage_mistake(&error));
+    std::process::exit(2);
+}
+
+/// A usage mistake in one line, without the `ferry: `.
+fn usage_mistake(error: &clap::Error) -> String {
+    let string = |kind| match error.get(kind) {
         Some(ContextValue::String(text)) => Some(text.clone()),
         _ => None,
     };
-    let message = match (
-        error.kind(),
-        context(ContextKind::InvalidArg),
-        context(ContextKind::InvalidValue),
-    ) {
+    let strings = |kind| match error.get(kind) {
+        Some(ContextValue::Strings(texts)) => texts.clone(),
+        Some(ContextValue::String(text)) => vec![text.clone()],
+        _ => Vec::new(),
+    };
+    let rendered = error.render().to_string();
+    let first_line = rendered.lines().next().unwrap_or("");
+    let first_line = first_line.strip_prefix("error: ").unwrap_or(first_line);
+    let arg = string(ContextKind::InvalidArg);
+    let value = string(ContextKind::InvalidValue);
+    match (error.kind(), arg, value) {
         (ErrorKind::ValueValidation, Some(arg), Some(value)) => {
-            let why = std::error::Error::source(&error)
+            let why = std::error::Error::source(error)
                 .map(|source| source.to_string())
                 .unwrap_or_else(|| "invalid value".to_string());
-            let what = if arg == "<SRC>" || arg.starts_with("<DST>") {
-                "bad address".to_string()
-            } else {
-                // `--limit <SIZE>` -> `--limit`
-                let flag = arg.split_whitespace().next().unwrap_or(&arg);
-                let flag = flag.rsplit(", ").next().unwrap_or(flag);
-                format!("bad {flag}")
-            };
-            format!("ferry: {what} {value:?}: {why}\n")
+            format!("{} {value:?}: {why}", bad(&arg))
+        }
+        (ErrorKind::InvalidValue, Some(arg), Some(value)) if value.is_empty() => {
+            format!("{} needs a value", flag_name(&arg))
+        }
+        (ErrorKind::InvalidValue, Some(arg), Some(value)) => {
+            let valid = strings(ContextKind::ValidValue);
+            format!("{} {value:?}: expected {}", bad(&arg), alternatives(&valid))
         }
         // A third positional reads to clap as a subcommand after SRC DST.
-        (ErrorKind::ArgumentConflict, _, _)
-            if error.render().to_string().contains("the subcommand '") =>
-        {
-            let rendered = error.render().to_string();
-            let extra = rendered.split('\'').nth(1).unwrap_or("?");
-            format!("ferry: unexpected argument {extra:?}: expected ferry [OPTIONS] SRC DST\n")
+        (ErrorKind::ArgumentConflict, _, _) if first_line.contains("the subcommand '") => {
+            let extra = first_line.split('\'').nth(1).unwrap_or("?");
+            format!("unexpected argument {extra:?}: expected ferry [OPTIONS] SRC DST")
         }
-        _ => {
-            let rendered = error.render().to_string();
-            let rendered = rendered.strip_prefix("error: ").unwrap_or(&rendered);
-            format!("ferry: {rendered}")
+        (ErrorKind::ArgumentConflict, Some(arg), _) => {
+            let prior: Vec<String> = strings(ContextKind::PriorArg)
+                .iter()
+                .map(|prior| flag_name(prior))
+                .collect();
+            format!("cannot use {} with {}", flag_name(&arg), prior.join(" or "))
         }
+        (ErrorKind::MissingRequiredArgument, _, _) => {
+            let missing: Vec<String> = strings(ContextKind::InvalidArg)
+                .iter()
+                .map(|missing| flag_name(missing))
+                .collect();
+            missing_arguments(&missing)
+        }
+        (ErrorKind::UnknownArgument, Some(arg), _) => {
+            match strings(ContextKind::SuggestedArg).first() {
+                Some(similar) => format!("unknown option {arg} (did you mean {similar}?)"),
+                None => format!("unknown option {arg}: see ferry --help"),
+            }
+        }
+        _ => format!("{first_line} (see ferry --help)"),
+    }
+}
+
+/// `bad --limit` for clap's `--limit <SIZE>`, `bad address` for SRC or DST.
+fn bad(arg: &str) -> String {
+    if arg == "<SRC>" || arg.starts_with("<DST>") {
+        "bad address".to_string()
+    } else {
+        format!("bad {}", flag_name(arg))
+    }
+}
+
+/// A flag's name as typed: `--limit <SIZE>` → `--limit`, `-n, --limit` →
+/// `--limit`, `--verbose...` → `--verbose`, `<DST>...` → `DST`.
+fn flag_name(arg: &str) -> String {
+    let name = arg.split_whitespace().next().unwrap_or(arg);
+    let name = name.rsplit(", ").next().unwrap_or(name);
+    let name = name.trim_end_matches("...");
+    name.trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_string()
+}
+
+/// What is missing, in one line: `missing DST: expected ferry [OPTIONS]
+/// SRC DST`, or for a flag that needs another, `--tls-cert needs --tls-key`.
+fn missing_arguments(missing: &[String]) -> String {
+    let needed_by = |flag: &str| match flag {
+        "--tls-key" => Some("--tls-cert"),
+        "--tls-cert" => Some("--tls-key"),
+        _ => None,
     };
-    eprint!("{message}");
-    std::process::exit(2);
+    if let [flag] = missing {
+        if let Some(by) = needed_by(flag) {
+            return format!("{by} needs {flag} FILE");
+        }
+    }
+    let names = missing.join(" and ");
+    if missing.iter().all(|name| name == "SRC" || name == "DST") {
+        format!("missing {names}: expected ferry [OPTIONS] SRC DST")
+    } else {
+        format!("missing {names}: see ferry --help")
+    }
+}
+
+/// `auto, never or always`.
+fn alternatives(values: &[String]) -> String {
+    match values {
+        [] => "another value (see ferry --help)".to_string(),
+        [only] => only.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
 }

@@ -1,5 +1,13 @@
 //! Prometheus metrics of a server (`--metrics ADDR`), on the
-//! `prometheus-client` crate, served as OpenMetrics text on `GET /metrics`.
+//! `prometheus-client` crate, served on `GET /metrics` in the classic
+//! Prometheus text format, or as OpenMetrics text to a scraper whose
+//! `Accept` prefers it (as Prometheus's does).
+//!
+//! prometheus-client writes OpenMetrics only; the classic text is made from
+//! that same text ([`classic`]): the two differ in a counter's family name
+//! (OpenMetrics names `x`, whose sample is `x_total`; the classic format and
+//! promtool want `x_total` in HELP and TYPE too) and in the OpenMetrics-only
+//! lines (`# UNIT`, `# EOF`).
 //!
 //! The HTTP side is a few lines of glue over a tokio `TcpListener` rather
 //! than an HTTP library: it answers one request per connection, `GET` or
@@ -8,8 +16,10 @@
 //! log are made from), and the bytes relayed are read from the server's
 //! live counts at each scrape, so they move while long relays run.
 
+use std::collections::BTreeSet;
 use std::io;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferry_io::zero_copy::Route;
@@ -33,7 +43,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_MOST: usize = 8192;
 
 /// What OpenMetrics text is served as.
-const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// What the classic Prometheus text format is served as.
+const CLASSIC: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabel {
@@ -68,16 +81,24 @@ pub struct Metrics {
     upstream_failures: Family<UpstreamLabel, Counter>,
     routes: Family<RouteLabel, Counter>,
     duration: Histogram,
+    access_log_failed: Counter,
     /// The server's live byte counts, read at each scrape.
     progress: Progress,
+    /// The access log's refused lines so far, read at each scrape.
+    access_log_failures: Option<Arc<AtomicU64>>,
     /// One scrape at a time: each sets the byte counters from `progress`.
     scraping: Mutex<()>,
 }
 
 impl Metrics {
     /// The metrics of a server relaying to `upstreams`, whose relays add
-    /// their bytes to `progress`.
-    pub fn new(upstreams: &[String], progress: Progress) -> Metrics {
+    /// their bytes to `progress`, and whose access log counts the lines it
+    /// could not write in `access_log_failures`.
+    pub fn new(
+        upstreams: &[String],
+        progress: Progress,
+        access_log_failures: Option<Arc<AtomicU64>>,
+    ) -> Metrics {
         let mut metrics = Metrics {
             accepted: Counter::default(),
             active: Gauge::default(),
@@ -89,7 +110,9 @@ impl Metrics {
             routes: Family::default(),
             // 1 ms to about 4.4 minutes, four times longer each.
             duration: Histogram::new(exponential_buckets(0.001, 4.0, 10)),
+            access_log_failed: Counter::default(),
             progress,
+            access_log_failures,
             scraping: Mutex::new(()),
             registry: Registry::with_prefix("ferry"),
         };
@@ -169,6 +192,11 @@ impl Metrics {
             "How long connections lasted, from accept to close",
             self.duration.clone(),
         );
+        registry.register(
+            "access_log_failed_lines",
+            "Access-log lines the file refused (a full disk, say)",
+            self.access_log_failed.clone(),
+        );
     }
 
     /// A connection was accepted.
@@ -228,11 +256,83 @@ impl Metrics {
             let counter = self.bytes.get_or_create(&DirectionLabel { direction });
             counter.inc_by(written.saturating_sub(counter.get()));
         }
+        if let Some(failures) = &self.access_log_failures {
+            let failed = failures.load(Ordering::Relaxed);
+            let counter = &self.access_log_failed;
+            counter.inc_by(failed.saturating_sub(counter.get()));
+        }
         let mut text = String::new();
         // Writing to a String does not fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
     }
+}
+
+/// OpenMetrics text as the classic Prometheus text format: a counter's
+/// family is named as its `_total` sample, and the lines OpenMetrics alone
+/// has (`# UNIT`, `# EOF`, a counter's `_created`) are left out.
+fn classic(openmetrics: &str) -> String {
+    let counters: BTreeSet<&str> = openmetrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.strip_suffix(" counter"))
+        .collect();
+    let mut text = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        let comment = line
+            .strip_prefix("# HELP ")
+            .map(|rest| ("# HELP", rest))
+            .or_else(|| line.strip_prefix("# TYPE ").map(|rest| ("# TYPE", rest)));
+        let line = match comment {
+            Some((kind, rest)) => {
+                let (name, after) = rest.split_once(' ').unwrap_or((rest, ""));
+                let after = if after == "unknown" { "untyped" } else { after };
+                let total = if counters.contains(name) {
+                    "_total"
+                } else {
+                    ""
+                };
+                format!("{kind} {name}{total} {after}")
+            }
+            None if line == "# EOF" || line.starts_with("# UNIT ") => continue,
+            None => {
+                let name = line.split(['{', ' ']).next().unwrap_or(line);
+                let created = name
+                    .strip_suffix("_created")
+                    .is_some_and(|family| counters.contains(family));
+                if created {
+                    continue;
+                }
+                line.to_string()
+            }
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
+/// Whether a scraper's `Accept` header asks for OpenMetrics before the
+/// classic text format (Prometheus's own asks for it first).
+fn wants_openmetrics(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else {
+        return false;
+    };
+    let (mut openmetrics, mut classic) = (0.0_f64, 0.0_f64);
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|part| part.strip_prefix("q="))
+            .find_map(|q| q.parse::<f64>().ok())
+            .unwrap_or(1.0);
+        match media.as_str() {
+            "application/openmetrics-text" => openmetrics = openmetrics.max(quality),
+            "text/plain" | "text/*" | "*/*" => classic = classic.max(quality),
+            _ => {}
+        }
+    }
+    openmetrics > 0.0 && openmetrics >= classic
 }
 
 /// Binds the metrics address `host:port`.
@@ -277,11 +377,21 @@ async fn respond(mut stream: TcpStream, metrics: &Metrics) -> io::Result<()> {
     let head = tokio::time::timeout(REQUEST_TIMEOUT, read_head(&mut stream))
         .await
         .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
-    let mut words = head.split(' ');
+    let mut lines = head.split("\r\n");
+    let mut words = lines.next().unwrap_or("").split(' ');
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
+    let accept = lines.find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("accept")
+            .then(|| value.trim())
+    });
     let (status, content_type, body) = match (method, path) {
-        ("GET" | "HEAD", "/metrics") => ("200 OK", CONTENT_TYPE, metrics.encode()),
+        ("GET" | "HEAD", "/metrics") if wants_openmetrics(accept) => {
+            ("200 OK", OPENMETRICS, metrics.encode())
+        }
+        ("GET" | "HEAD", "/metrics") => ("200 OK", CLASSIC, classic(&metrics.encode())),
         (_, "/metrics") => (
             "405 Method Not Allowed",
             "text/plain",
@@ -305,7 +415,8 @@ async fn respond(mut stream: TcpStream, metrics: &Metrics) -> io::Result<()> {
     stream.shutdown().await
 }
 
-/// The request line, once the whole head (up to the blank line) is in.
+/// The request line and headers, once the whole head (up to the blank
+/// line) is in.
 async fn read_head(stream: &mut TcpStream) -> io::Result<String> {
     let mut head = Vec::new();
     let mut chunk = [0; 1024];
@@ -322,6 +433,36 @@ async fn read_head(stream: &mut TcpStream) -> io::Result<String> {
         }
         head.extend_from_slice(&chunk[..read]);
     }
-    let line = head.split(|&byte| byte == b'\r').next().unwrap_or_default();
-    Ok(String::from_utf8_lossy(line).into_owned())
+    Ok(String::from_utf8_lossy(&head).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_classic_text_names_counters_by_their_samples() {
+        let openmetrics = "# HELP ferry_x Things.\n# TYPE ferry_x counter\n# UNIT ferry_x things\n\
+                           ferry_x_total 3\nferry_x_created 1.5\n# HELP ferry_y Level.\n\
+                           # TYPE ferry_y gauge\nferry_y 2\n# EOF\n";
+        assert_eq!(
+            classic(openmetrics),
+            "# HELP ferry_x_total Things.\n# TYPE ferry_x_total counter\nferry_x_total 3\n\
+             # HELP ferry_y Level.\n# TYPE ferry_y gauge\nferry_y 2\n"
+        );
+    }
+
+    #[test]
+    fn openmetrics_only_for_a_scraper_that_prefers_it() {
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert!(wants_openmetrics(Some(prometheus)));
+        assert!(wants_openmetrics(Some("application/openmetrics-text")));
+        assert!(!wants_openmetrics(None));
+        assert!(!wants_openmetrics(Some("*/*")));
+        assert!(!wants_openmetrics(Some("text/plain")));
+        assert!(!wants_openmetrics(Some(
+            "text/plain, application/openmetrics-text;q=0.5"
+        )));
+        assert!(!wants_openmetrics(Some("application/openmetrics-text;q=0")));
+    }
 }

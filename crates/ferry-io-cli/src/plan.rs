@@ -200,14 +200,11 @@ impl Plan {
         dst = upstreams[0].clone();
         let flags = cli.copy;
         let serving = shape == Shape::Serve;
-        // A server flag without --serve is an error: the run would end
-        // after one connection, which is not what whoever set a server's
-        // limit wanted. A flag that merely has nothing to act on is a
-        // warning: ignoring it changes no byte.
-        let relay = relay_plan(&cli.serve, cli.relay, &src, &upstreams, serving)?;
-        if cli.serve.max_connections.is_some() && !serving {
-            return Err(messages::needs_serve("--max-connections"));
-        }
+        // A server flag without a server is an error (see server_flags). A
+        // flag that merely has nothing to act on is a warning: ignoring it
+        // changes no byte.
+        server_flags(&cli.serve, &cli.relay, &cli.access, &flags, &cli.connection)?;
+        let relay = relay_plan(&cli.serve, cli.relay, &src, &upstreams)?;
         let mut warnings = Vec::new();
         let accept_proxy = relay.accept_proxy.is_some();
         let (access, max_handshakes) =
@@ -228,6 +225,10 @@ impl Plan {
                 &src,
                 "only TCP connections have keepalive",
             ));
+        }
+        if serving {
+            let most = cli.serve.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+            warnings.extend(fd_shortage(most, &upstreams, flags.zero_copy));
         }
         if flags.append && !matches!(dst, Address::File(_)) {
             warnings.push(messages::no_effect(
@@ -287,8 +288,10 @@ impl Plan {
                 } else {
                     SHUTDOWN_TIMEOUT
                 }),
-                buffer_memory: serving
-                    .then(|| usize::try_from(cli.serve.max_buffer_memory).unwrap_or(usize::MAX)),
+                buffer_memory: serving.then(|| {
+                    let bytes = cli.serve.max_buffer_memory.unwrap_or(MAX_BUFFER_MEMORY);
+                    usize::try_from(bytes).unwrap_or(usize::MAX)
+                }),
                 append: flags.append,
                 zero_copy: flags.zero_copy.into(),
                 way,
@@ -557,30 +560,136 @@ fn load_tls(src: &mut Address, dsts: &mut [Address], flags: &TlsFlags) -> Result
     Ok(())
 }
 
-/// Checks the relay server's flags: each needs `--serve` (except
-/// `--reuse-port` and `--keepalive`), `--send-proxy` an upstream that a
-/// header can precede, `--reuse-port` a TCP port.
+/// The one rule for a server's flags: a flag about a server's connections
+/// needs a server, `--serve` (or, for the two that `--keep-listening` has
+/// too, either), and says what it would have done; a flag that shapes
+/// another needs that one. A run that ended after one connection is not
+/// what whoever set a server's flag wanted.
+fn server_flags(
+    flags: &ServeFlags,
+    relay: &RelayFlags,
+    access: &AccessFlags,
+    copy: &CopyFlags,
+    connection: &ConnectionFlags,
+) -> Result<(), Failure> {
+    let (serve, keep_listening) = (flags.serve, connection.keep_listening);
+    let serve_only = [
+        (
+            flags.max_connections.is_some(),
+            "--max-connections",
+            "it limits how many connections a server relays at once",
+        ),
+        (
+            flags.max_buffer_memory.is_some(),
+            "--max-buffer-memory",
+            "it bounds the memory of all a server's buffers together",
+        ),
+        (
+            relay.metrics.is_some(),
+            "--metrics",
+            "it serves a server's counts of its connections",
+        ),
+        (
+            relay.access_log.is_some(),
+            "--access-log",
+            "it logs each connection a server relays",
+        ),
+        (
+            relay.accept_proxy.is_some(),
+            "--accept-proxy",
+            "it reads the PROXY header a load balancer sends before each client",
+        ),
+        (
+            relay.send_proxy.is_some(),
+            "--send-proxy",
+            "it sends each upstream a PROXY header with its client's address",
+        ),
+        (
+            flags.balance.is_some(),
+            "--balance",
+            "it spreads a server's connections over its upstreams",
+        ),
+        (
+            flags.upstream_backoff.is_some(),
+            "--upstream-backoff",
+            "it skips a server's upstreams that refused",
+        ),
+        (
+            !access.allow.is_empty(),
+            "--allow",
+            "it lets only the clients it names use a server",
+        ),
+        (
+            !access.deny.is_empty(),
+            "--deny",
+            "it refuses the clients it names at a server",
+        ),
+        (
+            !access.accept_proxy_from.is_empty(),
+            "--accept-proxy-from",
+            "it says whose PROXY headers a server believes",
+        ),
+        (
+            access.max_connections_per_source.is_some(),
+            "--max-connections-per-source",
+            "it limits a server's connections from each client address",
+        ),
+        (
+            access.max_handshakes.is_some(),
+            "--max-handshakes",
+            "it bounds a server's clients still sending a PROXY header or shaking hands",
+        ),
+    ];
+    if let Some((_, flag, does)) = serve_only.into_iter().find(|(given, ..)| *given && !serve) {
+        return Err(messages::needs_server(flag, "--serve", does));
+    }
+    let either = [
+        (
+            flags.reuse_port,
+            "--reuse-port",
+            "it shares a server's port with other processes",
+        ),
+        (
+            copy.rate_limit_per_connection.is_some(),
+            "--rate-limit-per-connection",
+            "it limits each connection of a server (for one copy, use --rate-limit)",
+        ),
+    ];
+    if let Some((_, flag, does)) = either
+        .into_iter()
+        .find(|(given, ..)| *given && !serve && !keep_listening)
+    {
+        return Err(messages::needs_server(
+            flag,
+            "--serve or --keep-listening",
+            does,
+        ));
+    }
+    if relay.proxy_timeout.is_some() && relay.accept_proxy.is_none() {
+        return Err(messages::needs_flag(
+            "--proxy-timeout",
+            "--accept-proxy",
+            "it bounds the wait for a client's PROXY header",
+        ));
+    }
+    if relay.access_log_format.is_some() && relay.access_log.is_none() {
+        return Err(messages::needs_flag(
+            "--access-log-format",
+            "--access-log",
+            "it sets the lines of the access log",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the relay server's flags: `--send-proxy` needs an upstream
+/// that a header can precede, `--reuse-port` a TCP port.
 fn relay_plan(
     serve: &ServeFlags,
     flags: RelayFlags,
     src: &Address,
     upstreams: &[Address],
-    serving: bool,
 ) -> Result<RelayPlan, Failure> {
-    let server_only = [
-        (flags.accept_proxy.is_some(), "--accept-proxy"),
-        (flags.send_proxy.is_some(), "--send-proxy"),
-        (flags.access_log.is_some(), "--access-log"),
-        (flags.metrics.is_some(), "--metrics"),
-        (serve.balance.is_some(), "--balance"),
-        (serve.upstream_backoff.is_some(), "--upstream-backoff"),
-    ];
-    if let Some((_, flag)) = server_only
-        .into_iter()
-        .find(|(given, _)| *given && !serving)
-    {
-        return Err(messages::needs_serve(flag));
-    }
     if flags.send_proxy.is_some() {
         if let Some(dst) = upstreams.iter().find(|dst| {
             !matches!(
@@ -605,12 +714,12 @@ fn relay_plan(
         .map(|path| (path.as_os_str() != "-").then_some(path));
     Ok(RelayPlan {
         accept_proxy: flags.accept_proxy,
-        proxy_timeout: flags.proxy_timeout,
+        proxy_timeout: flags.proxy_timeout.unwrap_or(PROXY_TIMEOUT),
         send_proxy: flags.send_proxy,
         balance: serve.balance.unwrap_or(Balance::RoundRobin),
         upstream_backoff: serve.upstream_backoff.unwrap_or(UPSTREAM_BACKOFF),
         access_log,
-        access_log_format: flags.access_log_format,
+        access_log_format: flags.access_log_format.unwrap_or(AccessLogFormat::Text),
         metrics: flags.metrics,
         keepalive: flags.keepalive,
         reuse_port: serve.reuse_port,
@@ -646,17 +755,12 @@ fn access_plan(
     ];
     let peer_rule = (!flags.accept_proxy_from.is_empty(), "--accept-proxy-from");
     let pool = (flags.max_handshakes.is_some(), "--max-handshakes");
-    let serving = matches!(shape, Shape::Serve | Shape::DatagramServer);
-    if let (Some(flag), false) = (
-        first_given(client_rules.iter().chain([&peer_rule, &pool])),
-        serving,
-    ) {
-        return Err(messages::needs_serve(flag));
-    }
+    // Without --serve, server_flags has refused them all already.
     if peer_rule.0 && !accept_proxy {
-        return Err(Failure::input(
-            "cannot use --accept-proxy-from without --accept-proxy",
-            "it says whose PROXY headers to believe; add --accept-proxy v1, v2 or any",
+        return Err(messages::needs_flag(
+            "--accept-proxy-from",
+            "--accept-proxy",
+            "it says whose PROXY headers to believe",
         ));
     }
     if shape == Shape::DatagramServer && pool.0 {
@@ -712,6 +816,29 @@ fn first_given<'a>(
         .find(|(given, _)| *given)
         .map(|(_, flag)| *flag)
 }
+
+/// The warning for a server whose open-file limit cannot hold
+/// `max_connections` relays: past it accepts fail and clients are reset.
+/// A relay holds its two sockets, a program's pipes in place of a socket,
+/// and with `--zero-copy always` two splice pipes; the rest of ferry a
+/// handful more.
+fn fd_shortage(max_connections: u32, upstreams: &[Address], zero_copy: ZeroCopy) -> Option<String> {
+    const OWN: u64 = 16;
+    let program = upstreams
+        .iter()
+        .any(|upstream| matches!(upstream, Address::Exec { .. } | Address::Sh(_)));
+    let per_relay = 2 + u64::from(program) + if zero_copy == ZeroCopy::Always { 4 } else { 0 };
+    let needed = OWN + u64::from(max_connections) * per_relay;
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    let most = limit.current?;
+    (most < needed).then(|| messages::too_few_fds(max_connections, needed, most))
+}
+
+/// How long a client may take to send its PROXY header unless told otherwise.
+const PROXY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The buffer memory of a server's relays together unless told otherwise.
+const MAX_BUFFER_MEMORY: u64 = 256 << 20;
 
 /// How long an upstream that refused is skipped unless told otherwise.
 const UPSTREAM_BACKOFF: Duration = Duration::from_secs(10);

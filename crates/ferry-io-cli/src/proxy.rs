@@ -144,16 +144,25 @@ fn parse(input: &[u8], accept: AcceptProxy) -> Parsed {
     // ppp reads a v1 line cut after a space as a bad port: parse only a
     // whole line (at most 107 bytes, the protocol's limit).
     let v1_line = input.contains(&b'\n') || input.len() >= V1_MOST;
+    // A line that ended will never become a header: what ppp calls
+    // missing (a port, an address) is then missing for good.
+    let line_ended = input[..input.len().min(V1_MOST)]
+        .windows(2)
+        .any(|pair| pair == b"\r\n");
     let v1 = || match v1::Header::try_from(input) {
         _ if !v1_line && v1_prefix(input) => Parsed::Incomplete,
         Ok(header) => Parsed::Complete(header.header.len(), from_v1(header.addresses)),
-        Err(error) if error.is_incomplete() => Parsed::Incomplete,
-        Err(error) => Parsed::Invalid(format!("not a v1 header ({error})")),
+        Err(error) if error.is_incomplete() && !line_ended => Parsed::Incomplete,
+        Err(error) => Parsed::Invalid(format!("not a v1 header: {}", words(&error))),
     };
     let v2 = || match v2::Header::try_from(input) {
         Ok(header) => Parsed::Complete(header.len(), from_v2(&header)),
         Err(error) if error.is_incomplete() => Parsed::Incomplete,
-        Err(error) => Parsed::Invalid(format!("not a v2 header ({error})")),
+        // ppp's text for this one holds the signature as escapes.
+        Err(v2::ParseError::Prefix) => {
+            Parsed::Invalid("not a v2 header: it does not start with the v2 signature".to_string())
+        }
+        Err(error) => Parsed::Invalid(format!("not a v2 header: {}", words(&error))),
     };
     match accept {
         AcceptProxy::V1 => v1(),
@@ -163,6 +172,18 @@ fn parse(input: &[u8], accept: AcceptProxy) -> Parsed {
         AcceptProxy::Any if input.first() == Some(&b'\r') => v2(),
         AcceptProxy::Any if input.is_empty() => Parsed::Incomplete,
         AcceptProxy::Any => Parsed::Invalid("neither a v1 nor a v2 header".to_string()),
+    }
+}
+
+/// ppp's sentence for a refused header, as a clause of ferry's: `Header
+/// missing source port.` → `header missing source port`.
+fn words(error: &dyn std::fmt::Display) -> String {
+    let text = error.to_string();
+    let text = text.trim_end_matches('.');
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -310,6 +331,50 @@ mod tests {
         assert_eq!(
             header(SendProxy::V1, Some(mixed)),
             b"PROXY TCP6 ::ffff:192.0.2.7 ::1 1 2\r\n"
+        );
+    }
+
+    #[test]
+    fn a_complete_v1_line_is_judged_at_once() {
+        // Ports missing, CRLF present: that line will never become a
+        // header, with or without the client's bytes after it.
+        for accept in [AcceptProxy::V1, AcceptProxy::Any] {
+            for bytes in [
+                &b"PROXY TCP4 203.0.113.7 127.0.0.1\r\n"[..],
+                b"PROXY TCP4 203.0.113.7 127.0.0.1\r\nGET / HTTP/1.1\r\n\r\n",
+                b"PROXY TCP4\r\n",
+                b"PROXY\r\n",
+            ] {
+                assert!(
+                    matches!(parse(bytes, accept), Parsed::Invalid(_)),
+                    "{bytes:?} as {accept:?}: {:?}",
+                    parse(bytes, accept)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_are_plain_words() {
+        for (bytes, accept) in [
+            (&b"GET / HTTP/1.1\r\n\r\n"[..], AcceptProxy::V2),
+            (b"GET / HTTP/1.1\r\n\r\n", AcceptProxy::V1),
+            (b"PROXY TCP9 1.2.3.4 5.6.7.8 1 2\r\n", AcceptProxy::V1),
+        ] {
+            let Parsed::Invalid(why) = parse(bytes, accept) else {
+                panic!("{bytes:?} was not refused");
+            };
+            assert!(
+                !why.contains('\\') && !why.contains("b\"") && !why.ends_with('.'),
+                "{why}"
+            );
+        }
+        let Parsed::Invalid(why) = parse(b"GET / HTTP/1.1\r\n\r\n", AcceptProxy::V2) else {
+            panic!("not refused");
+        };
+        assert_eq!(
+            why,
+            "not a v2 header: it does not start with the v2 signature"
         );
     }
 

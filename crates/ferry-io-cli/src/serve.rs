@@ -232,7 +232,9 @@ pub async fn run(
     let metrics = match &relay.metrics {
         Some((host, port)) => {
             let endpoint = metrics::bind(host, *port).await?;
-            let metrics = Arc::new(Metrics::new(&upstreams.names(), progress.clone()));
+            let access_log_failures = access_log.as_ref().map(AccessLog::failures);
+            let metrics = Metrics::new(&upstreams.names(), progress.clone(), access_log_failures);
+            let metrics = Arc::new(metrics);
             tokio::spawn(metrics::serve(endpoint, metrics.clone()));
             Some(metrics)
         }
@@ -293,7 +295,7 @@ pub async fn run(
         }
         cut
     };
-    tokio::pin!(work);
+    let mut work = Box::pin(work);
     let output = &plan.output;
     let grace = plan.copy.shutdown_timeout;
     let ending = signals::until_cut(work.as_mut(), signals, Some(grace), || {
@@ -305,17 +307,17 @@ pub async fn run(
     let cut = match ending {
         Finish::Cut => {
             cut_off.send_replace(true);
-            work.await
+            work.as_mut().await
         }
         Finish::Done(_) | Finish::AfterSignal(_) => 0,
     };
-    if let Some(dropped) = server.access_log.as_ref().map(AccessLog::dropped) {
-        if dropped > 0 {
-            crate::stderr::line(messages::access_log_dropped(dropped));
-        }
+    // The shard served here holds the server too.
+    drop(work);
+    // Writes out the access log's queue, then tells what it lost.
+    let access_log = Arc::into_inner(server).and_then(|server| server.access_log);
+    if let Some(log) = access_log {
+        log.close();
     }
-    // Writes out the access log's queue.
-    drop(server);
     if !matches!(ending, Finish::Cut) {
         return Ok(());
     }

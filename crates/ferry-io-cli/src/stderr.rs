@@ -28,8 +28,10 @@ impl Drop for Guard {
         // Said last, so that a reader who caught up sees it.
         let dropped = dropped();
         if dropped > 0 {
+            let lines = crate::units::count(dropped as u64, "line", "lines");
+            let were = if dropped == 1 { "was" } else { "were" };
             line(format_args!(
-                "ferry: {dropped} lines of output were dropped: stderr was not read fast enough"
+                "ferry: {lines} of output {were} dropped: stderr was not read fast enough"
             ));
         }
     }

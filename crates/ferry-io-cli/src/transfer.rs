@@ -10,7 +10,7 @@ use ferry_io::{Copier, CopyError, Direction, Step};
 use tokio::io::AsyncWriteExt;
 
 use crate::closing::Closing;
-use crate::endpoint::{Endpoint, Exit};
+use crate::endpoint::{self, Endpoint, Exit};
 use crate::messages::{self, Failure};
 
 /// Which directions a relay between two two-way ends copies.
@@ -93,11 +93,22 @@ impl Broken {
     fn copy_failed(error: &CopyError, reversed: bool, route: Route) -> Broken {
         let counts = error.counts();
         let (forward, backward) = (counts.a_to_b.written, counts.b_to_a.written);
-        let (forward, backward, failure) = if reversed {
+        let (forward, backward, mut failure) = if reversed {
             (backward, forward, messages::copy_back_failed(error))
         } else {
             (forward, backward, messages::copy_failed(error))
         };
+        // A TLS server that refused ferry's certificate: bad input.
+        if let Some(refused) = endpoint::certificate_refused(error.io_error()) {
+            failure = Failure::Input(refused);
+        }
+        // A program's output that ended with a failed status: the failure
+        // is the program's, told as when it is found after the transfer.
+        if let Some(exit) = endpoint::failed_program(error.io_error()) {
+            let from_src = (error.direction() == Some(Direction::AToB)) != reversed;
+            let side = if from_src { "SRC" } else { "DST" };
+            failure = Failure::Transfer(messages::program_failed(side, exit.status));
+        }
         let writing = matches!(error.step(), Step::Write | Step::Flush | Step::Shutdown);
         Broken {
             moved: Moved {
@@ -175,8 +186,10 @@ pub async fn run(
     mut src: Endpoint,
     mut dst: Endpoint,
 ) -> Result<Moved, Broken> {
-    let zero_copy = copier.zero_copy(mode);
     let drain_for = closing.drain_for;
+    src.exit_within(drain_for);
+    dst.exit_within(drain_for);
+    let zero_copy = copier.zero_copy(mode);
     let copied = match way {
         Way::Both => {
             if let (Some(a), Some(b)) = (src.stream(), dst.stream()) {
@@ -230,8 +243,8 @@ pub async fn run(
                     if broken.moved.exit.is_none_or(|seen| seen.ok) {
                         broken.moved.exit = Some(exit);
                     }
-                    if !exit.ok {
-                        let with = messages::program_failed(side, exit.status);
+                    let with = messages::program_failed(side, exit.status);
+                    if !exit.ok && !broken.failure.message().contains(&with) {
                         broken.failure =
                             Failure::Transfer(format!("{} ({with})", broken.failure.message()));
                     }
@@ -313,22 +326,29 @@ async fn one_way(
         let mut writer = sink.writer().map_err(half_close)?;
         writer.shutdown().await.map_err(half_close)?;
     }
+    let stops_reading = to.is_program_only_written();
     let (Some(source), Some(sink)) = (from.source(), to.sink()) else {
         return Err(Broken::before_start(messages::wrong_way()));
     };
-    let copied = zero_copy
-        .copy(source, sink)
-        .await
-        .map_err(|error| Broken::copy_failed(&error, reversed, planned))?;
+    let copied = match zero_copy.copy(source, sink).await {
+        Ok(copied) => (copied.bytes, copied.route),
+        // A program that stopped reading ends the copy into it, as `head`
+        // ends `cat` in a pipeline: its exit status tells how it went.
+        Err(error) if stops_reading && endpoint::stopped_reading(error.io_error()) => {
+            (error.counts().a_to_b.written, planned)
+        }
+        Err(error) => return Err(Broken::copy_failed(&error, reversed, planned)),
+    };
     // A socket peer sees EOF; for files and stdout this is a flush.
     let shut = match sink.writer() {
         Ok(mut writer) => writer.shutdown().await,
         Err(error) => Err(error),
     };
+    let (bytes, route) = copied;
     if let Err(error) = shut {
         return Err(Broken {
-            moved: moved(copied.bytes, Some(copied.route)),
-            failure: messages::shutdown_failed(&error, copied.bytes),
+            moved: moved(bytes, Some(route)),
+            failure: messages::shutdown_failed(&error, bytes),
             dst_failed: !reversed,
             cause: Some(Cause {
                 kind: error.kind(),
@@ -342,5 +362,5 @@ async fn one_way(
         });
     }
     to.close(drain_for).await;
-    Ok(moved(copied.bytes, Some(copied.route)))
+    Ok(moved(bytes, Some(route)))
 }

@@ -29,21 +29,35 @@ impl fmt::Display for Bytes {
     }
 }
 
+/// `n` things, in the singular for one: `1 relay`, `3 relays`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    match n.into() {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
 /// A byte count where the count is the point, exact and then for people:
 /// `10,493,985 B (10.0 MiB)`, or `512 B` below 1 KiB.
 #[derive(Clone, Copy, Debug)]
 pub struct Exact(pub u64);
 
+/// A number with its thousands grouped: `10,493,985`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (at, digit) in digits.chars().enumerate() {
+        if at > 0 && (digits.len() - at) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
 impl fmt::Display for Exact {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digits = self.0.to_string();
-        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-        for (at, digit) in digits.chars().enumerate() {
-            if at > 0 && (digits.len() - at) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(digit);
-        }
+        let grouped = grouped(self.0);
         if self.0 < 1024 {
             write!(f, "{grouped} B")
         } else {
@@ -119,8 +133,13 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
     }
 }
 
-/// Parses a duration such as `500ms`, `30s`, `2m` or `1h 30m`; a bare number
-/// means seconds.
+/// The longest duration any flag takes: 100 years, longer than anything
+/// is meant to wait, and short enough that no deadline built from it (now
+/// plus a linger plus a timeout) can overflow a clock.
+pub const LONGEST: Duration = Duration::from_secs(100 * 31_557_600);
+
+/// Parses a duration such as `500ms`, `30s`, `2m` or `1h 30m`, at most
+/// [`LONGEST`]; a bare number means seconds.
 ///
 /// # Errors
 ///
@@ -128,10 +147,45 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     const EXPECTED: &str = "expected a duration like 500ms, 30s, 2m or 1h";
     let trimmed = text.trim();
-    if let Ok(seconds) = trimmed.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
+    let duration = match trimmed.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(trimmed).map_err(|error| match error {
+            humantime::DurationError::NumberOverflow => too_long(),
+            _ => EXPECTED.to_string(),
+        })?,
+    };
+    if duration > LONGEST {
+        return Err(too_long());
     }
-    humantime::parse_duration(trimmed).map_err(|_| EXPECTED.to_string())
+    Ok(duration)
+}
+
+fn too_long() -> String {
+    "too long: at most 100 years".to_string()
+}
+
+/// The longest TCP keepalive idle time: Linux takes `TCP_KEEPIDLE` up to
+/// 32767 seconds and refuses more.
+pub const LONGEST_KEEPALIVE: Duration = Duration::from_secs(32_767);
+
+/// Parses `--keepalive`: from 1 s (the kernel counts whole seconds) to
+/// [`LONGEST_KEEPALIVE`].
+///
+/// # Errors
+///
+/// As [`parse_duration`], and outside that range.
+pub fn parse_keepalive(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < Duration::from_secs(1) {
+        return Err("at least 1s".to_string());
+    }
+    if duration > LONGEST_KEEPALIVE {
+        return Err(format!(
+            "at most 32767s ({}), the longest TCP keepalive Linux takes",
+            humantime::format_duration(LONGEST_KEEPALIVE)
+        ));
+    }
+    Ok(duration)
 }
 
 /// A timeout that may be turned off: `off` or `none`, or a duration longer
@@ -223,5 +277,17 @@ mod tests {
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("soon").is_err());
         assert!(parse_positive_duration("0s").is_err());
+        assert_eq!(parse_duration("100y"), Ok(LONGEST));
+        for huge in ["101y", "300000000000y", "18446744073709551615"] {
+            assert_eq!(parse_duration(huge), Err(too_long()), "{huge}");
+        }
+    }
+
+    #[test]
+    fn keepalive_is_what_tcp_takes() {
+        assert_eq!(parse_keepalive("9h 6m 7s"), Ok(LONGEST_KEEPALIVE));
+        assert_eq!(parse_keepalive("1s"), Ok(Duration::from_secs(1)));
+        assert!(parse_keepalive("32768").is_err());
+        assert!(parse_keepalive("999ms").is_err());
     }
 }

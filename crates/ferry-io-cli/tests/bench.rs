@@ -23,11 +23,16 @@ fn bench_runs_every_scenario_into_tables_json_and_svg() {
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let tables = String::from_utf8(done.stdout).expect("utf-8 tables");
     assert!(tables.starts_with("ferry bench, tiny run"), "{tables}");
+    // The header says how a ratio is taken, and that it can differ from
+    // the ratio of the medians beside it.
+    let note = tables.lines().nth(1).expect("a second line");
     assert!(
-        done.stderr.contains("bench: [16/16] scaling"),
-        "{}",
-        done.stderr
+        note.contains("median of the per-round ratios")
+            && note.contains("can differ from the ratio of the medians"),
+        "{tables}"
     );
+    let last = format!("bench: [{0}/{0}] scaling", Scenario::ALL.len());
+    assert!(done.stderr.contains(&last), "{}", done.stderr);
 
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json_path).expect("json file"))
@@ -54,7 +59,7 @@ fn bench_runs_every_scenario_into_tables_json_and_svg() {
                 assert!(runs.iter().all(|r| r["amount"] == amount), "{scenario}");
                 let relays = entry["relays"].as_array().expect("relays");
                 assert_eq!(relays[..2], ["direct", "ferry"], "{scenario}");
-                for relay in ["socat", "haproxy"] {
+                for relay in ["socat", "haproxy", "nginx"] {
                     let ran = relays.iter().any(|r| r == relay);
                     let skipped = entry["skipped"]
                         .as_array()
@@ -181,12 +186,27 @@ fn bench_help_lists_every_scenario() {
     let done = run(&["bench", "--help"]);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let help = String::from_utf8(done.stdout).expect("utf-8");
+    // Each scenario on a line of its own: its name, at least two spaces,
+    // then what it measures, every description starting in one column.
+    let mut columns = Vec::new();
     for scenario in Scenario::ALL {
+        let name = scenario.name();
+        let line = help
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(name.as_str()))
+            .unwrap_or_else(|| panic!("help lists {name} apart from its description:\n{help}"));
+        let about = scenario.about();
+        assert!(line.ends_with(about), "{line:?}");
+        let between = &line[2 + name.len()..line.len() - about.len()];
         assert!(
-            help.contains(&format!("  {:<12}", scenario.name())),
-            "help lists {scenario}:\n{help}"
+            between.len() >= 2 && between.chars().all(|c| c == ' '),
+            "{line:?}"
         );
+        assert!(line.starts_with(&format!("  {name}")), "{line:?}");
+        columns.push(line.len() - about.len());
     }
+    columns.dedup();
+    assert_eq!(columns.len(), 1, "descriptions aligned:\n{help}");
     assert!(
         help.contains("--quick") && help.contains("--svg <FILE>"),
         "{help}"

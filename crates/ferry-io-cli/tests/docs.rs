@@ -55,8 +55,10 @@ fn the_man_page_renders_without_warnings_and_has_every_section() {
     for page in ["socat(1)", "nc(1)", "pv(1)"] {
         assert!(text.contains(page), "SEE ALSO lacks {page}");
     }
-    // Only pages that exist: no ferry-completions(1) and the like.
-    assert!(!text.contains("ferry-"), "{text}");
+    // Only pages that exist: no ferry-completions(1) and the like (the
+    // package's name, ferry-io-cli, is not a page).
+    let page_of_its_own = |word: &str| word.starts_with("ferry-") && word.contains('(');
+    assert!(!text.split_whitespace().any(page_of_its_own), "{text}");
 }
 
 /// The candidates bash's completion offers for `line` (the cursor at its
@@ -144,6 +146,92 @@ fn bash_completes_no_file_names_after_a_size_rate_or_duration() {
         assert!(
             offered.iter().all(|c| c.is_empty()),
             "{option} offers {offered:?}"
+        );
+    }
+}
+
+#[test]
+fn bench_completion_offers_no_hidden_flag() {
+    if !have("bash") {
+        eprintln!("skipped: no bash");
+        return;
+    }
+    let offered = bash_completes("ferry bench --");
+    assert!(offered.iter().any(|flag| flag == "--quick"), "{offered:?}");
+    assert!(!offered.iter().any(|flag| flag == "--size"), "{offered:?}");
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let script = String::from_utf8(ferry(&["completions", shell])).unwrap();
+        assert!(!script.contains("The amounts per run"), "{shell}");
+    }
+}
+
+#[test]
+fn the_man_page_names_the_schema_file() {
+    let page = String::from_utf8(ferry(&["man"])).unwrap();
+    assert!(!page.contains("The schema is in the README"), "{page}");
+    assert!(page.contains("doc/ferry.schema.json"), "{page}");
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/ferry.schema.json");
+    assert!(shipped.is_file());
+}
+
+/// README's text, from the workspace root.
+fn readme() -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    std::fs::read_to_string(root).unwrap()
+}
+
+#[test]
+fn the_readmes_systemd_excerpt_is_the_unit_in_contrib() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let unit = std::fs::read_to_string(root.join("contrib/systemd/ferry-relay.service")).unwrap();
+    let readme = readme();
+    // The ExecStart line with its continuation lines, as the unit has it.
+    let exec_start: Vec<&str> = unit
+        .lines()
+        .skip_while(|line| !line.starts_with("ExecStart="))
+        .scan(true, |more, line| {
+            let this = (*more).then_some(line);
+            *more = line.ends_with('\\');
+            this
+        })
+        .collect();
+    assert!(exec_start.len() > 1, "{unit}");
+    // README indents the excerpt, as a list item's block.
+    let trimmed: Vec<&str> = readme.lines().map(str::trim).collect();
+    let wanted: Vec<&str> = exec_start.iter().map(|line| line.trim()).collect();
+    assert!(
+        trimmed.windows(wanted.len()).any(|lines| lines == wanted),
+        "README's systemd excerpt differs from the unit's:\n{}",
+        exec_start.join("\n")
+    );
+}
+
+#[test]
+fn the_readmes_access_log_errors_are_what_ferry_writes() {
+    // Upstreams nobody listens on, on loopback, written as README's.
+    let (first, second) = (common::free_port(), common::free_port());
+    for upstreams in [vec![first], vec![first, second]] {
+        let mut args = vec!["-v".to_string(), "tcp-listen:127.0.0.1:0".to_string()];
+        args.extend(upstreams.iter().map(|port| format!("tcp:127.0.0.1:{port}")));
+        args.extend(["--serve", "--access-log", "-"].map(String::from));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let ferry = common::Ferry::spawn(&args);
+        let mut client = common::connect(ferry.port());
+        let _ = std::io::Read::read_to_end(&mut client, &mut Vec::new());
+        ferry.wait_for_line(" close");
+        ferry.signal("INT");
+        let done = ferry.wait(common::DEADLINE);
+        let stdout = String::from_utf8(done.stdout).unwrap();
+        let error = stdout
+            .split(" error=")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{stdout}"))
+            .trim_end()
+            .replace(&format!("127.0.0.1:{first}"), "10.0.0.5:80")
+            .replace(&format!("127.0.0.1:{second}"), "10.0.0.6:80");
+        assert!(
+            readme().contains(&format!("error={error}")),
+            "README lacks: error={error}"
         );
     }
 }

@@ -19,6 +19,12 @@ fn refused(args: &[&str], needle: &str) {
         "{args:?}: expected {needle:?} in {}",
         done.stderr
     );
+    assert_eq!(
+        done.stderr.lines().count(),
+        1,
+        "{args:?}: more than one line:\n{}",
+        done.stderr
+    );
     assert!(done.stdout.is_empty());
 }
 
@@ -70,6 +76,84 @@ fn flags_that_do_not_apply() {
 }
 
 #[test]
+fn a_server_flag_without_a_server_says_what_it_does() {
+    // One rule: a flag about a server's connections needs a server, and
+    // each says what it would have done.
+    let mut messages = std::collections::BTreeSet::new();
+    for (flag, value, needs) in [
+        ("--max-connections", Some("5"), "--serve"),
+        ("--max-buffer-memory", Some("64M"), "--serve"),
+        ("--metrics", Some("0"), "--serve"),
+        ("--access-log", Some("-"), "--serve"),
+        ("--accept-proxy", Some("v1"), "--serve"),
+        ("--send-proxy", Some("v1"), "--serve"),
+        ("--balance", Some("round-robin"), "--serve"),
+        ("--upstream-backoff", Some("1s"), "--serve"),
+        ("--reuse-port", None, "--serve or --keep-listening"),
+        (
+            "--rate-limit-per-connection",
+            Some("1M"),
+            "--serve or --keep-listening",
+        ),
+    ] {
+        let mut args = vec!["tcp-listen:0", "tcp:127.0.0.1:9", flag];
+        args.extend(value);
+        let done = run(&args);
+        assert_eq!(done.code, Some(2), "{flag}: {}", done.stderr);
+        let prefix = format!("ferry: cannot use {flag} without {needs}: ");
+        assert!(done.stderr.starts_with(&prefix), "{flag}: {}", done.stderr);
+        assert_eq!(done.stderr.lines().count(), 1, "{}", done.stderr);
+        let why = done.stderr[prefix.len()..].to_string();
+        assert!(
+            messages.insert(why.clone()),
+            "{flag} says what another says: {why}"
+        );
+    }
+    // Flags that only shape another flag need that one.
+    refused(
+        &[
+            "tcp-listen:0",
+            "tcp:127.0.0.1:9",
+            "--serve",
+            "--proxy-timeout",
+            "1s",
+        ],
+        "ferry: cannot use --proxy-timeout without --accept-proxy",
+    );
+    refused(
+        &[
+            "tcp-listen:0",
+            "tcp:127.0.0.1:9",
+            "--serve",
+            "--access-log-format",
+            "json",
+        ],
+        "ferry: cannot use --access-log-format without --access-log",
+    );
+}
+
+#[test]
+fn usage_mistakes_are_one_line() {
+    refused(
+        &["zero:", "null:", "-q", "-v"],
+        "ferry: cannot use --quiet with --verbose",
+    );
+    let done = run(&["zero:", "null:", "-q", "-v"]);
+    assert!(!done.stderr.contains("..."), "{}", done.stderr);
+    refused(
+        &["tls-listen:0", "null:", "--tls-cert", "cert.pem"],
+        "ferry: --tls-cert needs --tls-key",
+    );
+    refused(&["zero:"], "ferry: missing DST");
+    refused(
+        &["zero:", "null:", "--zero-copy", "sometimes"],
+        "bad --zero-copy \"sometimes\"",
+    );
+    refused(&["zero:", "null:", "--interval"], "--interval");
+    refused(&["zero:", "null:", "--limti", "5"], "--limti");
+}
+
+#[test]
 fn bad_files() {
     let dir = TempDir::new("bad-files");
     let missing = dir.path("missing");
@@ -112,6 +196,52 @@ fn bad_sizes_and_durations() {
     );
     refused(&["zero:", "null:", "--no-such-flag"], "--no-such-flag");
     refused(&["zero:", "null:", "-q", "--stats"], "--stats");
+}
+
+#[test]
+fn durations_longer_than_a_hundred_years_are_refused() {
+    // Each of these panicked or overflowed a timer somewhere (a UDP linger,
+    // a UDP flow's idle timeout, the progress interval).
+    for (args, flag) in [
+        (&["-", "udp:127.0.0.1:9"][..], "--linger"),
+        (&["-", "udp:127.0.0.1:9"], "--idle-timeout"),
+        (&["zero:", "null:"], "--interval"),
+        (&["zero:", "null:"], "--connect-timeout"),
+        (&["zero:", "null:"], "--shutdown-timeout"),
+        (
+            &["tcp-listen:0", "tcp:127.0.0.1:9", "--serve"],
+            "--upstream-backoff",
+        ),
+        (
+            &["tcp-listen:0", "tcp:127.0.0.1:9", "--serve"],
+            "--proxy-timeout",
+        ),
+    ] {
+        for huge in ["300000000000y", "18446744073709551615", "101y"] {
+            let mut args = args.to_vec();
+            args.extend([flag, huge]);
+            refused(
+                &args,
+                &format!("ferry: bad {flag} \"{huge}\": too long: at most 100 years"),
+            );
+        }
+    }
+}
+
+#[test]
+fn keepalive_outside_what_tcp_takes_is_refused() {
+    // TCP_KEEPIDLE takes 1 to 32767 seconds; the kernel refused anything
+    // longer, and the interval was never set.
+    for (value, why) in [
+        ("10h", "at most 32767s (9h 6m 7s)"),
+        ("32768", "at most 32767s (9h 6m 7s)"),
+        ("500ms", "at least 1s"),
+    ] {
+        refused(
+            &["tcp-listen:0", "tcp:127.0.0.1:9", "--keepalive", value],
+            &format!("ferry: bad --keepalive \"{value}\": {why}"),
+        );
+    }
 }
 
 #[test]

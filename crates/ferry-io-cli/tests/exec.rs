@@ -223,3 +223,180 @@ fn exchange_without_closing(stream: &mut std::net::TcpStream) -> Vec<u8> {
     let _ = stream.read_to_end(&mut got);
     got
 }
+
+/// Every process below `pid` (children, their children...).
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut parents = vec![pid];
+    while let Some(parent) = parents.pop() {
+        for (child, _) in children(parent) {
+            found.push(child);
+            parents.push(child);
+        }
+    }
+    found
+}
+
+/// Whether `pid` is gone or a zombie (dead, waiting to be reaped).
+fn dead(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| stat.contains(") Z "))
+}
+
+/// Waits until each of `pids` is dead; fails with those still alive.
+fn assert_dead_soon(pids: &[u32]) {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let alive: Vec<u32> = pids.iter().copied().filter(|pid| !dead(*pid)).collect();
+        if alive.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < until, "still running: {alive:?}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `pid` has at least `count` descendants and returns them.
+fn wait_for_descendants(pid: u32, count: usize) -> Vec<u32> {
+    let until = Instant::now() + DEADLINE;
+    loop {
+        let found = descendants(pid);
+        if found.len() >= count {
+            return found;
+        }
+        assert!(Instant::now() < until, "only {found:?} started");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Reads until EOF or an error: the bytes, and how it ended.
+fn read_all(stream: &mut std::net::TcpStream) -> (Vec<u8>, std::io::Result<()>) {
+    use std::io::Read;
+    let mut got = Vec::new();
+    let mut chunk = [0; 4096];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return (got, Ok(())),
+            Ok(n) => got.extend_from_slice(&chunk[..n]),
+            Err(err) => return (got, Err(err)),
+        }
+    }
+}
+
+#[test]
+fn a_failed_upstream_program_resets_the_client() {
+    // The client must not take a truncated response for a complete one:
+    // no EOF until the program's status is known, a reset when it failed.
+    for (program, half_close) in [
+        ("sh:echo partial-response; exit 1", false),
+        ("sh:echo partial-response; kill -SEGV $$", false),
+        ("sh:cat >/dev/null; echo partial-response; exit 3", true),
+    ] {
+        let ferry = Ferry::spawn(&["-v", "tcp-listen:0", program, "--serve"]);
+        let mut client = connect(ferry.port());
+        if half_close {
+            client.shutdown(std::net::Shutdown::Write).unwrap();
+        }
+        let (got, ended) = read_all(&mut client);
+        assert!(
+            b"partial-response\n".starts_with(&got),
+            "{program}: got {got:?}"
+        );
+        let error = ended.expect_err(&format!("{program}: the client read a clean EOF"));
+        assert_eq!(
+            error.kind(),
+            std::io::ErrorKind::ConnectionReset,
+            "{program}"
+        );
+        ferry.wait_for_line("close");
+        ferry.signal("INT");
+        let done = ferry.wait(DEADLINE);
+        assert!(
+            done.stderr.contains("ending=error")
+                && (done.stderr.contains("DST exited with status")
+                    || done.stderr.contains("DST was killed by signal 11")),
+            "{program}: {}",
+            done.stderr
+        );
+    }
+    // A program that succeeds still ends the client with a clean EOF.
+    let ferry = Ferry::spawn(&["-v", "tcp-listen:0", "sh:echo complete", "--serve"]);
+    let mut client = connect(ferry.port());
+    let (got, ended) = read_all(&mut client);
+    assert_eq!(got, b"complete\n");
+    assert!(ended.is_ok(), "{ended:?}");
+}
+
+#[test]
+fn a_one_way_copy_into_a_program_that_exited_ends_well() {
+    // As `cat /dev/zero | head -c 5`: the program decides, and ferry stops
+    // reading instead of spinning on an endless source.
+    for program in ["exec:true", "sh:head -c 5 >/dev/null"] {
+        let done = Ferry::spawn(&["zero:", program, "--json"]).wait(DEADLINE);
+        assert_eq!(done.code, Some(0), "{program}: {}", done.stderr);
+        let report = done.json();
+        assert_eq!(report["program"]["exit_status"], 0, "{program}");
+        assert_eq!(report["error"], serde_json::Value::Null, "{program}");
+    }
+    // A program that fails still fails the copy, once.
+    let done =
+        Ferry::spawn(&["zero:", "sh:head -c 5 >/dev/null; exit 4", "--stats"]).wait(DEADLINE);
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert_eq!(
+        done.stderr.matches("DST exited with status 4").count(),
+        1,
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn stats_tell_an_interrupted_copys_failure_once() {
+    let ferry = Ferry::spawn(&["zero:", "sh:sleep 60", "--stats"]);
+    wait_for_descendants(ferry.pid(), 1);
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert_eq!(
+        done.stderr.matches("interrupted after").count(),
+        1,
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn a_programs_own_children_end_with_it() {
+    // sh runs sleep as a child of its own; cutting the relay off (shutdown),
+    // an idle timeout and a failed relay must end sleep too, not leave it
+    // to init.
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        "sh:sleep 77; true",
+        "--serve",
+        "--shutdown-timeout",
+        "1s",
+    ]);
+    let _client = connect(ferry.port());
+    let programs = wait_for_descendants(ferry.pid(), 2);
+    ferry.signal("TERM");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert_dead_soon(&programs);
+
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        "sh:sleep 77; true",
+        "--serve",
+        "--idle-timeout",
+        "300ms",
+    ]);
+    let _client = connect(ferry.port());
+    let programs = wait_for_descendants(ferry.pid(), 2);
+    ferry.wait_for_line("idle-timeout");
+    assert_dead_soon(&programs);
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+}

@@ -88,10 +88,15 @@ fn bad_input_is_reported_in_the_json_alone() {
     );
     let object = summary(&done);
     assert_eq!(object["exit_code"], 2);
-    assert_eq!(object["error"]["kind"], "invalid_input");
+    // Bad input all the same (exit 2), of the kind the system answered.
+    assert_eq!(object["error"]["kind"], "connection_refused");
     assert_eq!(object["src"], format!("tcp:127.0.0.1:{port}"));
     let message = object["error"]["message"].as_str().unwrap();
     assert!(message.contains("connection refused"), "{message}");
+    // A mistake of the command line's own has no system's answer.
+    let done = common::run(&["zero:", "null:", "--max-connections", "3", "--json"]);
+    assert_eq!(done.code, Some(2), "{}", done.stderr);
+    assert_eq!(summary(&done)["error"]["kind"], "invalid_input");
 }
 
 #[test]

@@ -280,10 +280,19 @@ fn a_text_access_log_on_stdout_tells_refused_headers_and_unreachable_upstreams()
 
 /// `GET PATH` from the metrics server: status line, headers, body.
 fn get(port: u16, method: &str, path: &str) -> (String, String, String) {
+    request(port, method, path, "")
+}
+
+/// What Prometheus sends as `Accept` (its default scrape protocols).
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// A request with `headers` (each line ending in CRLF): status line,
+/// headers, body.
+fn request(port: u16, method: &str, path: &str, headers: &str) -> (String, String, String) {
     let mut stream = connect(port);
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n"
     )
     .unwrap();
     let mut response = String::new();
@@ -408,6 +417,81 @@ fn openmetrics(text: &str) -> BTreeMap<String, f64> {
     samples
 }
 
+/// Parses the classic Prometheus text format (0.0.4) as promtool checks
+/// it: every family has its HELP and TYPE before its samples, named as the
+/// samples are (a counter's name ends in `_total`), no OpenMetrics-only
+/// lines (`# EOF`, `# UNIT`). Runs promtool too where it is installed.
+/// Returns every sample as `name{labels}` → value.
+fn prometheus_text(text: &str) -> BTreeMap<String, f64> {
+    let mut types: BTreeMap<String, String> = BTreeMap::new();
+    let mut helped = std::collections::BTreeSet::new();
+    let mut samples = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(comment) = line.strip_prefix("# ") {
+            let mut words = comment.splitn(3, ' ');
+            let (kind, name, rest) = (
+                words.next().unwrap(),
+                words.next().unwrap(),
+                words.next().unwrap_or(""),
+            );
+            match kind {
+                "HELP" => assert!(helped.insert(name.to_string()), "{line}: twice"),
+                "TYPE" => {
+                    assert!(
+                        ["counter", "gauge", "histogram", "summary", "untyped"].contains(&rest),
+                        "{line}"
+                    );
+                    assert!(helped.contains(name), "{line}: no HELP before it");
+                    if rest == "counter" {
+                        assert!(name.ends_with("_total"), "{line}");
+                    }
+                    assert!(types.insert(name.to_string(), rest.to_string()).is_none());
+                }
+                _ => panic!("not a classic comment: {line}"),
+            }
+            continue;
+        }
+        assert!(!line.starts_with('#'), "{line}");
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            value => value.parse().unwrap_or_else(|_| panic!("{line}")),
+        };
+        let name = series.split('{').next().unwrap();
+        let typed = types.iter().any(|(family, kind)| match kind.as_str() {
+            "histogram" => ["_bucket", "_sum", "_count"]
+                .iter()
+                .any(|suffix| name == format!("{family}{suffix}")),
+            _ => name == family,
+        });
+        assert!(typed, "{line}: no TYPE for it before");
+        samples.insert(series.to_string(), value);
+    }
+    if have("promtool") {
+        let mut promtool = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        promtool
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let checked = promtool.wait_with_output().unwrap();
+        assert!(
+            checked.status.success() && checked.stdout.is_empty() && checked.stderr.is_empty(),
+            "promtool: {}{}",
+            String::from_utf8_lossy(&checked.stdout),
+            String::from_utf8_lossy(&checked.stderr)
+        );
+    }
+    samples
+}
+
 #[test]
 fn metrics_match_the_connections_during_and_after_a_run() {
     let down = free_port();
@@ -430,22 +514,27 @@ fn metrics_match_the_connections_during_and_after_a_run() {
         "127.0.0.1:0",
     ]);
     let port = ferry.port();
-    let line = ferry.wait_for_line("metrics on");
-    let metrics: u16 = line
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("{line}"));
+    let metrics = metrics_port(&ferry);
     let scrape = || {
-        let (status, headers, body) = get(metrics, "GET", "/metrics");
+        let accept = format!("Accept: {PROMETHEUS_ACCEPT}\r\n");
+        let (status, headers, body) = request(metrics, "GET", "/metrics", &accept);
         assert_eq!(status, "HTTP/1.1 200 OK");
         assert!(
             headers.contains("Content-Type: application/openmetrics-text; version=1.0.0"),
             "{headers}"
         );
         assert!(headers.contains(&format!("Content-Length: {}", body.len())));
-        openmetrics(&body)
+        let samples = openmetrics(&body);
+        // Asked for nothing in particular (curl, promtool, older
+        // scrapers): the same samples in the classic text format.
+        let (status, headers, classic) = get(metrics, "GET", "/metrics");
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert!(
+            headers.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"),
+            "{headers}"
+        );
+        assert_eq!(prometheus_text(&classic), samples);
+        samples
     };
     let empty = scrape();
     assert_eq!(empty["ferry_connections_accepted_total"], 0.0);
@@ -525,4 +614,114 @@ fn metrics_match_the_connections_during_and_after_a_run() {
     assert!(body.is_empty() && headers.contains("Content-Length: "));
     let (status, _, _) = get(metrics, "POST", "/metrics");
     assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+}
+
+/// The port of `--metrics 127.0.0.1:0`, from ferry's log so far (its line
+/// may come before or after "listening").
+fn metrics_port(ferry: &Ferry) -> u16 {
+    let until = std::time::Instant::now() + DEADLINE;
+    loop {
+        let log = ferry.stderr_so_far();
+        let found = log
+            .split("metrics on http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|port| port.parse().ok());
+        if let Some(port) = found {
+            return port;
+        }
+        assert!(std::time::Instant::now() < until, "no metrics line:\n{log}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_failing_access_log_is_told_once_and_counted() {
+    // /dev/full refuses every line (no space left on device).
+    let up = backend(xor_after_eof);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:127.0.0.1:0",
+        &format!("tcp:127.0.0.1:{up}"),
+        "--serve",
+        "--access-log",
+        "/dev/full",
+        "--metrics",
+        "127.0.0.1:0",
+    ]);
+    let port = ferry.port();
+    let metrics = metrics_port(&ferry);
+    for _ in 0..3 {
+        assert_eq!(
+            exchange(&mut connect(port), b"logged"),
+            b"logged".map(|b| b ^ 0x5a)
+        );
+        ferry.wait_for_line(" close");
+    }
+    let until = std::time::Instant::now() + DEADLINE;
+    loop {
+        let (_, _, body) = get(metrics, "GET", "/metrics");
+        let failed = prometheus_text(&body)["ferry_access_log_failed_lines_total"];
+        if failed == 3.0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "{failed} lines failed");
+        thread::sleep(Duration::from_millis(20));
+    }
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let warnings: Vec<&str> = done
+        .stderr
+        .lines()
+        .filter(|line| line.contains("cannot write the access log"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "ferry: warning: cannot write the access log /dev/full: no space left on device; \
+          lines that fail are counted (ferry_access_log_failed_lines_total) and told at exit"
+        ],
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.stderr
+            .contains("ferry: 3 access-log lines could not be written to /dev/full"),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn durations_in_logs_and_records_are_rounded_to_the_millisecond() {
+    let up = backend(xor_after_eof);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:127.0.0.1:0",
+        &format!("tcp:127.0.0.1:{up}"),
+        "--serve",
+        "--json-lines",
+    ]);
+    let port = ferry.port();
+    assert_eq!(
+        exchange(&mut connect(port), b"time"),
+        b"time".map(|b| b ^ 0x5a)
+    );
+    let line = ferry.wait_for_line(" close");
+    let seconds = line
+        .split(" seconds=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("{line}"));
+    let decimals = seconds.split_once('.').map(|(_, d)| d.len());
+    assert_eq!(decimals, Some(3), "{line}");
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    for record in done.stderr.lines().filter(|line| line.starts_with('{')) {
+        let record: Value = serde_json::from_str(record).unwrap();
+        let seconds = record["seconds"].to_string();
+        let decimals = seconds.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= 3, "{record}");
+    }
 }

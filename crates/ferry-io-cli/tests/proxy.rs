@@ -202,6 +202,73 @@ fn a_client_without_a_valid_header_is_refused_and_the_server_goes_on() {
     assert_eq!(addresses.map(|(client, _)| client), Some(client_address));
 }
 
+/// A server that requires PROXY headers (`accept` and `extra` flags), to
+/// a backend that reads nothing, with its access log in a file: the
+/// server, the directory holding the log, the log's path.
+fn server_with_access_log(accept: &str, extra: &[&str]) -> (Ferry, TempDir, String) {
+    let backend = backend(|_| {});
+    let dir = TempDir::new("proxy-access-log");
+    let log = dir.path("access.log");
+    let upstream = format!("tcp:127.0.0.1:{backend}");
+    let mut args = vec!["-v", "tcp-listen:127.0.0.1:0", &upstream, "--serve"];
+    args.extend(["--accept-proxy", accept, "--access-log", &log]);
+    args.extend_from_slice(extra);
+    (Ferry::spawn(&args), dir, log)
+}
+
+#[test]
+fn a_complete_but_malformed_v1_line_is_refused_at_once() {
+    // Once a line ended (CRLF) it is judged: no waiting for
+    // --proxy-timeout, and the client's bytes after it are not read as
+    // header. The timeout is far longer than the test's deadline.
+    let (ferry, _dir, log) = server_with_access_log("any", &["--proxy-timeout", "10m"]);
+    let port = ferry.port();
+    for request in [
+        &b"PROXY TCP4 203.0.113.7 127.0.0.1\r\n"[..],
+        b"PROXY TCP4 203.0.113.7 127.0.0.1\r\nGET / HTTP/1.1\r\n\r\n",
+    ] {
+        let mut client = connect(port);
+        client.write_all(request).unwrap();
+        let (got, result) = ended(&mut client);
+        assert!(got.is_empty());
+        assert_eq!(
+            result.map_err(|error| error.kind()),
+            Err(ErrorKind::ConnectionReset),
+            "{request:?}"
+        );
+        let line = ferry.wait_for_line("ending=proxy-header-invalid");
+        assert!(line.contains("bad PROXY header: not a v1 header"), "{line}");
+    }
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(logged.lines().count(), 2, "{logged}");
+    assert!(!logged.contains("no complete PROXY header"), "{logged}");
+}
+
+#[test]
+fn a_refused_header_is_logged_without_escapes() {
+    // ppp's text for a wrong v2 start held the signature as escapes, which
+    // the access log escaped once more.
+    let (ferry, _dir, log) = server_with_access_log("v2", &[]);
+    let mut client = connect(ferry.port());
+    client.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let _ = ended(&mut client);
+    let line = ferry.wait_for_line("ending=proxy-header-invalid");
+    assert!(
+        line.contains("not a v2 header: it does not start with the v2 signature"),
+        "{line}"
+    );
+    ferry.signal("INT");
+    ferry.wait(DEADLINE);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("error=\"cannot accept ") && !logged.contains('\\'),
+        "{logged}"
+    );
+}
+
 #[test]
 fn a_slow_or_incomplete_header_times_out() {
     let backend = backend(|_| {});

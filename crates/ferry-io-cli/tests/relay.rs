@@ -246,7 +246,7 @@ fn second_signal_exits_at_once() {
     let done = ferry.wait(Duration::from_secs(5));
     assert_eq!(done.code, Some(1), "{}", done.stderr);
     assert!(
-        done.stderr.contains("1 relays still running"),
+        done.stderr.contains("stopped with 1 relay still running"),
         "{}",
         done.stderr
     );

@@ -170,37 +170,70 @@ fn a_shared_rate_limit_serves_both_directions() {
 
 #[test]
 fn the_longest_durations_do_not_panic() {
+    // 100 years is the longest duration accepted (longer ones are bad
+    // input, see tests/errors.rs); every timer must take it.
     let echo = backend(xor_after_eof);
     let upstream = format!("tcp:127.0.0.1:{echo}");
-    for longest in ["18446744073709551615", "500000000000y"] {
-        for serve in [false, true] {
-            let mut args = vec!["-v", "tcp-listen:0", upstream.as_str()];
-            for flag in [
-                "--linger",
-                "--idle-timeout",
-                "--connect-timeout",
-                "--shutdown-timeout",
-            ] {
-                args.extend([flag, longest]);
+    let longest = "100y";
+    for serve in [false, true] {
+        let mut args = vec!["-v", "tcp-listen:0", upstream.as_str()];
+        for flag in [
+            "--linger",
+            "--idle-timeout",
+            "--connect-timeout",
+            "--shutdown-timeout",
+            "--interval",
+            "-p",
+        ] {
+            args.push(flag);
+            if flag != "-p" {
+                args.push(longest);
             }
-            if serve {
-                args.push("--serve");
-            }
-            let ferry = Ferry::spawn(&args);
-            let reply = exchange(&mut connect(ferry.port()), b"durations");
-            assert_eq!(reply, xor(b"durations"), "{longest} serve={serve}");
-            if serve {
-                ferry.signal("INT");
-            }
-            let done = ferry.wait(DEADLINE);
-            assert_eq!(
-                done.code,
-                Some(0),
-                "{longest} serve={serve}: {}",
-                done.stderr
-            );
         }
+        if serve {
+            args.push("--serve");
+        }
+        let ferry = Ferry::spawn(&args);
+        let reply = exchange(&mut connect(ferry.port()), b"durations");
+        assert_eq!(reply, xor(b"durations"), "serve={serve}");
+        if serve {
+            ferry.signal("INT");
+        }
+        let done = ferry.wait(DEADLINE);
+        assert_eq!(done.code, Some(0), "serve={serve}: {}", done.stderr);
     }
+    // A UDP relay's linger and idle timeout, and a UDP server's flows.
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = format!("udp:127.0.0.1:{}", udp.local_addr().unwrap().port());
+    let ferry = Ferry::spawn_with_stdin(
+        &["-", &target, "--linger", longest, "--idle-timeout", longest],
+        Some(b"one datagram\n".to_vec()),
+    );
+    let mut got = [0; 64];
+    udp.set_read_timeout(Some(DEADLINE)).unwrap();
+    let (length, _) = udp.recv_from(&mut got).unwrap();
+    assert_eq!(&got[..length], b"one datagram\n");
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "udp-listen:0",
+        &target,
+        "--serve",
+        "--idle-timeout",
+        longest,
+    ]);
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .send_to(b"flow", ("127.0.0.1", ferry.port()))
+        .unwrap();
+    let (length, _) = udp.recv_from(&mut got).unwrap();
+    assert_eq!(&got[..length], b"flow");
+    ferry.wait_for_line("open");
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
 }
 
 fn xor(data: &[u8]) -> Vec<u8> {
@@ -474,4 +507,144 @@ fn out_of_file_descriptors_the_server_waits_then_serves_again() {
     assert!(got.is_empty());
     assert!(ended.is_ok(), "{ended:?}");
     ferry.wait_for_line(" close");
+}
+
+#[test]
+fn the_shutdown_log_counts_only_relays_still_running() {
+    // Finished relays used to be counted until the next accept reaped them.
+    let echo = backend(xor_after_eof);
+    let upstream = format!("tcp:127.0.0.1:{echo}");
+    let ferry = Ferry::spawn(&["-v", "tcp-listen:0", &upstream, "--serve"]);
+    let port = ferry.port();
+    for _ in 0..3 {
+        assert_eq!(exchange(&mut connect(port), b"done"), xor(b"done"));
+        ferry.wait_for_line(" close");
+    }
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(!done.stderr.contains("waiting for"), "{}", done.stderr);
+
+    // One still running is counted.
+    let ferry = Ferry::spawn(&["-v", "tcp-listen:0", &upstream, "--serve"]);
+    let port = ferry.port();
+    assert_eq!(exchange(&mut connect(port), b"done"), xor(b"done"));
+    ferry.wait_for_line(" close");
+    let mut running = connect(port);
+    running.write_all(b"still ").unwrap();
+    ferry.wait_for_line(" open");
+    ferry.signal("INT");
+    let line = ferry.wait_for_line("waiting for");
+    assert!(line.ends_with("running=1"), "{line}");
+    assert_eq!(exchange(&mut running, b"here"), xor(b"still here"));
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+}
+
+#[test]
+fn a_relay_cut_off_is_counted_in_words() {
+    let echo = backend(xor_after_eof);
+    let ferry = Ferry::spawn(&[
+        "-v",
+        "tcp-listen:0",
+        &format!("tcp:127.0.0.1:{echo}"),
+        "--serve",
+    ]);
+    let _running = connect(ferry.port());
+    ferry.wait_for_line(" open");
+    ferry.signal("INT");
+    ferry.wait_for_line("finishing");
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert!(
+        done.stderr
+            .contains("ferry: stopped with 1 relay still running\n"),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn too_few_file_descriptors_for_max_connections_is_a_warning() {
+    // The hard limit is what ferry can raise its own to: 256 fds cannot
+    // carry 500 relays of 2 sockets each.
+    let ferry = Ferry::spawn_shell(
+        "ulimit -n 256 && exec \"$0\" -v tcp-listen:0 tcp:127.0.0.1:9 --serve --max-connections 500",
+    );
+    let warning = ferry.wait_for_line("warning");
+    assert!(
+        warning.starts_with("ferry: warning: --max-connections 500 needs about 1,0")
+            && warning.contains("file descriptors, but at most 256 can be open"),
+        "{warning}"
+    );
+    ferry.port();
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    // Room enough: no warning.
+    let ferry = Ferry::spawn_shell(
+        "ulimit -n 4096 && exec \"$0\" -v tcp-listen:0 tcp:127.0.0.1:9 --serve --max-connections 500",
+    );
+    ferry.port();
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert!(!done.stderr.contains("warning"), "{}", done.stderr);
+}
+
+/// Sends `signal` twice, the second after ferry said it is finishing, and
+/// checks that the second ends it at once (its --shutdown-timeout is far
+/// longer than the test waits).
+fn second_signal_ends_at_once(ferry: Ferry, signal: &str) -> Finished {
+    ferry.signal(signal);
+    ferry.wait_for_line("finishing");
+    ferry.signal(signal);
+    let done = ferry.wait(Duration::from_secs(5));
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    done
+}
+
+#[test]
+fn a_second_signal_cuts_programs_off_at_once() {
+    for (program, signal) in [("exec:cat", "INT"), ("sh:cat", "TERM")] {
+        let ferry = Ferry::spawn(&[
+            "-v",
+            "tcp-listen:0",
+            program,
+            "--serve",
+            "--shutdown-timeout",
+            "10m",
+        ]);
+        let mut client = connect(ferry.port());
+        client.write_all(b"echo me").unwrap();
+        let mut echoed = [0; 7];
+        client.read_exact(&mut echoed).unwrap();
+        second_signal_ends_at_once(ferry, signal);
+        let (_, ended) = read_all(&mut client);
+        assert!(ended.is_err(), "{program}: a clean EOF after a cut-off");
+    }
+    // A one-way copy into a program that never reads.
+    let ferry = Ferry::spawn(&["zero:", "sh:sleep 600", "--shutdown-timeout", "10m"]);
+    thread::sleep(Duration::from_millis(300));
+    second_signal_ends_at_once(ferry, "INT");
+}
+
+#[test]
+fn a_second_signal_ends_a_copy_into_a_fifo_nobody_reads() {
+    let dir = TempDir::new("fifo-second-signal");
+    let fifo = dir.path("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    // A reader that opened the FIFO and never reads: ferry's writes block
+    // once it is full.
+    let _reader = rustix::fs::open(
+        &fifo,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK,
+        rustix::fs::Mode::empty(),
+    )
+    .unwrap();
+    let ferry = Ferry::spawn(&["zero:", &fifo, "--shutdown-timeout", "10m"]);
+    thread::sleep(Duration::from_millis(300));
+    let done = second_signal_ends_at_once(ferry, "INT");
+    assert!(done.stderr.contains("interrupted after"), "{}", done.stderr);
 }

@@ -79,18 +79,10 @@ fn a_socket_passed_by_systemd_is_served_as_fd_3() {
     let backend = backend(xor_after_eof);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    // A copy the shell inherits (dup does not set close-on-exec); the
-    // shell moves it to 3 and becomes ferry, keeping its pid for LISTEN_PID.
-    let inherited = rustix::io::dup(&listener).unwrap();
-    let fd = inherited.as_raw_fd();
-    let to_3 = match fd {
-        3 => String::new(),
-        fd => format!("exec 3<&{fd} {fd}<&- && "),
-    };
-    let ferry = Ferry::spawn_shell(&format!(
-        "{to_3}export LISTEN_FDS=1 LISTEN_PID=$$ && exec \"$0\" -v fd:3 tcp:127.0.0.1:{backend} --serve"
-    ));
-    drop(inherited);
+    let ferry = passed_as_fd_3(
+        &listener,
+        &format!("-v fd:3 tcp:127.0.0.1:{backend} --serve"),
+    );
     drop(listener);
     let line = ferry.wait_for_line("listening");
     assert!(
@@ -101,6 +93,34 @@ fn a_socket_passed_by_systemd_is_served_as_fd_3() {
         let data = random_bytes(50_000, seed);
         assert_eq!(exchange(&mut connect(port), &data), xor(&data));
     }
+}
+
+/// `ferry ARGS` given `listener` as systemd gives one: descriptor 3, with
+/// LISTEN_FDS and LISTEN_PID set.
+fn passed_as_fd_3(listener: &TcpListener, args: &str) -> Ferry {
+    // A copy the shell inherits (dup does not set close-on-exec); the
+    // shell moves it to 3 and becomes ferry, keeping its pid for LISTEN_PID.
+    let inherited = rustix::io::dup(listener).unwrap();
+    let fd = inherited.as_raw_fd();
+    let to_3 = match fd {
+        3 => String::new(),
+        fd => format!("exec 3<&{fd} {fd}<&- && "),
+    };
+    Ferry::spawn_shell(&format!(
+        "{to_3}export LISTEN_FDS=1 LISTEN_PID=$$ && exec \"$0\" {args}"
+    ))
+}
+
+#[test]
+fn asking_for_a_socket_past_those_passed_counts_them_in_words() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ferry = passed_as_fd_3(&listener, "fd:4 tcp:127.0.0.1:1 --serve");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(2), "{}", done.stderr);
+    assert_eq!(
+        done.stderr,
+        "ferry: cannot listen on fd:4: 1 socket was passed: fd:3\n"
+    );
 }
 
 #[test]

@@ -172,3 +172,25 @@ fn udp_refuses_a_byte_stream_partner_and_stream_options() {
         done.stderr
     );
 }
+
+#[test]
+fn sending_stdin_ends_after_its_eof_and_a_short_linger() {
+    // As socat: once stdin ended, replies may come for 0.5 s, then exit 0.
+    let (upstream, seen) = udp_echo();
+    let done = run_with_stdin(&["-", &format!("udp:127.0.0.1:{upstream}")], b"hello\n");
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(seen.try_iter().collect::<Vec<_>>(), [b"hello\n".to_vec()]);
+    assert_eq!(done.stdout, xor(b"hello\n"));
+    assert!(
+        done.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        done.elapsed
+    );
+
+    // A stdin the shell closed is /dev/null to ferry (see README): it ends
+    // at once, as an empty stdin does.
+    let ferry = Ferry::spawn_shell(&format!("exec \"$0\" - udp:127.0.0.1:{upstream} <&-"));
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(done.stdout.is_empty());
+}

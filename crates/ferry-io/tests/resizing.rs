@@ -125,9 +125,9 @@ fn ends_that_never_wait_keep_the_initial_size() {
     assert_eq!(engine.capacity(), ferry_io::DEFAULT_BUF_SIZE);
 }
 
-/// Sends 32 MiB into `tx` from another task and copies them out of `rx`
+/// Sends `mib` MiB into `tx` from another task and copies them out of `rx`
 /// with a default engine, which it returns.
-async fn engine_after_32_mib<R, W>(mut rx: R, mut tx: W) -> CopyBuffer
+async fn engine_after<R, W>(mib: u64, mut rx: R, mut tx: W) -> CopyBuffer
 where
     R: tokio::io::AsyncRead + Unpin,
     W: tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -135,14 +135,14 @@ where
     use tokio::io::AsyncWriteExt;
     let sending = tokio::spawn(async move {
         let chunk = vec![5u8; 1 << 20];
-        for _ in 0..32 {
+        for _ in 0..mib {
             tx.write_all(&chunk).await.unwrap();
         }
     });
     let mut engine = CopyBuffer::new();
     let mut sink = tokio::io::sink();
     let copy = poll_fn(|cx| engine.poll_copy(cx, Pin::new(&mut rx), Pin::new(&mut sink)));
-    assert_eq!(copy.await.unwrap(), 32 << 20);
+    assert_eq!(copy.await.unwrap(), mib << 20);
     sending.await.unwrap();
     engine
 }
@@ -155,7 +155,7 @@ fn an_in_memory_channel_grows_no_further_than_its_reads_fill() {
     // one read can fill: twice the channel's 64 KiB.
     let rt = runtime();
     let (tx, rx) = tokio::io::duplex(64 * 1024);
-    let engine = rt.block_on(engine_after_32_mib(rx, tx));
+    let engine = rt.block_on(engine_after(32, rx, tx));
     assert!(engine.capacity() <= 128 * 1024, "{}", engine.capacity());
 }
 
@@ -164,7 +164,9 @@ fn a_socket_grows_the_buffer() {
     let rt = runtime();
     let engine = rt.block_on(async {
         let (tx, rx) = tokio::net::UnixStream::pair().unwrap();
-        engine_after_32_mib(rx, tx).await
+        // Enough for the trials up to 128 KiB, each repeated (8 to 16 MiB
+        // a trial from 64 KiB).
+        engine_after(128, rx, tx).await
     });
     // As far as one read can fill it: a Unix socket holds about 200 KiB.
     assert!(engine.capacity() >= 128 * 1024, "{}", engine.capacity());

@@ -259,3 +259,66 @@ async fn pipe_to_pipe_survives_a_slow_reader_after_the_writer_closed() {
     feeding.await.unwrap().unwrap();
     assert_eq!(slow.await.unwrap().unwrap(), len);
 }
+
+/// The reader of the sink took every byte and left before the splice that
+/// would have found the source's EOF: that splice meets EPIPE first (the
+/// kernel looks at the sink's readers before the source's writers), which
+/// is no failure with nothing left to write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipe_to_pipe_ends_well_when_the_reader_left_after_the_last_byte() {
+    use std::io::ErrorKind;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let timeout = std::time::Duration::from_secs(20);
+
+    // Nothing at all to move, and nobody to take it.
+    let (feeder, mut source) = pipe::pipe().unwrap();
+    drop(feeder);
+    let (mut sink, peer) = pipe::pipe().unwrap();
+    drop(peer);
+    let copied = auto()
+        .zero_copy(ZeroCopyMode::Auto)
+        .copy(&mut source, &mut sink)
+        .await
+        .unwrap();
+    assert_eq!((copied.bytes, copied.route), (0, Route::Splice));
+
+    // Every byte taken; the reader leaves, then the writer.
+    let len = 3 * PIPE + 17;
+    let (mut feeder, mut source) = pipe::pipe().unwrap();
+    let (mut sink, mut peer) = pipe::pipe().unwrap();
+    let copying = tokio::spawn(async move {
+        auto()
+            .zero_copy(ZeroCopyMode::Auto)
+            .copy(&mut source, &mut sink)
+            .await
+    });
+    let data = vec![7; len as usize];
+    let mut got = vec![0; len as usize];
+    let (fed, read) = tokio::join!(feeder.write_all(&data), peer.read_exact(&mut got));
+    fed.unwrap();
+    read.unwrap();
+    drop(peer);
+    // Let the copy wait on the source again before its writer closes.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    drop(feeder);
+    let copied = tokio::time::timeout(timeout, copying)
+        .await
+        .expect("the copy hung")
+        .unwrap()
+        .unwrap();
+    assert_eq!((copied.bytes, copied.route), (len, Route::Splice));
+
+    // Bytes the reader never took are a failure, as they always were.
+    let (mut feeder, mut source) = pipe::pipe().unwrap();
+    feeder.write_all(b"unread").await.unwrap();
+    drop(feeder);
+    let (mut sink, peer) = pipe::pipe().unwrap();
+    drop(peer);
+    let err = auto()
+        .zero_copy(ZeroCopyMode::Auto)
+        .copy(&mut source, &mut sink)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    assert_eq!(err.counts().a_to_b.written, 0);
+}

@@ -1,5 +1,6 @@
 //! `Backend`: the server behind the relays, in this process: a sink that
-//! counts each connection's bytes, or an echo.
+//! counts each connection's bytes, an echo, or an HTTP server that answers
+//! one request and closes.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,10 +10,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::http;
 use crate::workload::CHUNK;
 
 /// A loopback server that reports, per connection, the bytes it received
-/// before the peer half-closed; then it closes its side.
+/// before the peer half-closed (then it closes its side), or before the
+/// peer closed after an HTTP answer.
 #[derive(Debug)]
 pub struct Backend {
     addr: SocketAddr,
@@ -27,6 +30,10 @@ pub enum Service {
     Sink,
     /// Sends every message of this many bytes back as soon as it is whole.
     Echo(usize),
+    /// Reads one request head, answers with
+    /// [`http_response`](super::http_response) and closes its side first,
+    /// as an HTTP server does for `Connection: close`.
+    Http,
 }
 
 impl Backend {
@@ -108,6 +115,8 @@ async fn serve(mut socket: TcpStream, service: Service) -> io::Result<u64> {
                 socket.write_all(&message).await?;
             }
         }
+        // It closes its side itself, before the client does.
+        Service::Http => return http::respond(socket).await,
     };
     socket.shutdown().await?;
     Ok(received)

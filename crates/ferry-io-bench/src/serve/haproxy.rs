@@ -1,36 +1,53 @@
 //! HAProxy as a relay: its configuration for one TCP listener.
 
-use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::io;
+use std::net::SocketAddr;
 use std::process::Command;
 
-/// A configuration that relays `127.0.0.1:listen` to `backend` in TCP mode
-/// with `splice-auto` (HAProxy splices where it expects it to pay), with
-/// timeouts long enough for any run. `maxconn` is far above what the serve
-/// scenarios open and low enough that HAProxy need not raise its open-file
-/// limit past what an ordinary account may.
-pub(super) fn config(listen: u16, backend: SocketAddr) -> String {
+use super::config_dir::{free_port, ConfigDir};
+
+/// The configuration HAProxy runs with in the serve scenarios: `listen` relayed
+/// to `backend` in TCP mode on one thread (`nbthread 1`, as the other
+/// peers run one worker), with `splice-auto` (HAProxy splices where it
+/// expects it to pay) and timeouts long enough for any run. `maxconn` is far
+/// above what the serve scenarios open and low enough that HAProxy need not
+/// raise its open-file limit past what an ordinary account may.
+///
+/// README's `ferry bench` section quotes it; a test keeps the two the same.
+///
+/// ```
+/// let config = ferry_io_bench::serve::haproxy_config(
+///     "127.0.0.1:8080".parse().unwrap(),
+///     "127.0.0.1:9090".parse().unwrap(),
+/// );
+/// assert!(config.contains("    nbthread 1\n"));
+/// assert!(config.contains("    option splice-auto\n"));
+/// assert!(config.contains("    server backend 127.0.0.1:9090\n"));
+/// ```
+pub fn haproxy_config(listen: SocketAddr, backend: SocketAddr) -> String {
     format!(
-        "global\n    maxconn 2000\n\
-         defaults\n    mode tcp\n    option splice-auto\n    timeout connect 10s\n    timeout client 5m\n    timeout server 5m\n\
-         listen relay\n    bind 127.0.0.1:{listen}\n    server backend {backend}\n"
+        "global
+    nbthread 1
+    maxconn 2000
+defaults
+    mode tcp
+    option splice-auto
+    timeout connect 10s
+    timeout client 5m
+    timeout server 5m
+listen relay
+    bind {listen}
+    server backend {backend}
+"
     )
 }
 
 /// `haproxy -db -f CONFIG` relaying a free loopback port to `backend`, and
-/// the configuration file (to be kept until HAProxy exits).
-///
-/// HAProxy refuses port 0, so the port is found by binding one and letting
-/// it go just before HAProxy starts.
-pub(super) fn command(backend: SocketAddr) -> io::Result<(Command, tempfile::NamedTempFile)> {
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut file = tempfile::Builder::new()
-        .prefix("ferry-io-bench-haproxy-")
-        .suffix(".cfg")
-        .tempfile()?;
-    file.write_all(config(port, backend).as_bytes())?;
-    file.flush()?;
+/// the directory of its configuration (to be kept until HAProxy exits).
+pub(super) fn command(backend: SocketAddr) -> io::Result<(Command, ConfigDir)> {
+    let listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    let config = ConfigDir::write("haproxy", "haproxy.cfg", &haproxy_config(listen, backend))?;
     let mut command = Command::new("haproxy");
-    command.arg("-db").arg("-f").arg(file.path());
-    Ok((command, file))
+    command.arg("-db").arg("-f").arg(config.file());
+    Ok((command, config))
 }

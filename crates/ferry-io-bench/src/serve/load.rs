@@ -1,5 +1,7 @@
 //! `ServeLoad`: what the clients do through a relay — parallel flows of
-//! bulk bytes, or short connections — and the clients that do it.
+//! bulk bytes, short connections, HTTP-shaped ones, or round trips on one
+//! connection — and the clients that do it (those of `serve-http` in
+//! [`http`](super::http)).
 
 use std::fmt;
 use std::io;
@@ -12,6 +14,8 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 use super::backend::{Backend, Service};
+use super::clients::{connect_side_by_side, shares};
+use super::http;
 use crate::workload::{absorb, expect_amount, generate};
 use crate::{Latency, Measurement, Preset, Unit};
 
@@ -31,8 +35,14 @@ pub enum ServeLoad {
     /// and half-closing; the backend counts them.
     Flows(usize),
     /// Connections made [`SHORT_PARALLEL`] at a time, each sending
-    /// [`SHORT_MESSAGE`] bytes, reading them back echoed, and closing.
+    /// [`SHORT_MESSAGE`] bytes, reading them back echoed, and closing;
+    /// each timed from connect to close.
     ShortConnections,
+    /// Connections made [`HTTP_CLIENTS`](super::HTTP_CLIENTS) at a time as `wrk -H 'Connection:
+    /// close'` makes them: each sends a 94-byte HTTP/1.1 request
+    /// ([`HTTP_REQUEST`](super::HTTP_REQUEST)) and reads a response with a
+    /// 1 KiB body to the end, the backend closing first.
+    Http,
     /// One connection sending 100 bytes and waiting for their
     /// echo before the next: round-trip latency through the relay.
     PingPong,
@@ -40,21 +50,23 @@ pub enum ServeLoad {
 
 impl ServeLoad {
     /// Every load, in table order: 1, 4 and 16 flows, short connections,
-    /// then ping-pong.
-    pub const ALL: [ServeLoad; 5] = [
+    /// HTTP-shaped ones, then ping-pong.
+    pub const ALL: [ServeLoad; 6] = [
         ServeLoad::Flows(1),
         ServeLoad::Flows(4),
         ServeLoad::Flows(16),
         ServeLoad::ShortConnections,
+        ServeLoad::Http,
         ServeLoad::PingPong,
     ];
 
     /// The scenario's name: `serve-1`, `serve-4`, `serve-16`, `serve-cps`,
-    /// `serve-ping-pong`.
+    /// `serve-http`, `serve-ping-pong`.
     pub fn name(self) -> String {
         match self {
             ServeLoad::Flows(flows) => format!("serve-{flows}"),
             ServeLoad::ShortConnections => "serve-cps".into(),
+            ServeLoad::Http => "serve-http".into(),
             ServeLoad::PingPong => "serve-ping-pong".into(),
         }
     }
@@ -63,12 +75,13 @@ impl ServeLoad {
     pub fn unit(self) -> Unit {
         match self {
             ServeLoad::Flows(_) => Unit::Bytes,
-            ServeLoad::ShortConnections => Unit::Connections,
+            ServeLoad::ShortConnections | ServeLoad::Http => Unit::Connections,
             ServeLoad::PingPong => Unit::RoundTrips,
         }
     }
 
-    /// Bytes per run for flows, connections per run for short connections.
+    /// Bytes per run for flows, connections per run for short and HTTP
+    /// connections, round trips for ping-pong.
     pub fn amount(self, preset: Preset) -> u64 {
         match (self, preset) {
             (ServeLoad::Flows(_), Preset::Tiny) => 600 * 1024 + 7,
@@ -77,6 +90,9 @@ impl ServeLoad {
             (ServeLoad::ShortConnections, Preset::Tiny) => 20,
             (ServeLoad::ShortConnections, Preset::Quick) => 250,
             (ServeLoad::ShortConnections, Preset::Full) => 5_000,
+            (ServeLoad::Http, Preset::Tiny) => 32,
+            (ServeLoad::Http, Preset::Quick) => 500,
+            (ServeLoad::Http, Preset::Full) => 5_000,
             (ServeLoad::PingPong, Preset::Tiny) => 100,
             (ServeLoad::PingPong, Preset::Quick) => 2_000,
             (ServeLoad::PingPong, Preset::Full) => 50_000,
@@ -88,6 +104,7 @@ impl ServeLoad {
         match self {
             ServeLoad::Flows(_) => Service::Sink,
             ServeLoad::ShortConnections => Service::Echo(SHORT_MESSAGE),
+            ServeLoad::Http => Service::Http,
             ServeLoad::PingPong => Service::Echo(PING_MESSAGE),
         }
     }
@@ -103,6 +120,7 @@ impl ServeLoad {
         match self {
             ServeLoad::Flows(flows) => run_flows(addr, backend, flows, amount).await,
             ServeLoad::ShortConnections => run_short(addr, backend, amount).await,
+            ServeLoad::Http => http::run(addr, backend, amount).await,
             ServeLoad::PingPong => run_ping_pong(addr, backend, amount).await,
         }
     }
@@ -118,14 +136,6 @@ impl Serialize for ServeLoad {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.name())
     }
-}
-
-/// `total` split into `parts` shares as equal as can be.
-fn shares(total: u64, parts: usize) -> Vec<u64> {
-    let parts = parts.max(1) as u64;
-    (0..parts)
-        .map(|i| total / parts + u64::from(i < total % parts))
-        .collect()
 }
 
 /// Connects `flows` times (untimed), then sends each share at once and
@@ -176,39 +186,22 @@ async fn run_flows(
 }
 
 /// Makes `connections` short connections, [`SHORT_PARALLEL`] at a time;
-/// each checks its echo. Timed from the first connect to the last close.
+/// each checks its echo and is timed from connect to close.
 async fn run_short(
     addr: SocketAddr,
     backend: &mut Backend,
     connections: u64,
 ) -> io::Result<Measurement> {
-    let started = Instant::now();
-    let mut clients = JoinSet::new();
-    for (client, count) in shares(connections, SHORT_PARALLEL).into_iter().enumerate() {
-        clients.spawn(async move {
-            for i in 0..count {
-                short_connection(addr, client, i).await?;
-            }
-            Ok::<_, io::Error>(())
-        });
-    }
-    while let Some(done) = clients.join_next().await {
-        done.map_err(io::Error::other)??;
-    }
-    let elapsed = started.elapsed();
-    let received = backend.ended(connections as usize).await?;
-    for bytes in received {
-        expect_amount(
-            "bytes the backend received on a connection",
-            SHORT_MESSAGE as u64,
-            bytes,
-        )?;
-    }
-    Ok(Measurement {
-        amount: connections,
-        elapsed,
-        latency: None,
-    })
+    let each = SHORT_MESSAGE as u64;
+    connect_side_by_side(
+        addr,
+        backend,
+        connections,
+        SHORT_PARALLEL,
+        each,
+        short_connection,
+    )
+    .await
 }
 
 /// Connects (untimed), then makes `round_trips` round trips of
@@ -268,7 +261,7 @@ async fn short_connection(addr: SocketAddr, client: usize, i: u64) -> io::Result
     if reply != message {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("connection {i} of client {client} got a different echo"),
+            "got a different echo",
         ));
     }
     Ok(())

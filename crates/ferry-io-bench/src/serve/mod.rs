@@ -2,16 +2,20 @@
 //! backend, against the clients connecting to the backend directly.
 //!
 //! The clients and the backend run in this process ([`ServeLoad`],
-//! [`Backend`]); the relay under test is ferry's `--serve`, socat or
-//! HAProxy ([`Relay`]), each started once per scenario, listening on a
+//! [`Backend`]); the relay under test is ferry's `--serve`, socat, HAProxy
+//! or nginx ([`Relay`]), each started once per scenario, listening on a
 //! loopback port it picked, and killed and reaped at the end
-//! ([`RelayProcess`]). socat and HAProxy are skipped, with the reason, where
-//! they are not installed or do not start.
+//! ([`RelayProcess`]). socat, HAProxy and nginx are skipped, with the
+//! reason, where they are not installed or do not start.
 
 mod backend;
+mod clients;
+mod config_dir;
 mod haproxy;
+mod http;
 mod listening;
 mod load;
+mod nginx;
 mod process;
 mod relay;
 mod report;
@@ -22,8 +26,11 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use backend::{Backend, Service};
+pub use haproxy::haproxy_config;
+pub use http::{http_response, HTTP_BODY, HTTP_CLIENTS, HTTP_REQUEST};
 pub use listening::listening_ports;
 pub use load::{ServeLoad, SHORT_MESSAGE, SHORT_PARALLEL};
+pub use nginx::nginx_config;
 pub use process::RelayProcess;
 pub use relay::Relay;
 pub use report::{RelaySummary, ServeReport, ServeRun, Skipped};
@@ -41,7 +48,7 @@ const RUN_DEADLINE: Duration = Duration::from_secs(300);
 /// # Errors
 ///
 /// A run that failed or moved the wrong amount, named by load and relay;
-/// ferry's relay not starting. (socat and HAProxy not starting is a
+/// ferry's relay not starting. (socat, HAProxy or nginx not starting is a
 /// [`Skipped`] entry instead.)
 pub fn run(
     load: ServeLoad,

@@ -1,4 +1,4 @@
-//! `RelayProcess`: a relay running in a process of its own, killed and
+//! `RelayProcess`: a relay running in a process of its own, stopped and
 //! reaped when dropped.
 
 use std::fmt;
@@ -9,30 +9,39 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rustix::process::{kill_process_group, Pid, Signal};
+use rustix::process::{
+    kill_process, kill_process_group, waitid, Pid, Signal, WaitId, WaitIdOptions,
+};
 
+use super::config_dir::ConfigDir;
 use super::listening::listening_ports;
 use super::Relay;
 
 /// How long a relay may take to start listening.
 const START: Duration = Duration::from_secs(10);
 
+/// How long a relay may take to stop when asked, before it is killed.
+const STOP: Duration = Duration::from_secs(2);
+
 /// How much of a relay's stderr is kept for error messages.
 const STDERR_KEPT: usize = 2000;
 
-/// A relay process listening on a loopback port. Dropping it kills its
-/// whole process group (socat forks a process per connection) and reaps it.
+/// A relay process listening on a loopback port. Dropping it asks it to
+/// stop (SIGTERM: nginx's master then stops and reaps its worker), then
+/// kills what is left of its process group (socat forks a process per
+/// connection) and reaps it.
 pub struct RelayProcess {
     relay: Relay,
     child: Child,
     port: u16,
     stderr: Arc<Mutex<String>>,
-    /// Files the process reads (HAProxy's configuration), removed after it.
-    _files: Vec<tempfile::NamedTempFile>,
+    /// The configuration the process reads (HAProxy's, nginx's), removed
+    /// after it.
+    _config: Option<ConfigDir>,
 }
 
 impl RelayProcess {
-    /// Starts `command` as `relay` in a process group of its own, with
+    /// Starts `command` as `relay` (reading `config`) in a process group of its own, with
     /// stdin and stdout on `/dev/null` and stderr kept for messages, and
     /// waits until it listens on a TCP port.
     ///
@@ -44,7 +53,7 @@ impl RelayProcess {
     pub(super) fn start(
         relay: Relay,
         mut command: Command,
-        files: Vec<tempfile::NamedTempFile>,
+        config: Option<ConfigDir>,
     ) -> io::Result<RelayProcess> {
         command
             .stdin(Stdio::null())
@@ -58,7 +67,7 @@ impl RelayProcess {
             child,
             port: 0,
             stderr,
-            _files: files,
+            _config: config,
         };
         process.port = process.wait_listening()?;
         Ok(process)
@@ -143,14 +152,29 @@ impl fmt::Debug for RelayProcess {
 
 impl Drop for RelayProcess {
     fn drop(&mut self) {
-        // The group first, while its leader (not yet reaped) keeps its id
-        // from being reused; then the leader itself, in case that failed.
-        if let Some(group) = i32::try_from(self.child.id()).ok().and_then(Pid::from_raw) {
-            let _ = kill_process_group(group, Signal::KILL);
+        if let Some(leader) = i32::try_from(self.child.id()).ok().and_then(Pid::from_raw) {
+            // Asked first: killed at once, nginx's master would leave its
+            // worker to be reparented, and nobody might reap it.
+            if kill_process(leader, Signal::TERM).is_ok() {
+                let until = Instant::now() + STOP;
+                while !exited(leader) && Instant::now() < until {
+                    thread::sleep(Duration::from_millis(5));
+                }
+            }
+            // Then the rest of the group, while its leader (exited, not yet
+            // reaped) keeps its id from being reused.
+            let _ = kill_process_group(leader, Signal::KILL);
         }
+        // The leader itself, in case that failed; then reaped.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether our child `pid` has exited, leaving it to be reaped (`WNOWAIT`).
+fn exited(pid: Pid) -> bool {
+    let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    matches!(waitid(WaitId::Pid(pid), options), Ok(Some(_)))
 }
 
 /// Collects the last [`STDERR_KEPT`] bytes of `pipe` on a thread of its own

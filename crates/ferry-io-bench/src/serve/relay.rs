@@ -1,5 +1,5 @@
 //! `Relay`: what stands between the clients and the backend in the serve
-//! scenarios — ferry's server, socat, HAProxy, or nothing.
+//! scenarios — ferry's server, socat, HAProxy, nginx, or nothing.
 
 use std::fmt;
 use std::io;
@@ -9,8 +9,8 @@ use std::process::Command;
 
 use serde::{Serialize, Serializer};
 
-use super::haproxy;
 use super::process::RelayProcess;
+use super::{haproxy, nginx};
 
 /// A TCP relay in a process of its own, or [`Direct`](Relay::Direct): the
 /// clients connect to the backend itself, the figure the others are
@@ -24,13 +24,23 @@ pub enum Relay {
     /// `socat TCP-LISTEN:0,bind=127.0.0.1,fork,reuseaddr TCP:BACKEND`: a
     /// process per connection.
     Socat,
-    /// HAProxy in TCP mode with `option splice-auto`.
+    /// HAProxy in TCP mode on one thread with `option splice-auto`
+    /// ([`haproxy_config`](super::haproxy_config)).
     Haproxy,
+    /// nginx's stream module with one worker process
+    /// ([`nginx_config`](super::nginx_config)).
+    Nginx,
 }
 
 impl Relay {
     /// Every relay, in table order.
-    pub const ALL: [Relay; 4] = [Relay::Direct, Relay::Ferry, Relay::Socat, Relay::Haproxy];
+    pub const ALL: [Relay; 5] = [
+        Relay::Direct,
+        Relay::Ferry,
+        Relay::Socat,
+        Relay::Haproxy,
+        Relay::Nginx,
+    ];
 
     /// The name in tables and JSON.
     pub fn name(self) -> &'static str {
@@ -39,13 +49,14 @@ impl Relay {
             Relay::Ferry => "ferry",
             Relay::Socat => "socat",
             Relay::Haproxy => "haproxy",
+            Relay::Nginx => "nginx",
         }
     }
 
     /// Whether it is someone else's program, which may be missing or fail
     /// on this machine: then its rows are skipped with a note, not failed.
     pub fn is_external(self) -> bool {
-        matches!(self, Relay::Socat | Relay::Haproxy)
+        matches!(self, Relay::Socat | Relay::Haproxy | Relay::Nginx)
     }
 
     /// Starts the relay in front of `backend` (`ferry` is the ferry binary
@@ -53,10 +64,11 @@ impl Relay {
     ///
     /// # Errors
     ///
-    /// [`io::ErrorKind::NotFound`] if the program is not installed; the
-    /// process exiting or not listening in time, with its stderr.
+    /// [`io::ErrorKind::NotFound`] if the program is not installed; nginx
+    /// without its stream module; the process exiting or not listening in
+    /// time, with its stderr.
     pub fn start(self, ferry: &Path, backend: SocketAddr) -> io::Result<Option<RelayProcess>> {
-        let (command, files) = match self {
+        let (command, config) = match self {
             Relay::Direct => return Ok(None),
             Relay::Ferry => {
                 let mut command = Command::new(ferry);
@@ -66,21 +78,25 @@ impl Relay {
                     &format!("tcp:{backend}"),
                     "--serve",
                 ]);
-                (command, Vec::new())
+                (command, None)
             }
             Relay::Socat => {
                 let mut command = Command::new("socat");
                 command
                     .arg("TCP-LISTEN:0,bind=127.0.0.1,fork,reuseaddr,backlog=1024")
                     .arg(format!("TCP:{backend}"));
-                (command, Vec::new())
+                (command, None)
             }
             Relay::Haproxy => {
                 let (command, config) = haproxy::command(backend)?;
-                (command, vec![config])
+                (command, Some(config))
+            }
+            Relay::Nginx => {
+                let (command, config) = nginx::command(backend)?;
+                (command, Some(config))
             }
         };
-        RelayProcess::start(self, command, files).map(Some)
+        RelayProcess::start(self, command, config).map(Some)
     }
 }
 

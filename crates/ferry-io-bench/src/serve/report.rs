@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::{Relay, ServeLoad};
+use crate::ratio::{Rated, Ratio};
 use crate::stats::Spread;
 use crate::{Measurement, Unit};
 
@@ -35,17 +36,10 @@ impl ServeReport {
         runs: Vec<ServeRun>,
         skipped: Vec<Skipped>,
     ) -> ServeReport {
-        let mut summaries: Vec<RelaySummary> = relays
+        let summaries: Vec<RelaySummary> = relays
             .iter()
             .filter_map(|&relay| RelaySummary::of(relay, &runs))
             .collect();
-        let direct = summaries
-            .iter()
-            .find(|s| s.relay == Relay::Direct)
-            .map(|s| s.spread.median);
-        for summary in &mut summaries {
-            summary.to_direct = direct.map(|d| summary.spread.median / d);
-        }
         ServeReport {
             load,
             unit: load.unit(),
@@ -100,6 +94,22 @@ impl ServeRun {
     }
 }
 
+impl Rated for ServeRun {
+    type Contender = Relay;
+
+    fn round(&self) -> usize {
+        self.round
+    }
+
+    fn contender(&self) -> Relay {
+        self.relay
+    }
+
+    fn per_second(&self) -> f64 {
+        self.per_second
+    }
+}
+
 /// One relay's figures across the rounds.
 #[derive(Clone, Debug, Serialize)]
 pub struct RelaySummary {
@@ -109,7 +119,8 @@ pub struct RelaySummary {
     pub runs: usize,
     /// Rates per second: median and min–max.
     pub spread: Spread,
-    /// The median over direct's median, when direct ran.
+    /// The median over the rounds of its rate over direct's in the same
+    /// round ([`Ratio::paired`]), when direct ran.
     pub to_direct: Option<f64>,
     /// The median of the runs' median round trips in microseconds, for ping-pong.
     pub latency_median_us: Option<f64>,
@@ -137,7 +148,7 @@ impl RelaySummary {
             relay,
             runs: rates.len(),
             spread: Spread::of(&rates)?,
-            to_direct: None,
+            to_direct: Ratio::paired(runs, relay, Relay::Direct).map(|r| r.median),
             latency_median_us: median_of(|r| r.latency_median_us),
             latency_p99_us: median_of(|r| r.latency_p99_us),
         })

@@ -25,7 +25,9 @@ use std::fmt;
 use std::io;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::Implementation;
 
 pub use peer::CHUNK;
 pub(crate) use peer::{absorb, generate};
@@ -33,7 +35,8 @@ pub use ping_pong::MESSAGE_LEN;
 pub use prepared::Prepared;
 
 /// One scenario of the benchmark matrix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 #[non_exhaustive]
 pub enum Workload {
     /// Cache-resident and budget-free: a reader that fills the buffer it is
@@ -145,6 +148,43 @@ impl Workload {
         }
     }
 
+    /// Whether this workload can run with `imp`.
+    ///
+    /// `std` has no asynchronous ends, so it runs only where the workload's
+    /// ends have std twins: the in-memory workloads, the socket receivers and
+    /// the files. The zero-copy routes run only where the kernel has one
+    /// that ferry takes: between files and from a file to a socket
+    /// (`ferry-zero-copy`), between two sockets (`ferry-splice`).
+    ///
+    /// ```
+    /// use ferry_io_bench::{Implementation, Workload};
+    ///
+    /// assert!(Workload::TcpRelay.supports(Implementation::FerrySplice));
+    /// assert!(!Workload::TcpRelay.supports(Implementation::Std));
+    /// assert!(Workload::FileTcp.supports(Implementation::FerryZeroCopy));
+    /// ```
+    pub fn supports(self, imp: Implementation) -> bool {
+        match imp {
+            Implementation::Std => matches!(
+                self,
+                Workload::MemFill
+                    | Workload::MemPattern
+                    | Workload::SliceVec
+                    | Workload::UnixRecv
+                    | Workload::TcpRecv
+                    | Workload::FileFile
+                    | Workload::FileTcp
+            ),
+            Implementation::FerryZeroCopy => {
+                matches!(self, Workload::FileFile | Workload::FileTcp)
+            }
+            Implementation::FerrySplice => {
+                matches!(self, Workload::TcpRelay | Workload::PingPong)
+            }
+            _ => true,
+        }
+    }
+
     /// Allocates what every run of this workload shares (the 1 MiB pattern,
     /// the slice and its destination, the source file), outside any timed
     /// part.
@@ -184,9 +224,12 @@ impl Serialize for Workload {
     }
 }
 
-impl<'de> Deserialize<'de> for Workload {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::pool::by_name(deserializer)
+/// How a saved name is read back (`#[serde(try_from)]`).
+impl TryFrom<String> for Workload {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        name.parse()
     }
 }
 

@@ -94,7 +94,7 @@ impl Prepared {
     ///
     /// Panics outside a tokio runtime.
     pub async fn run(&mut self, imp: Implementation) -> io::Result<Measurement> {
-        if !imp.applies_to(self.workload) {
+        if !self.workload.supports(imp) {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 format!("{imp} does not apply to {}", self.workload),

@@ -61,11 +61,12 @@ pub fn take(fd: u32) -> Result<Inherited, String> {
         .checked_sub(first)
         .map(|index| index as usize)
         .filter(|&index| index < count)
-        .ok_or_else(|| {
-            format!(
-                "{count} sockets were passed, fd:{first} to fd:{}",
+        .ok_or_else(|| match count {
+            1 => format!("1 socket was passed: fd:{first}"),
+            _ => format!(
+                "{count} sockets were passed: fd:{first} to fd:{}",
                 first as usize + count - 1
-            )
+            ),
         })?;
     let taken = match passed.fds.take_tcp_listener(index) {
         Ok(Some(listener)) => Ok(Some(Inherited::Tcp(listener))),

@@ -309,8 +309,7 @@ impl Listener {
     ) -> Result<Listener, Failure> {
         let fail = |error: io::Error| {
             let what = format!("cannot listen on {address}");
-            lookup_failure(address, &what, &error)
-                .unwrap_or_else(|| Failure::input(what, describe(&error)))
+            lookup_failure(address, &what, &error).unwrap_or_else(|| Failure::refused(what, &error))
         };
         match address {
             Address::TcpListen { host, port } => {

@@ -33,10 +33,11 @@ use crate::closing;
 
 pub use activation::inherit;
 pub use destination::{open_destination, refuse_same_file, DestinationFile};
-pub use exec::{Exit, Program};
+pub use exec::{failed_program, stopped_reading, Exit, Program};
 pub use listener::{Incoming, Listener, Shard, Sharing};
 pub use open::{open, OpenOptions, Role};
 pub use stdio::restore_flags;
+pub use tls::certificate_refused;
 
 /// An opened address.
 pub enum Endpoint {
@@ -121,6 +122,20 @@ impl Endpoint {
                 closing::drain(&mut **stream, drain_for).await;
             }
         }
+    }
+
+    /// Gives a program `within` to exit once its output ended (see
+    /// [`Program::exit_within`]); nothing for other ends.
+    pub fn exit_within(&mut self, within: Duration) {
+        if let Endpoint::Program(program) = self {
+            program.exit_within(within);
+        }
+    }
+
+    /// Whether this end is a program that is written and not read: a
+    /// one-way copy's destination.
+    pub fn is_program_only_written(&self) -> bool {
+        matches!(self, Endpoint::Program(program) if program.is_written() && !program.is_read())
     }
 
     /// Once the transfer is over: waits for a program to exit (see

@@ -13,7 +13,7 @@ use super::exec::Program;
 use super::stdio::{self, Null, Zero};
 use super::{tcp, tls, Endpoint};
 use crate::address::Address;
-use crate::messages::{self, describe, Failure};
+use crate::messages::{self, Failure};
 
 /// Which end of the copy an address is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,7 +106,7 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
             // One bound for the connection and the handshake together.
             let connecting = async {
                 let tcp = tcp::connect(host, *port, *bind).await?;
-                tls::connect(tcp, host, config).await
+                tls::connect(tcp, host, config, address.to_string()).await
             };
             let stream = within(options.connect_timeout, connecting)
                 .await
@@ -153,7 +153,7 @@ fn spawn(
     let input = two_way || role == Role::Destination;
     let output = two_way || role == Role::Source;
     let program = Program::spawn(argv, input, output)
-        .map_err(|error| Failure::input(format!("cannot run {address}"), describe(&error)))?;
+        .map_err(|error| Failure::refused(format!("cannot run {address}"), &error))?;
     Ok(Endpoint::Program(Box::new(program)))
 }
 
@@ -179,7 +179,7 @@ fn connect_failure(address: &Address, error: &io::Error) -> Failure {
             return Failure::input(what, "not a socket");
         }
     }
-    Failure::input(what, describe(error))
+    Failure::refused(what, error)
 }
 
 /// Name resolution failures come back as uncategorized errors whose text

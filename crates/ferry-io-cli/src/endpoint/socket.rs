@@ -20,12 +20,13 @@ pub fn tune(fd: BorrowedFd<'_>, keepalive: Option<Duration>) {
     }
     if let Some(idle) = keepalive {
         let interval = (idle / KEEPALIVE_PROBES).max(Duration::from_secs(1));
+        // The plan takes 1 s to 32767 s, what Linux takes for each.
         let set = sockopt::set_socket_keepalive(fd, true)
-            .and_then(|()| sockopt::set_tcp_keepidle(fd, idle.max(Duration::from_secs(1))))
+            .and_then(|()| sockopt::set_tcp_keepidle(fd, idle))
             .and_then(|()| sockopt::set_tcp_keepintvl(fd, interval))
             .and_then(|()| sockopt::set_tcp_keepcnt(fd, KEEPALIVE_PROBES));
         if let Err(error) = set {
-            tracing::debug!(%error, "cannot set TCP keepalive");
+            tracing::warn!(%error, "cannot set TCP keepalive");
         }
     }
 }

@@ -10,15 +10,16 @@
 //! share: it is never set on a terminal, and [`restore_flags`] puts back the
 //! flags ferry found before it exits.
 //!
-//! Rust's runtime reopens a closed fd 0, 1 or 2 on `/dev/null`, read-write,
-//! before `main` runs, so `ferry FILE - >&-` would copy into `/dev/null` and
-//! report success: a stream that is `/dev/null` opened read-write is taken as
-//! closed (shells open `</dev/null` read-only and `>/dev/null` write-only).
+//! A standard stream that is `/dev/null` is read and written as one, however
+//! it was opened. Rust's runtime reopens a closed fd 0, 1 or 2 on
+//! `/dev/null`, read-write, before `main` runs, which makes a stream the
+//! shell closed (`>&-`) look exactly like the `/dev/null` that Python's
+//! `subprocess.DEVNULL` and daemon(3) pass (also read-write): refusing the
+//! one refused the other, so neither is.
 
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
@@ -40,17 +41,14 @@ pub struct Stdin {
     reader: tokio::io::Stdin,
 }
 
-/// stdin, unless the shell closed it, with the bytes it holds when that is
-/// known (a regular file: what lies after its offset).
+/// stdin, with the bytes it holds when that is known (a regular file: what
+/// lies after its offset).
 ///
 /// # Errors
 ///
-/// A [`Failure::Input`] when stdin is closed or cannot be duplicated.
+/// A [`Failure::Input`] when stdin cannot be duplicated.
 pub fn stdin() -> Result<(Box<dyn ZeroCopySource>, Option<u64>), Failure> {
     let fd = io::stdin();
-    if closed(fd.as_fd()) {
-        return Err(messages::stdio_closed("read from", "stdin"));
-    }
     let cannot = |error: io::Error| messages::cannot_open_stdio("stdin", &error);
     Ok(match Stream::of(fd.as_fd()) {
         Stream::Pipe => {
@@ -78,17 +76,13 @@ pub fn stdin() -> Result<(Box<dyn ZeroCopySource>, Option<u64>), Failure> {
     })
 }
 
-/// stdout, unless the shell closed it, written so that counts are exact
-/// (what the kernel took).
+/// stdout, written so that counts are exact (what the kernel took).
 ///
 /// # Errors
 ///
-/// A [`Failure::Input`] when stdout is closed or cannot be duplicated.
+/// A [`Failure::Input`] when stdout cannot be duplicated.
 pub fn stdout() -> Result<Box<dyn ZeroCopySink>, Failure> {
     let fd = io::stdout();
-    if closed(fd.as_fd()) {
-        return Err(messages::stdio_closed("write to", "stdout"));
-    }
     let cannot = |error: io::Error| messages::cannot_open_stdio("stdout", &error);
     Ok(match Stream::of(fd.as_fd()) {
         Stream::Pipe => {
@@ -241,18 +235,12 @@ pub struct Stdio {
     stdout: LandedWriter,
 }
 
-/// stdin and stdout for a relay, unless the shell closed either.
+/// stdin and stdout for a relay.
 ///
 /// # Errors
 ///
-/// A [`Failure::Input`] when either is closed.
+/// A [`Failure::Input`] when stdout cannot be duplicated.
 pub fn both() -> Result<Stdio, Failure> {
-    if closed(io::stdin().as_fd()) {
-        return Err(messages::stdio_closed("read from", "stdin"));
-    }
-    if closed(io::stdout().as_fd()) {
-        return Err(messages::stdio_closed("write to", "stdout"));
-    }
     let stdout =
         LandedWriter::stdout().map_err(|error| messages::cannot_open_stdio("stdout", &error))?;
     Ok(Stdio {
@@ -350,24 +338,4 @@ impl AsyncWrite for Stdio {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stdout).poll_shutdown(cx)
     }
-}
-
-/// Whether the shell closed this standard stream (see the module docs).
-fn closed(fd: BorrowedFd<'_>) -> bool {
-    let Ok(flags) = rustix::fs::fcntl_getfl(fd) else {
-        return true;
-    };
-    if flags & OFlags::RWMODE != OFlags::RDWR {
-        return false;
-    }
-    let Ok(stream) = fd
-        .try_clone_to_owned()
-        .and_then(|fd| File::from(fd).metadata())
-    else {
-        return true;
-    };
-    let Ok(null) = std::fs::metadata("/dev/null") else {
-        return false;
-    };
-    stream.file_type().is_char_device() && stream.rdev() == null.rdev()
 }

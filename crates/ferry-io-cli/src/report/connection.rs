@@ -140,20 +140,21 @@ impl Connections {
             ending,
             ..
         } = *closed;
-        let seconds = closed.elapsed.as_secs_f64();
+        // To the millisecond, as the access log and the records say it.
+        let seconds = format!("{:.3}", closed.elapsed.as_secs_f64());
         let upstream = closed.upstream.as_deref().unwrap_or("-");
         let path = closed
             .route
             .map_or_else(|| "-".to_string(), |route| route.to_string());
         match &closed.error {
             Some(error) if !ending.ordinary() => {
-                tracing::warn!(id, peer, upstream, up, down, seconds, ending = %ending, error = %error.message, "close")
+                tracing::warn!(id, peer, upstream, up, down, seconds = %seconds, ending = %ending, error = %error.message, "close")
             }
             Some(error) if ending.refusal() => {
                 tracing::info!(id, peer, seconds, ending = %ending, error = %error.message, "close")
             }
             _ => {
-                tracing::info!(id, peer, upstream, up, down, seconds, path, ending = %ending, "close")
+                tracing::info!(id, peer, upstream, up, down, seconds = %seconds, path, ending = %ending, "close")
             }
         }
         if self.json_lines {

@@ -358,10 +358,12 @@ pub fn stats_line(summary: &Summary, elapsed: Duration) -> String {
         line.push_str(&format!(" via {path}"));
     }
     if let Some((accepted, failed)) = summary.connections {
-        line.push_str(&format!(", {accepted} connections, {failed} failed"));
+        let accepted = crate::units::count(accepted, "connection", "connections");
+        line.push_str(&format!(", {accepted}, {failed} failed"));
     }
-    if let Some(error) = &summary.error {
-        line.push_str(&format!(", failed: {}", error.message));
+    // The failure itself is the `ferry:` line that follows (or the JSON).
+    if summary.error.is_some() {
+        line.push_str(", failed");
     }
     line
 }

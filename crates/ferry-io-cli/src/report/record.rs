@@ -19,7 +19,8 @@ use crate::transfer::Cause;
 pub struct ErrorRecord {
     /// What kind of failure: an `io::ErrorKind` in snake case
     /// (`connection_reset`, `timed_out`), `interrupted` for a signal,
-    /// `invalid_input` for bad input.
+    /// `invalid_input` for bad input (or the kind of the system's answer to
+    /// it, `connection_refused`).
     pub kind: String,
     /// The step of the copy that failed, when a copy failed.
     pub step: Option<Step>,
@@ -36,6 +37,7 @@ impl ErrorRecord {
     pub fn new(failure: &Failure, cause: Option<&Cause>) -> ErrorRecord {
         let (kind, exit_code) = match failure {
             Failure::Input(_) => ("invalid_input".to_string(), 2),
+            Failure::Refused(_, kind) => (snake_case(*kind), 2),
             Failure::Transfer(_) => (
                 cause.map_or_else(|| "other".to_string(), |cause| snake_case(cause.kind)),
                 1,
@@ -90,6 +92,12 @@ fn direction_name(direction: Direction) -> &'static str {
     }
 }
 
+/// A duration in seconds, to the millisecond (as the times beside it): no
+/// `1.5045088519999998`.
+pub fn seconds(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
 /// A time as RFC 3339 in UTC, to the millisecond.
 pub fn timestamp(time: SystemTime) -> String {
     humantime::format_rfc3339_millis(time).to_string()
@@ -124,7 +132,7 @@ impl Span {
             "dst": self.dst,
             "start": timestamp(self.started),
             "end": timestamp(self.started + self.elapsed),
-            "seconds": self.elapsed.as_secs_f64(),
+            "seconds": seconds(self.elapsed),
             "src_to_dst": { "bytes": self.forward },
             "dst_to_src": { "bytes": self.backward },
             "bytes": total,
@@ -183,14 +191,14 @@ pub fn progress(reading: &Reading, forward: u64, backward: u64, size: Option<u64
     json!({
         "type": "progress",
         "time": timestamp(SystemTime::now()),
-        "seconds": reading.elapsed.as_secs_f64(),
+        "seconds": seconds(reading.elapsed),
         "src_to_dst": { "bytes": forward },
         "dst_to_src": { "bytes": backward },
         "bytes": reading.bytes,
         "bytes_per_second": reading.current,
         "average_bytes_per_second": reading.average,
         "size": size,
-        "eta_seconds": reading.eta.map(|eta| eta.as_secs_f64()),
+        "eta_seconds": reading.eta.map(seconds),
     })
 }
 

@@ -4,10 +4,19 @@
 //!
 //! rustls with the `ring` provider does the cryptography (no OpenSSL); the
 //! protocol versions and cipher suites are rustls's safe defaults (TLS 1.3
-//! and 1.2). `insecure` holds the verifier `--tls-insecure` asks for.
+//! and 1.2). `insecure` holds the verifier `--tls-insecure` asks for;
+//! `words` tells rustls's errors in plain words.
+//!
+//! A PEM file is read up to [`PEM_MOST`] and without waiting for a FIFO's
+//! writer: `/dev/zero` or a FIFO nobody writes is one line of bad input,
+//! not a process that grows or hangs.
 
 mod insecure;
+pub mod words;
 
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -106,7 +115,7 @@ pub fn client(flags: &TlsFlags) -> Result<TlsClient, Failure> {
     let config = match (&flags.tls_cert, &flags.tls_key) {
         (Some(cert), Some(key)) => builder
             .with_client_auth_cert(chain("--tls-cert", cert)?, private_key(key)?)
-            .map_err(|error| Failure::input(format!("bad --tls-key {}", key.display()), error))?,
+            .map_err(|error| key_refused(key, cert, &error))?,
         _ => builder.with_no_client_auth(),
     };
     Ok(TlsClient(Some(Arc::new(config))))
@@ -144,8 +153,49 @@ pub fn server(flags: &TlsFlags) -> Result<TlsServer, Failure> {
     };
     let config = builder
         .with_single_cert(chain("--tls-cert", cert)?, private_key(key)?)
-        .map_err(|error| Failure::input(format!("bad --tls-key {}", key.display()), error))?;
+        .map_err(|error| key_refused(key, cert, &error))?;
     Ok(TlsServer(Some(Arc::new(config))))
+}
+
+/// `--tls-key` that rustls would not pair with `--tls-cert`.
+fn key_refused(key: &Path, cert: &Path, error: &rustls::Error) -> Failure {
+    let why = match error {
+        rustls::Error::InconsistentKeys(_) => {
+            format!("it is not the key of the certificate in {}", cert.display())
+        }
+        error => error.to_string(),
+    };
+    Failure::input(format!("bad --tls-key {}", key.display()), why)
+}
+
+/// The most of a PEM file that is read: a certificate chain or a key takes
+/// a few KiB, a bundle of every public root about 200 KiB.
+pub const PEM_MOST: u64 = 1 << 20;
+
+/// The bytes of a PEM file (at most [`PEM_MOST`]; `holds` says what such a
+/// file holds, for the message when it is longer).
+fn read_pem(flag: &str, path: &Path, holds: &str) -> Result<Vec<u8>, Failure> {
+    let bad = |why: String| Failure::input(format!("bad {flag} {}", path.display()), why);
+    // Non-blocking, so that opening a FIFO does not wait for a writer;
+    // then blocking again, so that reading it waits for one that is there.
+    let nonblocking = rustix::fs::OFlags::NONBLOCK.bits() as i32;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(nonblocking)
+        .open(path)
+        .map_err(|error| bad(describe(&error)))?;
+    rustix::fs::fcntl_setfl(&file, rustix::fs::OFlags::empty())
+        .map_err(|error| bad(describe(&error.into())))?;
+    let mut bytes = Vec::new();
+    file.take(PEM_MOST + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| bad(describe(&error)))?;
+    if bytes.len() as u64 > PEM_MOST {
+        return Err(bad(format!(
+            "longer than 1 MiB; a PEM file {holds} takes a few KiB"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The CA certificates in a PEM file, as roots of trust.
@@ -176,8 +226,9 @@ fn system_roots() -> Result<RootCertStore, Failure> {
 /// Every certificate in a PEM file, in order; at least one.
 fn chain(flag: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
     let bad = |why: String| Failure::input(format!("bad {flag} {}", path.display()), why);
-    let certificates = CertificateDer::pem_file_iter(path)
-        .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
+    let bytes = read_pem(flag, path, "of certificates")?;
+    let certificates = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|error| bad(pem_error(&error)))?;
     if certificates.is_empty() {
         return Err(bad("no PEM certificate in it".to_string()));
@@ -185,15 +236,31 @@ fn chain(flag: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, Failur
     Ok(certificates)
 }
 
-/// The first private key in a PEM file (PKCS#8, PKCS#1 or SEC1).
+/// The first private key in a PEM file (PKCS#8, PKCS#1 or SEC1), which
+/// must not be encrypted.
 fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, Failure> {
-    PrivateKeyDer::from_pem_file(path).map_err(|error| {
-        let why = match error {
+    let bad = |why: String| Failure::input(format!("bad --tls-key {}", path.display()), why);
+    let bytes = read_pem("--tls-key", path, "with a key")?;
+    if encrypted(&bytes) {
+        return Err(bad(format!(
+            "the key is encrypted, and ferry reads only unencrypted keys: decrypt it with \
+             `openssl pkey -in {} -out key.pem`",
+            path.display()
+        )));
+    }
+    PrivateKeyDer::from_pem_slice(&bytes).map_err(|error| {
+        bad(match error {
             pem::Error::NoItemsFound => "no PEM private key in it".to_string(),
             error => pem_error(&error),
-        };
-        Failure::input(format!("bad --tls-key {}", path.display()), why)
+        })
     })
+}
+
+/// Whether a PEM key is encrypted: PKCS#8's own form, or OpenSSL's older
+/// one with its `Proc-Type` header.
+fn encrypted(pem: &[u8]) -> bool {
+    let has = |needle: &[u8]| pem.windows(needle.len()).any(|window| window == needle);
+    has(b"-----BEGIN ENCRYPTED PRIVATE KEY-----") || has(b"Proc-Type: 4,ENCRYPTED")
 }
 
 fn pem_error(error: &pem::Error) -> String {

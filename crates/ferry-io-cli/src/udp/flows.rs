@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
-use tokio::task::JoinSet;
+use tokio::task::{self, JoinError, JoinSet};
 
 use super::end::{self, RECEIVE_SIZE};
 use super::{bind, Activity, Relayed};
@@ -103,7 +103,8 @@ async fn receive(
     let way = plan.copy.way;
     let sources = plan.access.sources();
     let mut flows: HashMap<SocketAddr, Flow> = HashMap::new();
-    let mut running: JoinSet<(SocketAddr, io::Result<()>)> = JoinSet::new();
+    let mut running: JoinSet<io::Result<()>> = JoinSet::new();
+    let mut owners: HashMap<task::Id, SocketAddr> = HashMap::new();
     let mut datagram = vec![0; RECEIVE_SIZE];
     loop {
         let (length, client) = tokio::select! {
@@ -119,14 +120,13 @@ async fn receive(
                     )))
                 }
             },
-            Some(ended) = running.join_next() => {
-                if let Ok((client, result)) = ended {
-                    flows.remove(&client);
+            Some(ended) = running.join_next_with_id() => {
+                if let Some((client, result)) = reap(ended, &mut owners, &mut flows) {
                     match result {
                         Ok(()) => tracing::info!(peer = %client, "close"),
                         Err(error) => {
                             *flows_failed += 1;
-                            tracing::warn!(peer = %client, error = %describe(&error), "close");
+                            tracing::warn!(peer = %client, error = %error, "close");
                         }
                     }
                 }
@@ -166,7 +166,8 @@ async fn receive(
                 limit,
                 relayed: way != Way::Forward,
             };
-            running.spawn(async move { (client, replies.run(idle).await) });
+            let task = running.spawn(replies.run(idle));
+            owners.insert(task.id(), client);
             flows.insert(
                 client,
                 Flow {
@@ -198,6 +199,24 @@ async fn receive(
             }
         }
     }
+}
+
+/// Takes the flow whose task ended out of the table, so its client's next
+/// datagram starts a fresh flow and its `--max-connections` slot is free,
+/// whether the task returned or panicked. Returns the client and how the
+/// flow ended, as words for the log.
+fn reap<F>(
+    ended: Result<(task::Id, io::Result<()>), JoinError>,
+    owners: &mut HashMap<task::Id, SocketAddr>,
+    flows: &mut HashMap<SocketAddr, F>,
+) -> Option<(SocketAddr, Result<(), String>)> {
+    let (id, result) = match ended {
+        Ok((id, result)) => (id, result.map_err(|error| describe(&error))),
+        Err(error) => (error.id(), Err(format!("the flow's task failed: {error}"))),
+    };
+    let client = owners.remove(&id)?;
+    flows.remove(&client);
+    Some((client, result))
 }
 
 /// A fresh socket connected to the upstream, one per flow.
@@ -256,5 +275,25 @@ impl Replies {
             self.totals.backward.fetch_add(length64, Ordering::Relaxed);
             self.activity.touch();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_flow_whose_task_panicked_leaves_the_table() {
+        let client: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let mut flows = HashMap::from([(client, "flow")]);
+        let mut owners = HashMap::new();
+        let mut running: JoinSet<io::Result<()>> = JoinSet::new();
+        let task = running.spawn(async { panic!("a flow's bug") });
+        owners.insert(task.id(), client);
+        let ended = running.join_next_with_id().await.unwrap();
+        let (reaped, result) = reap(ended, &mut owners, &mut flows).unwrap();
+        assert_eq!(reaped, client);
+        assert!(result.unwrap_err().contains("panicked"));
+        assert!(flows.is_empty() && owners.is_empty());
     }
 }

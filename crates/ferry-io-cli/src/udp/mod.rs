@@ -13,7 +13,8 @@
 //! cutting a datagram: the direction ends before the datagram that would
 //! pass it), `--idle-timeout` (a quiet relay or flow ends, normally: UDP
 //! has no other end), `--linger` (how long replies may come once stdin
-//! ended), `-u`/`-U`, `--stats`, `--json` and `--max-connections` (flows).
+//! ended: [`LINGER`] unless given), `-u`/`-U`, `--stats`, `--json` and
+//! `--max-connections` (flows).
 //! Rate limits and progress are refused: they count the engine's bytes.
 
 pub mod end;
@@ -110,7 +111,10 @@ impl Activity {
         };
         loop {
             let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
-            let deadline = self.start + last + timeout;
+            // A deadline past what the clock holds never comes.
+            let Some(deadline) = self.start.checked_add(last.saturating_add(timeout)) else {
+                return std::future::pending().await;
+            };
             if Instant::now() >= deadline {
                 return;
             }
@@ -124,6 +128,10 @@ impl Default for Activity {
         Activity::new()
     }
 }
+
+/// How long replies may come once one direction ended (stdin, or
+/// `--limit`) unless `--linger` says: half a second, as socat waits.
+pub const LINGER: Duration = Duration::from_millis(500);
 
 /// A direction that failed: the step and the end, for the message.
 struct Broken {
@@ -193,15 +201,16 @@ async fn relay(plan: &Plan, signals: &mut Signals, counts: &Counts) -> Result<()
         left_out()
     };
     let (mut forward_done, mut backward_done) = (!forward_on, !backward_on);
-    let mut one_ended = None;
+    let mut one_ended: Option<Instant> = None;
     loop {
         if forward_done && backward_done {
             return Ok(());
         }
         let lingering = async {
-            match (plan.copy.linger, one_ended) {
-                (Some(linger), Some(ended)) => tokio::time::sleep_until(ended + linger).await,
-                _ => std::future::pending().await,
+            let linger = plan.copy.linger.unwrap_or(LINGER);
+            match one_ended.and_then(|ended| ended.checked_add(linger)) {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
             }
         };
         tokio::select! {

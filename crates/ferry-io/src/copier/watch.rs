@@ -238,18 +238,9 @@ impl Watch {
         throttled: bool,
         mut release: impl FnMut(),
     ) -> Poll<CopyError> {
-        self.observe(&counts);
-        self.throttled(throttled);
-        self.listen(cx);
-        loop {
-            match ready!(self.poll_alarm(cx)) {
-                Alarm::Release => release(),
-                // Only the idle timeout can expire in a one-way copy.
-                Alarm::Expired(step) => {
-                    return Poll::Ready(CopyError::idle(self.limit(step), counts, true))
-                }
-            }
-        }
+        // Only the idle timeout can expire in a one-way copy.
+        let step = ready!(self.poll_expired(cx, &counts, throttled, &mut release));
+        Poll::Ready(CopyError::idle(self.limit(step), counts, true))
     }
 
     /// The rest of a relay's poll once neither direction failed: done when
@@ -272,23 +263,36 @@ impl Watch {
             (Some(_), None) | (None, Some(_)) => self.start_linger(),
             (None, None) => {}
         }
-        self.observe(&counts);
+        let step = ready!(self.poll_expired(cx, &counts, throttled, &mut release));
+        Poll::Ready(Err(match step {
+            Step::LingerTimeout => {
+                let still_running = match finished.0 {
+                    Some(_) => Direction::BToA,
+                    None => Direction::AToB,
+                };
+                CopyError::linger(still_running, self.limit(step), counts)
+            }
+            step => CopyError::idle(self.limit(step), counts, false),
+        }))
+    }
+
+    /// Records a pending poll's `counts` (and whether it is `throttled`),
+    /// has a stop wake the task, gives the buffers back (`release`) when
+    /// they have idled, and returns the timeout that expired, if one did.
+    fn poll_expired(
+        &mut self,
+        cx: &mut Context<'_>,
+        counts: &Counts,
+        throttled: bool,
+        release: &mut impl FnMut(),
+    ) -> Poll<Step> {
+        self.observe(counts);
         self.throttled(throttled);
         self.listen(cx);
         loop {
             match ready!(self.poll_alarm(cx)) {
                 Alarm::Release => release(),
-                Alarm::Expired(Step::LingerTimeout) => {
-                    let still_running = match finished.0 {
-                        Some(_) => Direction::BToA,
-                        None => Direction::AToB,
-                    };
-                    let linger = self.limit(Step::LingerTimeout);
-                    return Poll::Ready(Err(CopyError::linger(still_running, linger, counts)));
-                }
-                Alarm::Expired(step) => {
-                    return Poll::Ready(Err(CopyError::idle(self.limit(step), counts, false)));
-                }
+                Alarm::Expired(step) => return Poll::Ready(step),
             }
         }
     }

@@ -256,28 +256,20 @@ impl<'a> Budget<'a> {
         self.spend(n as u64);
     }
 
-    /// Flushes `writer`.
-    pub(crate) fn poll_flush<W>(
+    /// Flushes `writer`, or with `shutdown` shuts its write half down.
+    pub(crate) fn poll_close<W>(
         &mut self,
         cx: &mut Context<'_>,
         mut writer: Pin<&mut W>,
+        shutdown: bool,
     ) -> Poll<io::Result<()>>
     where
         W: Sink + ?Sized,
     {
-        self.run(cx, |cx| writer.as_mut().poll_flush(cx))
-    }
-
-    /// Shuts down `writer`'s write half.
-    pub(crate) fn poll_shutdown<W>(
-        &mut self,
-        cx: &mut Context<'_>,
-        mut writer: Pin<&mut W>,
-    ) -> Poll<io::Result<()>>
-    where
-        W: Sink + ?Sized,
-    {
-        self.run(cx, |cx| writer.as_mut().poll_shutdown(cx))
+        self.run(cx, |cx| match shutdown {
+            false => writer.as_mut().poll_flush(cx),
+            true => writer.as_mut().poll_shutdown(cx),
+        })
     }
 }
 

@@ -491,7 +491,7 @@ impl CopyBuffer {
                     Poll::Pending if held.is_empty() => {
                         // Flush when the reader stalls: its peer may be
                         // waiting for the bytes we already wrote.
-                        ready!(self.output.poll_flush_owed(cx, budget, writer.as_mut()))
+                        ready!(self.output.poll_flush(cx, budget, writer.as_mut(), false))
                             .map_err(|err| (Step::Flush, err))?;
                         return Poll::Pending;
                     }
@@ -519,7 +519,7 @@ impl CopyBuffer {
             *held = Held::default();
 
             if self.read_done {
-                ready!(self.output.poll_finish(cx, budget, writer.as_mut()))
+                ready!(self.output.poll_flush(cx, budget, writer.as_mut(), true))
                     .map_err(|err| (Step::Flush, err))?;
                 if let Some(err) = self.fault.take() {
                     return Poll::Ready(Err((Step::Read, err)));

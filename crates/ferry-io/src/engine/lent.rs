@@ -78,7 +78,7 @@ where
             // stop first, or a reader with nothing to give would hold it up.
             if self.done || gate.is_stopped() {
                 self.done = true;
-                ready!(output.poll_finish(cx, &mut budget, writer.as_mut()))
+                ready!(output.poll_flush(cx, &mut budget, writer.as_mut(), true))
                     .map_err(failed(Step::Flush))?;
                 return Poll::Ready(Ok(()));
             }
@@ -111,7 +111,7 @@ where
                 // Flush when the reader (or its gate) stalls: the reader's peer
                 // may be waiting for the bytes we already wrote.
                 Poll::Ready(Ok(Chunk::Gated)) | Poll::Pending => {
-                    ready!(output.poll_flush_owed(cx, &mut budget, writer.as_mut()))
+                    ready!(output.poll_flush(cx, &mut budget, writer.as_mut(), false))
                         .map_err(failed(Step::Flush))?;
                     return Poll::Pending;
                 }

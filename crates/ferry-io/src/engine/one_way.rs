@@ -58,7 +58,7 @@ impl<M: Mover> OneWay<M> {
                 Stage::ShuttingDown => {
                     let mut slice = ready!(Slice::start(cx));
                     let mut budget = Budget::new(&mut slice);
-                    ready!(budget.poll_shutdown(cx, writer.as_mut()))
+                    ready!(budget.poll_close(cx, writer.as_mut(), true))
                         .map_err(|err| Fault::Failed(Step::Shutdown, err))?;
                     self.stage = Stage::Done;
                 }

@@ -37,37 +37,23 @@ impl Output {
         Poll::Ready(Ok(n))
     }
 
-    /// Flushes if anything was written since the last flush.
+    /// Flushes: if anything was written since the last flush, or `always`
+    /// (the last step of every copy).
     #[inline]
-    pub(crate) fn poll_flush_owed<W>(
+    pub(crate) fn poll_flush<W>(
         &mut self,
         cx: &mut Context<'_>,
         budget: &mut Budget<'_>,
         writer: Pin<&mut W>,
+        always: bool,
     ) -> Poll<io::Result<()>>
     where
         W: Sink + ?Sized,
     {
-        if self.need_flush {
-            self.poll_finish(cx, budget, writer)
-        } else {
-            Poll::Ready(Ok(()))
+        if self.need_flush || always {
+            ready!(budget.poll_close(cx, writer, false))?;
+            self.need_flush = false;
         }
-    }
-
-    /// Flushes unconditionally: the last step of every copy.
-    #[inline]
-    pub(crate) fn poll_finish<W>(
-        &mut self,
-        cx: &mut Context<'_>,
-        budget: &mut Budget<'_>,
-        writer: Pin<&mut W>,
-    ) -> Poll<io::Result<()>>
-    where
-        W: Sink + ?Sized,
-    {
-        ready!(budget.poll_flush(cx, writer))?;
-        self.need_flush = false;
         Poll::Ready(Ok(()))
     }
 }

@@ -45,9 +45,9 @@ pub enum BufferPolicy {
     /// keep `initial`, which stays in the CPU's fastest cache. Each doubling
     /// is a trial: the copy's reads then take turns at the old size and the
     /// new one, eight timed pairs of turns, and the new size stays unless
-    /// the median pair finds it clearly dearer per byte (over 10%; twice in
-    /// a row) than the old, or the sizes kept so far add up to that much
-    /// over the cheapest; then the buffer steps back to the cheapest size
+    /// the median pair finds it clearly dearer per byte (over 25%; twice in
+    /// a row) than the old, or the sizes kept so far add up to over 50%
+    /// past the cheapest; then the buffer steps back to the cheapest size
     /// and settles, and tries again after a while (after 1,024 reads that
     /// fill it, twice as many each time it settles again). A socket climbs
     /// from 8 KiB to 1 MiB in about 50 MiB of reads; an in-memory channel
@@ -92,7 +92,7 @@ impl BufferPolicy {
 
 /// A buffer's policy, kept small (a copy holds one per direction), and
 /// what it has learnt about the copy's ends.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Sizer {
     /// The policy's sizes; more than 4 GiB is taken as 4 GiB.
     /// `initial == max` for a fixed size: it neither grows nor shrinks.

@@ -16,7 +16,7 @@ use tokio::task::coop::poll_proceed;
 use super::call::{Call, Turn, Wait};
 use super::end::{ZeroCopySink, ZeroCopySource};
 use super::off_task::OffTask;
-use super::on_task::{poll_ready, try_call};
+use super::on_task::{at_end, poll_ready, try_call};
 use super::pipe::SplicePipe;
 use super::table;
 use crate::engine::{Fault, Mover, PollMove, ReadGate};
@@ -195,7 +195,12 @@ where
             let answer = try_call(call.wait(), source, sink, fds, &mut || {
                 call.run(fds.0, fds.1, len)
             });
-            let (moved, turn) = Turn::of(answer);
+            let (moved, turn) = match Turn::of(answer) {
+                (0, Turn::Failed(err)) if table::may_be_the_end(call, &err) && at_end(fds.0) => {
+                    (0, Turn::Zero)
+                }
+                answer => answer,
+            };
             if moved > 0 {
                 coop.made_progress();
             }

@@ -96,6 +96,19 @@ fn not_now(blocked: bool) -> io::Error {
     }
 }
 
+/// Whether the pipe `from` is at its end (its writers gone and nothing
+/// left in it), asked without waiting.
+pub(crate) fn at_end(from: BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::new(&from, PollFlags::IN)];
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&now)).is_ok()
+        && fds[0].revents().contains(PollFlags::HUP)
+        && !fds[0].revents().contains(PollFlags::IN)
+}
+
 /// Whether `from` has bytes (or its writer closed) and `to` has room (or
 /// its reader closed), asked without waiting. When the kernel cannot
 /// answer, both count as ready: the call is simply tried again.

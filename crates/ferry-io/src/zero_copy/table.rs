@@ -219,6 +219,17 @@ fn blame(call: Call, err: &io::Error) -> Step {
     }
 }
 
+/// Whether `err` from `call` may be the source's end rather than a failure:
+/// a splice from pipe to pipe whose sink's reader left (`EPIPE`). The
+/// kernel looks at the sink's readers before the source's writers, so when
+/// the reader took every byte and left before the splice that would have
+/// found the source's end, that splice fails with `EPIPE`; with the source
+/// pipe at its end (writers gone, nothing in it), nothing was lost and the
+/// copy is done. The mover asks the source.
+pub(crate) fn may_be_the_end(call: Call, err: &io::Error) -> bool {
+    call == Call::SpliceAcross && err.raw_os_error() == Some(Errno::PIPE.raw_os_error())
+}
+
 /// What `call` answering 0 means after `moved` bytes: the source's end
 /// (`None`), or the fault that ends the copy.
 ///
