@@ -560,6 +560,10 @@ fn metrics_match_the_connections_during_and_after_a_run() {
     held.read_exact(&mut [0; 1000]).unwrap();
 
     let total: usize = sizes.iter().sum::<usize>() + 10 + 1000;
+    // A relay counts what it moved when the poll that moved it ends, which
+    // may be after the client has the bytes: wait for the held echo's.
+    let echoed = "ferry_relayed_bytes_total{direction=\"dst_to_src\"}";
+    wait_for_metric(metrics, echoed, total as f64);
     let during = scrape();
     let upstream = |metric: &str, port: u16| {
         format!("ferry_upstream_{metric}_total{{upstream=\"tcp:127.0.0.1:{port}\"}}")
