@@ -271,7 +271,11 @@ pub async fn run(
     let (cut_off, cutting) = watch::channel(false);
     // One shard is served here, on the runtime already running: a thread
     // of its own would cost a runtime's descriptors for nothing.
-    let here = if shards.len() == 1 { shards.pop() } else { None };
+    let here = if shards.len() == 1 {
+        shards.pop()
+    } else {
+        None
+    };
     let mut finishing = Vec::with_capacity(shards.len());
     for (index, listener) in shards.into_iter().enumerate() {
         let work = shard(
@@ -585,9 +589,7 @@ impl Server {
         )
         .await;
         // The route it ended on: a socket pair that streamed moved to splice.
-        let moved = relayed
-            .as_ref()
-            .map_or_else(|broken| &broken.moved, |moved| moved);
+        let moved = relayed.as_ref().unwrap_or_else(|broken| &broken.moved);
         open.tally.took(moved.route.unwrap_or(route));
         open.close(relayed.as_ref(), Ending::of(relayed.as_ref()));
         relayed.is_ok()
