@@ -17,17 +17,46 @@ use zero_copy_support::*;
 const DEADLINE: Duration = Duration::from_secs(20);
 
 /// Relays between `a` and `b` with `copier` under `Auto`, in a task.
-fn relay(
-    copier: Copier,
-    mut a: TcpStream,
-    mut b: TcpStream,
-) -> tokio::task::JoinHandle<Result<ferry_io::zero_copy::Relayed, ferry_io::CopyError>> {
+fn relay(copier: Copier, mut a: TcpStream, mut b: TcpStream) -> Relaying {
     tokio::spawn(async move {
         copier
             .zero_copy(ZeroCopyMode::Auto)
             .bidirectional(&mut a, &mut b)
             .await
     })
+}
+
+type Relaying = tokio::task::JoinHandle<Result<ferry_io::zero_copy::Relayed, ferry_io::CopyError>>;
+
+/// Sends `up` pattern bytes from `client` and `down` from `server` through
+/// `relaying`, both ways at once, checks both arrived byte-exact and
+/// counted, and returns what the relay reported.
+async fn exchange(
+    relaying: Relaying,
+    client: TcpStream,
+    server: TcpStream,
+    up: u64,
+    down: u64,
+) -> ferry_io::zero_copy::Relayed {
+    let (client_read, client_write) = client.into_split();
+    let (server_read, server_write) = server.into_split();
+    let (relayed, sent_up, sent_down, got_up, got_down) = tokio::join!(
+        relaying,
+        send(client_write, up),
+        send(server_write, down),
+        receive(server_read),
+        receive(client_read),
+    );
+    let relayed = relayed.unwrap().unwrap();
+    sent_up.unwrap();
+    sent_down.unwrap();
+    assert_eq!(got_up.unwrap(), Received::expect(up), "{up} up");
+    assert_eq!(got_down.unwrap(), Received::expect(down), "{down} down");
+    assert_eq!(
+        (relayed.transfer.a_to_b.bytes, relayed.transfer.b_to_a.bytes),
+        (up, down)
+    );
+    relayed
 }
 
 /// Sends `len` pattern bytes from `offset` as `messages` writes of `each`
@@ -98,25 +127,7 @@ async fn streams_both_ways_switch_to_splice_byte_exact() {
     ] {
         let (client, a) = tcp_pair().await;
         let (b, server) = tcp_pair().await;
-        let relaying = relay(Copier::new(), a, b);
-        let (client_read, client_write) = client.into_split();
-        let (server_read, server_write) = server.into_split();
-        let (relayed, sent_up, sent_down, got_up, got_down) = tokio::join!(
-            relaying,
-            send(client_write, up),
-            send(server_write, down),
-            receive(server_read),
-            receive(client_read),
-        );
-        let relayed = relayed.unwrap().unwrap();
-        sent_up.unwrap();
-        sent_down.unwrap();
-        assert_eq!(got_up.unwrap(), Received::expect(up), "{up} up");
-        assert_eq!(got_down.unwrap(), Received::expect(down), "{down} down");
-        assert_eq!(
-            (relayed.transfer.a_to_b.bytes, relayed.transfer.b_to_a.bytes),
-            (up, down)
-        );
+        let relayed = exchange(relay(Copier::new(), a, b), client, server, up, down).await;
         // 1 byte and 65,537 bytes may or may not stream; megabytes do.
         if up.max(down) > PIPE {
             assert_eq!(relayed.route, Route::Splice, "{up} up, {down} down");
@@ -207,22 +218,8 @@ async fn a_rate_limit_paces_the_spliced_stream() {
     let (b, server) = tcp_pair().await;
     let started = std::time::Instant::now();
     let relaying = relay(Copier::new().rate_limit(RateLimiter::new(rate)), a, b);
-    let (client_read, client_write) = client.into_split();
-    let (server_read, server_write) = server.into_split();
-    let (relayed, sent_up, got_up, sent_down, got_down) = tokio::join!(
-        relaying,
-        send(client_write, len),
-        receive(server_read),
-        send(server_write, 0),
-        receive(client_read),
-    );
+    exchange(relaying, client, server, len, 0).await;
     let elapsed = started.elapsed();
-    let relayed = relayed.unwrap().unwrap();
-    sent_up.unwrap();
-    sent_down.unwrap();
-    assert_eq!(got_up.unwrap(), Received::expect(len));
-    assert_eq!(got_down.unwrap(), Received::expect(0));
-    assert_eq!(relayed.transfer.a_to_b.bytes, len);
     // 3 MiB at 12 MiB/s is 250 ms, less the 100 ms burst the bucket allows.
     assert!(elapsed >= Duration::from_millis(140), "took {elapsed:?}");
     assert!(elapsed < DEADLINE, "took {elapsed:?}");
@@ -239,19 +236,6 @@ async fn never_keeps_a_stream_in_memory() {
             .bidirectional(&mut a, &mut b)
             .await
     });
-    let (client_read, client_write) = client.into_split();
-    let (server_read, server_write) = server.into_split();
-    let (relayed, sent_up, got_up, sent_down, got_down) = tokio::join!(
-        relaying,
-        send(client_write, len),
-        receive(server_read),
-        send(server_write, 0),
-        receive(client_read),
-    );
-    let relayed = relayed.unwrap().unwrap();
-    sent_up.unwrap();
-    sent_down.unwrap();
-    assert_eq!(got_up.unwrap(), Received::expect(len));
-    assert_eq!(got_down.unwrap(), Received::expect(0));
+    let relayed = exchange(relaying, client, server, len, 0).await;
     assert_eq!(relayed.route, Route::Buffered);
 }
