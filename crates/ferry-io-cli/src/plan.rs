@@ -15,7 +15,7 @@ use crate::flags::{
     OutputFlags, RelayFlags, SendProxy, ServeFlags, TlsFlags, ZeroCopy,
 };
 use crate::messages::{self, Failure};
-use crate::tls;
+use crate::tls::{self, TlsSettings};
 use crate::transfer::Way;
 use crate::units::{Bytes, Timeout};
 
@@ -534,8 +534,9 @@ fn load_tls(src: &mut Address, dsts: &mut [Address], flags: &TlsFlags) -> Result
             format!("it applies to {wanted} addresses, and there is none"),
         ));
     }
+    let settings = TlsSettings::from(flags);
     if client {
-        let loaded = tls::client(flags)?;
+        let loaded = tls::client(&settings)?;
         if flags.tls_insecure {
             crate::stderr::line(messages::TLS_INSECURE);
         }
@@ -546,7 +547,7 @@ fn load_tls(src: &mut Address, dsts: &mut [Address], flags: &TlsFlags) -> Result
         }
     }
     if server {
-        let loaded = tls::server(flags)?;
+        let loaded = tls::server(&settings)?;
         for address in std::iter::once(src).chain(dsts) {
             if let Address::TlsListen { tls, .. } = address {
                 *tls = loaded.clone();
@@ -554,6 +555,17 @@ fn load_tls(src: &mut Address, dsts: &mut [Address], flags: &TlsFlags) -> Result
         }
     }
     Ok(())
+}
+
+impl From<&TlsFlags> for TlsSettings {
+    fn from(flags: &TlsFlags) -> TlsSettings {
+        TlsSettings {
+            ca: flags.tls_ca.clone(),
+            identity: flags.tls_cert.clone().zip(flags.tls_key.clone()),
+            client_ca: flags.tls_client_ca.clone(),
+            insecure: flags.tls_insecure,
+        }
+    }
 }
 
 /// The one rule for a server's flags: a flag about a server's connections
