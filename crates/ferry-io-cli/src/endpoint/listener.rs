@@ -17,6 +17,7 @@ use crate::address::Address;
 use crate::flags::AcceptProxy;
 use crate::messages::{describe, Failure};
 use crate::proxy;
+use crate::tls::TlsServer;
 
 /// A bound listening socket.
 pub enum Listener {
@@ -221,7 +222,8 @@ impl Listener {
     /// nothing listens on it (a stale file left by a dead process). The
     /// listen queue holds at least `max_connections` connections. With
     /// `reuse_port`, a TCP port is shared with other processes (`SO_REUSEPORT`).
-    /// `fd:N` takes the socket systemd passed as descriptor N.
+    /// `tls-listen:` accepts with `tls_server`. `fd:N` takes the socket systemd
+    /// passed as descriptor N.
     ///
     /// # Errors
     ///
@@ -230,6 +232,7 @@ impl Listener {
         address: &Address,
         max_connections: usize,
         reuse_port: bool,
+        tls_server: Option<&TlsServer>,
     ) -> Result<Listener, Failure> {
         let fail = |error: io::Error| {
             let what = format!("cannot listen on {address}");
@@ -247,12 +250,8 @@ impl Listener {
                 let listener = listen_unix(path, backlog(max_connections)).map_err(fail)?;
                 Ok(Listener::Unix(listener, SocketFile::created(path)))
             }
-            Address::TlsListen {
-                host,
-                port,
-                tls: settings,
-            } => {
-                let Some(config) = settings.config() else {
+            Address::TlsListen { host, port } => {
+                let Some(config) = tls_server.map(TlsServer::config) else {
                     return Err(Failure::input(
                         format!("cannot listen on {address}"),
                         "no TLS certificate loaded",

@@ -47,52 +47,27 @@ pub struct TlsSettings {
     pub insecure: bool,
 }
 
-/// The client configuration a `tls:` address connects with; unset until
-/// the plan loads it. Two addresses are equal when they share one
-/// configuration (or neither has one).
-#[derive(Clone, Debug, Default)]
-pub struct TlsClient(Option<Arc<ClientConfig>>);
+/// The client configuration every `tls:` end of the invocation connects
+/// with, loaded once by [`client`].
+#[derive(Clone, Debug)]
+pub struct TlsClient(Arc<ClientConfig>);
 
-/// The server configuration a `tls-listen:` address accepts with; unset
-/// until the plan loads it.
-#[derive(Clone, Debug, Default)]
-pub struct TlsServer(Option<Arc<ServerConfig>>);
+/// The server configuration every `tls-listen:` end of the invocation
+/// accepts with, loaded once by [`server`].
+#[derive(Clone, Debug)]
+pub struct TlsServer(Arc<ServerConfig>);
 
 impl TlsClient {
     /// The loaded configuration.
-    pub fn config(&self) -> Option<&Arc<ClientConfig>> {
-        self.0.as_ref()
+    pub fn config(&self) -> &Arc<ClientConfig> {
+        &self.0
     }
 }
 
 impl TlsServer {
     /// The loaded configuration.
-    pub fn config(&self) -> Option<&Arc<ServerConfig>> {
-        self.0.as_ref()
-    }
-}
-
-impl PartialEq for TlsClient {
-    fn eq(&self, other: &Self) -> bool {
-        same(&self.0, &other.0)
-    }
-}
-
-impl Eq for TlsClient {}
-
-impl PartialEq for TlsServer {
-    fn eq(&self, other: &Self) -> bool {
-        same(&self.0, &other.0)
-    }
-}
-
-impl Eq for TlsServer {}
-
-fn same<T>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        _ => false,
+    pub fn config(&self) -> &Arc<ServerConfig> {
+        &self.0
     }
 }
 
@@ -135,7 +110,7 @@ pub fn client(settings: &TlsSettings) -> Result<TlsClient, Failure> {
             .map_err(|error| key_refused(key, cert, &error))?,
         None => builder.with_no_client_auth(),
     };
-    Ok(TlsClient(Some(Arc::new(config))))
+    Ok(TlsClient(Arc::new(config)))
 }
 
 /// Loads the server configuration: `--tls-cert`/`--tls-key` are required,
@@ -171,7 +146,7 @@ pub fn server(settings: &TlsSettings) -> Result<TlsServer, Failure> {
     let config = builder
         .with_single_cert(chain("--tls-cert", cert)?, private_key(key)?)
         .map_err(|error| key_refused(key, cert, &error))?;
-    Ok(TlsServer(Some(Arc::new(config))))
+    Ok(TlsServer(Arc::new(config)))
 }
 
 /// `--tls-key` that rustls would not pair with `--tls-cert`.
