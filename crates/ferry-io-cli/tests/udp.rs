@@ -176,7 +176,7 @@ fn udp_refuses_a_byte_stream_partner_and_stream_options() {
 #[test]
 fn sending_stdin_ends_after_its_eof_and_a_short_linger() {
     // As socat: once stdin ended, replies may come for 0.5 s, then exit 0.
-    let (upstream, seen) = echo_server();
+    let (upstream, seen) = udp_echo();
     let done = run_with_stdin(&["-", &format!("udp:127.0.0.1:{upstream}")], b"hello\n");
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(seen.try_iter().collect::<Vec<_>>(), [b"hello\n".to_vec()]);
