@@ -9,7 +9,7 @@
 //!   sizes, a `Copier`, ferry's zero-copy routes, and `std::io::copy` on a
 //!   blocking thread.
 //! - A [`Runner`] that runs each workload for R rounds, every implementation
-//!   once per round, alternating the order, and a [`Report`] with medians,
+//!   once per round, each in every place in turn (see [`round_order`]), and a [`Report`] with medians,
 //!   min–max, ratios to tokio taken round by round ([`ratio`]) and ferry's
 //!   default against the best ([`Comparison`]), as [`table`]s or JSON;
 //!   saved runs [`pool`] into one report.

@@ -1,5 +1,5 @@
 //! `Runner`: runs each workload for R rounds, every implementation once per
-//! round, alternating the order round by round.
+//! round, each in every place of the round in turn.
 
 use std::io;
 
@@ -27,18 +27,29 @@ pub struct Step {
     pub implementation: Implementation,
 }
 
-/// The order of `implementations` (or any contenders) in `round`: as given
-/// in even rounds, reversed in odd ones, so no implementation always runs
-/// first (on a cold cache) or last (after the others warmed the machine up).
+/// The order of `implementations` (or any contenders) in `round`: rotated
+/// by one place every two rounds, and reversed in odd rounds, so that each
+/// contender runs in every position in turn and no one always runs first
+/// (on a cold cache), last (after the others warmed the machine up) or in
+/// the middle. A run's speed can depend on its place in the round (loopback
+/// TCP on a 2-core machine ran twice as fast in the middle places, whoever
+/// ran there), and a contender held to one place would carry that in its
+/// ratios.
 ///
 /// ```
 /// use ferry_io_bench::{round_order, Implementation::*};
 ///
 /// assert_eq!(round_order(&[Tokio, Ferry, Std], 0), [Tokio, Ferry, Std]);
 /// assert_eq!(round_order(&[Tokio, Ferry, Std], 1), [Std, Ferry, Tokio]);
+/// assert_eq!(round_order(&[Tokio, Ferry, Std], 2), [Ferry, Std, Tokio]);
+/// assert_eq!(round_order(&[Tokio, Ferry, Std], 3), [Tokio, Std, Ferry]);
 /// ```
 pub fn round_order<T: Clone>(implementations: &[T], round: usize) -> Vec<T> {
     let mut order = implementations.to_vec();
+    if !order.is_empty() {
+        let turn = (round / 2) % order.len();
+        order.rotate_left(turn);
+    }
     if round % 2 == 1 {
         order.reverse();
     }

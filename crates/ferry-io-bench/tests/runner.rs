@@ -1,10 +1,11 @@
-//! The runner alternates the order of implementations round by round, and
+//! The runner moves each implementation through every place in the round,
+//! and
 //! its report (tables and JSON) covers every workload and every run.
 
 use ferry_io_bench::{round_order, table, Flavor, Implementation, Runner, Sizes, Workload};
 
 #[test]
-fn runner_alternates_the_order_round_by_round() {
+fn runner_moves_every_implementation_through_every_place() {
     let given = [
         Implementation::Tokio,
         Implementation::Ferry8K,
@@ -12,24 +13,29 @@ fn runner_alternates_the_order_round_by_round() {
     ];
     let mut runner = Runner::new(vec![Workload::MemFill], given.to_vec());
     runner.sizes = Sizes::tiny();
-    runner.rounds = 4;
+    runner.rounds = 6;
     let mut seen = Vec::new();
     let report = runner
         .run(|step| seen.push((step.round, step.implementation)))
         .expect("run");
 
-    let forward = given.to_vec();
-    let mut reversed = forward.clone();
-    reversed.reverse();
+    use Implementation::{Ferry, Ferry8K, Tokio};
+    let expected = [
+        [Tokio, Ferry8K, Ferry],
+        [Ferry, Ferry8K, Tokio],
+        [Ferry8K, Ferry, Tokio],
+        [Tokio, Ferry, Ferry8K],
+        [Ferry, Tokio, Ferry8K],
+        [Ferry8K, Tokio, Ferry],
+    ];
     let runs = &report.workloads[0].runs;
-    assert_eq!(runs.len(), 4 * given.len());
-    for round in 0..4 {
+    assert_eq!(runs.len(), 6 * given.len());
+    for (round, expected) in expected.iter().enumerate() {
         let order: Vec<_> = runs
             .iter()
             .filter(|r| r.round == round)
             .map(|r| r.implementation)
             .collect();
-        let expected = if round % 2 == 0 { &forward } else { &reversed };
         assert_eq!(&order, expected, "round {round}");
         assert_eq!(order, round_order(&given, round));
         let positions: Vec<_> = runs
@@ -38,6 +44,14 @@ fn runner_alternates_the_order_round_by_round() {
             .map(|r| r.position)
             .collect();
         assert_eq!(positions, [0, 1, 2]);
+    }
+    // Each implementation ran twice in each place.
+    for implementation in given {
+        let mut places = [0; 3];
+        for run in runs.iter().filter(|r| r.implementation == implementation) {
+            places[run.position] += 1;
+        }
+        assert_eq!(places, [2, 2, 2], "{implementation:?}");
     }
     // Progress was told about every run, in the order made.
     let made: Vec<_> = runs.iter().map(|r| (r.round, r.implementation)).collect();

@@ -1,10 +1,13 @@
 //! Addresses: what `SRC` and `DST` mean, parsed and checked before anything opens.
+//!
+//! An address is intent only ("TLS to this host and port"): it holds what
+//! was written, and nothing built from it, so every module may name one.
+//! What opening it needs besides (TLS configurations, timeouts) the plan
+//! gives the endpoints.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-
-use crate::tls::{TlsClient, TlsServer};
 
 /// Where bytes come from or go to, as written on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,8 +50,6 @@ pub enum Address {
         port: u16,
         /// The local address and port to connect from.
         bind: Option<Bind>,
-        /// The client settings, loaded by the plan from the `--tls-*` flags.
-        tls: TlsClient,
     },
     /// `tls-listen:[HOST:]PORT`: accept over TCP, then speak TLS.
     TlsListen {
@@ -56,8 +57,6 @@ pub enum Address {
         host: String,
         /// Port; 0 lets the system choose.
         port: u16,
-        /// The server settings, loaded by the plan from the `--tls-*` flags.
-        tls: TlsServer,
     },
     /// `exec:CMD ARGS…`: run a program (no shell); its stdin and stdout are the end.
     Exec {
@@ -229,12 +228,7 @@ impl Address {
                 Ok(if kind == "tcp" {
                     Address::Tcp { host, port, bind }
                 } else {
-                    Address::Tls {
-                        host,
-                        port,
-                        bind,
-                        tls: TlsClient::default(),
-                    }
+                    Address::Tls { host, port, bind }
                 })
             }
             "tcp-listen" => {
@@ -245,11 +239,7 @@ impl Address {
             "tls-listen" => {
                 let (host, port) = split_host_port(rest, true)
                     .map_err(|why| bad(&format!("expected tls-listen:[HOST:]PORT ({why})")))?;
-                Ok(Address::TlsListen {
-                    host,
-                    port,
-                    tls: TlsServer::default(),
-                })
+                Ok(Address::TlsListen { host, port })
             }
             "udp" => {
                 let (host, port) = split_host_port(rest, false)
@@ -394,16 +384,14 @@ impl fmt::Display for Address {
             Address::TcpListen { host, port } => {
                 write!(f, "tcp-listen:{}:{port}", bracket(host))
             }
-            Address::Tls {
-                host, port, bind, ..
-            } => {
+            Address::Tls { host, port, bind } => {
                 write!(f, "tls:{}:{port}", bracket(host))?;
                 match bind {
                     Some(bind) => write!(f, ",bind={bind}"),
                     None => Ok(()),
                 }
             }
-            Address::TlsListen { host, port, .. } => {
+            Address::TlsListen { host, port } => {
                 write!(f, "tls-listen:{}:{port}", bracket(host))
             }
             Address::Exec { command, .. } => write!(f, "exec:{command}"),

@@ -148,11 +148,6 @@ async fn accept_and_copy(
 }
 
 /// How stdout or `null:` is opened: a destination of a one-way copy.
-fn sink_options(plan: &Plan) -> OpenOptions {
-    OpenOptions {
-        role: Role::Destination,
-        two_way: false,
-        append: plan.copy.append,
-        connect_timeout: plan.copy.connect_timeout,
-    }
+fn sink_options(plan: &Plan) -> OpenOptions<'_> {
+    plan.copy.open_options(Role::Destination, false)
 }

@@ -10,12 +10,13 @@ use ferry_io::{Copier, MemoryBudget, Progress, RateLimiter, StopSignal};
 use crate::access::Access;
 use crate::address::{Address, Bind};
 use crate::closing::{self, Closing};
+use crate::endpoint::{OpenOptions, Role};
 use crate::flags::{
     AcceptProxy, AccessFlags, AccessLogFormat, Balance, Cli, ConnectionFlags, CopyFlags,
     OutputFlags, RelayFlags, SendProxy, ServeFlags, TlsFlags, ZeroCopy,
 };
 use crate::messages::{self, Failure};
-use crate::tls;
+use crate::tls::{self, TlsClient, TlsServer, TlsSettings};
 use crate::transfer::Way;
 use crate::units::{Bytes, Timeout};
 
@@ -38,6 +39,9 @@ pub struct Plan {
     /// With [`Shape::Serve`]: how many connections may be sending their
     /// PROXY header or shaking hands for TLS at once.
     pub max_handshakes: usize,
+    /// The server configuration every `tls-listen:` address accepts with,
+    /// loaded once; `None` when no address listens for TLS.
+    pub tls_server: Option<TlsServer>,
     /// Who may connect to a server.
     pub access: Access,
     /// What a server does around the bytes, and how sockets are set.
@@ -120,6 +124,9 @@ pub struct CopyPlan {
     pub zero_copy: ZeroCopyMode,
     /// Which directions a relay copies (`-u`, `-U`).
     pub way: Way,
+    /// The client configuration every `tls:` address connects with, loaded
+    /// once; `None` when no address connects with TLS.
+    pub tls_client: Option<TlsClient>,
 }
 
 impl Plan {
@@ -196,7 +203,7 @@ impl Plan {
         if let Some(bind) = connection.bind {
             apply_bind(&mut src, &mut upstreams, bind)?;
         }
-        load_tls(&mut src, &mut upstreams, &cli.tls)?;
+        let (tls_client, tls_server) = load_tls(&src, &upstreams, &cli.tls)?;
         dst = upstreams[0].clone();
         let flags = cli.copy;
         let serving = shape == Shape::Serve;
@@ -295,9 +302,11 @@ impl Plan {
                 append: flags.append,
                 zero_copy: flags.zero_copy.into(),
                 way,
+                tls_client,
             },
             max_connections: cli.serve.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,
             max_handshakes,
+            tls_server,
             access,
             relay,
             output: cli.output,
@@ -374,6 +383,17 @@ impl CopyPlan {
                 Bytes(ferry_io::DEFAULT_BUF_SIZE as u64),
                 Bytes(ferry_io::DEFAULT_MAX_BUF_SIZE as u64)
             ),
+        }
+    }
+
+    /// How to open an address that is `role` in a copy, both ways or not.
+    pub fn open_options(&self, role: Role, two_way: bool) -> OpenOptions<'_> {
+        OpenOptions {
+            role,
+            two_way,
+            append: self.append,
+            connect_timeout: self.connect_timeout,
+            tls: self.tls_client.as_ref(),
         }
     }
 
@@ -512,9 +532,14 @@ fn apply_bind(src: &mut Address, dsts: &mut [Address], bind: Bind) -> Result<(),
     Ok(())
 }
 
-/// Loads the TLS settings into the `tls:` and `tls-listen:` addresses, once
-/// for all; a `--tls-*` flag that no address uses is a mistake.
-fn load_tls(src: &mut Address, dsts: &mut [Address], flags: &TlsFlags) -> Result<(), Failure> {
+/// Loads the TLS configurations the `tls:` and `tls-listen:` addresses
+/// use, once for all: the client's when one connects, the server's when
+/// one listens. A `--tls-*` flag that no address uses is a mistake.
+fn load_tls(
+    src: &Address,
+    dsts: &[Address],
+    flags: &TlsFlags,
+) -> Result<(Option<TlsClient>, Option<TlsServer>), Failure> {
     let any = |wanted: fn(&Address) -> bool| wanted(src) || dsts.iter().any(wanted);
     let client = any(|address| matches!(address, Address::Tls { .. }));
     let server = any(|address| matches!(address, Address::TlsListen { .. }));
@@ -538,26 +563,24 @@ fn load_tls(src: &mut Address, dsts: &mut [Address], flags: &TlsFlags) -> Result
             format!("it applies to {wanted} addresses, and there is none"),
         ));
     }
-    if client {
-        let loaded = tls::client(flags)?;
-        if flags.tls_insecure {
-            crate::stderr::line(messages::TLS_INSECURE);
-        }
-        for address in std::iter::once(&mut *src).chain(dsts.iter_mut()) {
-            if let Address::Tls { tls, .. } = address {
-                *tls = loaded.clone();
-            }
+    let settings = TlsSettings::from(flags);
+    let client = client.then(|| tls::client(&settings)).transpose()?;
+    if client.is_some() && settings.insecure {
+        crate::stderr::line(messages::TLS_INSECURE);
+    }
+    let server = server.then(|| tls::server(&settings)).transpose()?;
+    Ok((client, server))
+}
+
+impl From<&TlsFlags> for TlsSettings {
+    fn from(flags: &TlsFlags) -> TlsSettings {
+        TlsSettings {
+            ca: flags.tls_ca.clone(),
+            identity: flags.tls_cert.clone().zip(flags.tls_key.clone()),
+            client_ca: flags.tls_client_ca.clone(),
+            insecure: flags.tls_insecure,
         }
     }
-    if server {
-        let loaded = tls::server(flags)?;
-        for address in std::iter::once(src).chain(dsts) {
-            if let Address::TlsListen { tls, .. } = address {
-                *tls = loaded.clone();
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The one rule for a server's flags: a flag about a server's connections

@@ -14,6 +14,7 @@ use crate::plan::{Plan, Shape};
 use crate::report::{self, ErrorRecord, Reporter, Summary};
 use crate::serve::{self, Tally};
 use crate::signals::{self, Finish, Signals};
+use crate::tls::TlsServer;
 use crate::transfer::{self, Broken, Cause, Moved};
 use crate::udp;
 
@@ -64,7 +65,13 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
             (false, Shape::Serve) if serve::threads() > 1 => Sharing::Threads,
             (false, _) => Sharing::Alone,
         };
-        let listener = Listener::bind(&plan.src, plan.max_connections, sharing).await?;
+        let listener = Listener::bind(
+            &plan.src,
+            plan.max_connections,
+            sharing,
+            plan.tls_server.as_ref(),
+        )
+        .await?;
         let tally = Arc::new(Tally::default());
         let two_way = plan.shape == Shape::Serve;
         let reporter = Reporter::start(plan, &progress, plan.output.size);
@@ -111,16 +118,12 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
 
     let two_way = plan.two_way();
     let (src, dst) = (&plan.src, &plan.dst);
-    let open = |role| OpenOptions {
-        role,
-        two_way,
-        append: plan.copy.append,
-        connect_timeout: plan.copy.connect_timeout,
-    };
+    let open = |role| plan.copy.open_options(role, two_way);
+    let (reuse_port, tls_server) = (plan.relay.reuse_port, plan.tls_server.as_ref());
     // A signal while an end opens (a FIFO with no peer, a listener with no
     // client, a connect that hangs) stops at once.
     let mut dst_file = None;
-    let opening = open_ends(src, dst, open, plan.relay.reuse_port, &mut dst_file);
+    let opening = open_ends(src, dst, open, reuse_port, tls_server, &mut dst_file);
     let ends = tokio::select! {
         ends = opening => ends,
         _ = signals.recv() => Err(messages::interrupted_before_start()),
@@ -227,11 +230,12 @@ fn interrupted(moved: Moved) -> Broken {
 /// on bad input first (files, binds), then waiting for a peer, then
 /// connecting, so a typo is reported before anyone connects. A destination
 /// file goes to `dst_file`; it is truncated only once both ends are there.
-async fn open_ends(
+async fn open_ends<'a>(
     src: &Address,
     dst: &Address,
-    open: impl Fn(Role) -> OpenOptions,
+    open: impl Fn(Role) -> OpenOptions<'a>,
     reuse_port: bool,
+    tls_server: Option<&TlsServer>,
     dst_file: &mut Option<endpoint::DestinationFile>,
 ) -> Result<(Endpoint, Endpoint), Failure> {
     let mut src_end = None;
@@ -257,9 +261,15 @@ async fn open_ends(
     };
     let mut listener = None;
     if src.is_listening() {
-        listener = Some((Role::Source, Listener::bind(src, 1, sharing).await?));
+        listener = Some((
+            Role::Source,
+            Listener::bind(src, 1, sharing, tls_server).await?,
+        ));
     } else if dst.is_listening() {
-        listener = Some((Role::Destination, Listener::bind(dst, 1, sharing).await?));
+        listener = Some((
+            Role::Destination,
+            Listener::bind(dst, 1, sharing, tls_server).await?,
+        ));
     }
     let connect_timeout = open(Role::Source).connect_timeout;
     {

@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::access::{Access, Refusal, SourceSlot, Sources};
 use crate::access_log::AccessLog;
-use crate::endpoint::{self, Endpoint, Incoming, Listener, OpenOptions, Role, Shard};
+use crate::endpoint::{self, Endpoint, Incoming, Listener, Role, Shard};
 use crate::messages::{self, describe, Failure};
 use crate::metrics::{self, Metrics};
 use crate::plan::{CopyPlan, Plan, RelayPlan};
@@ -616,12 +616,7 @@ impl Server {
     /// until one answers, and with `--send-proxy` sends it the header.
     /// Returns its index and its end.
     async fn connect(&self, open: &Open) -> Result<(usize, Endpoint), Failure> {
-        let options = OpenOptions {
-            role: Role::Destination,
-            two_way: true,
-            append: false,
-            connect_timeout: self.copy.connect_timeout,
-        };
+        let options = self.copy.open_options(Role::Destination, true);
         let mut failures = Vec::new();
         for index in self.upstreams.order() {
             let upstream = self.upstreams.get(index);

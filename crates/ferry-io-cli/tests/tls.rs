@@ -657,6 +657,82 @@ fn termination_under_serve_with_100_concurrent_clients() {
 }
 
 #[test]
+fn a_server_takes_tls_and_connects_with_tls() {
+    // One invocation both accepts TLS and connects with it: its clients'
+    // bytes go on, re-encrypted, to a ferry that serves TLS in front of a
+    // plain backend, and come back changed, both ways checked.
+    let files = Files::new("tls-both-sides");
+    let ca = Ca::new("ferry test CA");
+    let (cert, key) = ca.issue(&["localhost"], false);
+    let ca_file = files.write("ca.pem", &ca.pem());
+    let backend = backend(xor_after_eof);
+    let upstream = tls_server(
+        &files,
+        &cert,
+        &key,
+        &format!("tcp:127.0.0.1:{backend}"),
+        &["--serve"],
+    );
+    let server = tls_server(
+        &files,
+        &cert,
+        &key,
+        &format!("tls:localhost:{}", upstream.port()),
+        &["--serve", "--tls-ca", &ca_file, "--stats"],
+    );
+    let port = server.port();
+    let config = client_config(&ca.pem(), None);
+    for i in 0..3u64 {
+        let data = random_bytes((64 << 10) + i as usize * 991, 500 + i);
+        let reply = tls_exchange(&mut tls_client(port, &config), &data)
+            .unwrap_or_else(|error| panic!("client {i}: {error}"));
+        assert!(reply == xor(&data), "client {i} got wrong bytes");
+    }
+    server.signal("INT");
+    let done = server.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("3 connections, 0 failed"),
+        "{}",
+        done.stderr
+    );
+    upstream.signal("INT");
+    let done = upstream.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+}
+
+#[test]
+fn keep_listening_takes_tls_clients_one_after_another() {
+    // To stdout, which --keep-listening opens for each connection.
+    let files = Files::new("tls-keep-listening");
+    let ca = Ca::new("ferry test CA");
+    let (cert, key) = ca.issue(&["localhost"], false);
+    let ferry = tls_server(&files, &cert, &key, "-", &["--keep-listening", "--json"]);
+    let port = ferry.port();
+    let config = client_config(&ca.pem(), None);
+    let payloads: Vec<Vec<u8>> = (0..2)
+        .map(|i| random_bytes(100_000 + i * 13, 600 + i as u64))
+        .collect();
+    for (i, payload) in payloads.iter().enumerate() {
+        let mut client = tls_client(port, &config);
+        client.write_all(payload).unwrap();
+        client.conn.send_close_notify();
+        client.flush().unwrap();
+        ferry.wait_for_line(&format!("close id={}", i + 1));
+    }
+    ferry.signal("INT");
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let report = done.json();
+    assert_eq!(report["connections"], 2);
+    assert_eq!(report["failed_connections"], 0);
+    assert!(
+        done.stdout == payloads.concat(),
+        "stdout is not the two payloads in order"
+    );
+}
+
+#[test]
 fn clients_slow_to_shake_hands_delay_only_each_other() {
     // Few relay slots, and 200 clients that begin a handshake a byte every
     // 100 ms (a slowloris's 1 byte/s, ten times faster) and never finish:

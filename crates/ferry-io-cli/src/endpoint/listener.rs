@@ -19,6 +19,7 @@ use crate::address::Address;
 use crate::flags::AcceptProxy;
 use crate::messages::{describe, Failure};
 use crate::proxy;
+use crate::tls::TlsServer;
 
 /// A bound listening socket.
 pub enum Listener {
@@ -296,7 +297,8 @@ impl Listener {
     /// For `unix-listen:`, an existing socket file is removed first only when
     /// nothing listens on it (a stale file left by a dead process). The
     /// listen queue holds at least `max_connections` connections. A TCP
-    /// port is shared as `sharing` says. `fd:N` takes the socket systemd
+    /// port is shared as `sharing` says. `tls-listen:` accepts with
+    /// `tls_server`. `fd:N` takes the socket systemd
     /// passed as descriptor N.
     ///
     /// # Errors
@@ -306,6 +308,7 @@ impl Listener {
         address: &Address,
         max_connections: usize,
         sharing: Sharing,
+        tls_server: Option<&TlsServer>,
     ) -> Result<Listener, Failure> {
         let fail = |error: io::Error| {
             let what = format!("cannot listen on {address}");
@@ -326,12 +329,8 @@ impl Listener {
                     Arc::new(SocketFile::created(path)),
                 ))
             }
-            Address::TlsListen {
-                host,
-                port,
-                tls: settings,
-            } => {
-                let Some(config) = settings.config() else {
+            Address::TlsListen { host, port } => {
+                let Some(config) = tls_server.map(TlsServer::config) else {
                     return Err(Failure::input(
                         format!("cannot listen on {address}"),
                         "no TLS certificate loaded",

@@ -14,6 +14,7 @@ use super::stdio::{self, Null, Zero};
 use super::{tcp, tls, Endpoint};
 use crate::address::Address;
 use crate::messages::{self, Failure};
+use crate::tls::TlsClient;
 
 /// Which end of the copy an address is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub enum Role {
 
 /// How to open a non-listening address.
 #[derive(Clone, Copy, Debug)]
-pub struct OpenOptions {
+pub struct OpenOptions<'a> {
     /// SRC or DST.
     pub role: Role,
     /// Whether the copy is a relay (so `-` is stdin+stdout).
@@ -35,6 +36,8 @@ pub struct OpenOptions {
     pub append: bool,
     /// How long connecting may take.
     pub connect_timeout: Duration,
+    /// The configuration a `tls:` address connects with.
+    pub tls: Option<&'a TlsClient>,
 }
 
 /// Opens a non-listening address.
@@ -42,7 +45,7 @@ pub struct OpenOptions {
 /// # Errors
 ///
 /// A [`Failure::Input`] naming the address and the reason: nothing has moved yet.
-pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, Failure> {
+pub async fn open(address: &Address, options: OpenOptions<'_>) -> Result<Endpoint, Failure> {
     let fail = |error: io::Error| messages::cannot_open(address, &error);
     match (address, options.role) {
         (Address::Stdio, _) if options.two_way => Ok(Endpoint::Stream(Box::new(stdio::both()?))),
@@ -88,16 +91,8 @@ pub async fn open(address: &Address, options: OpenOptions) -> Result<Endpoint, F
                 .map_err(|error| connect_failure(address, &error))?;
             Ok(Endpoint::Stream(Box::new(stream)))
         }
-        (
-            Address::Tls {
-                host,
-                port,
-                bind,
-                tls: settings,
-            },
-            _,
-        ) => {
-            let Some(config) = settings.config() else {
+        (Address::Tls { host, port, bind }, _) => {
+            let Some(config) = options.tls.map(TlsClient::config) else {
                 return Err(Failure::input(
                     format!("cannot connect to {address}"),
                     "no TLS settings loaded",

@@ -29,6 +29,9 @@ pub struct Tls {
     /// The `tls:` address connected to, for a refusal that comes after
     /// the handshake; `None` for an accepted client.
     address: Option<String>,
+    /// A write, flush or shutdown that failed because the server closed,
+    /// held until the alert that may say why can be read.
+    unexplained: Option<io::Error>,
 }
 
 /// A TLS server's refusal of ferry's client certificate, which TLS 1.3
@@ -130,7 +133,11 @@ impl Tls {
             .and_then(|suite| suite.suite().as_str())
             .unwrap_or("none");
         tracing::debug!(version = %version, suite = %suite, "TLS established");
-        Tls { stream, address }
+        Tls {
+            stream,
+            address,
+            unexplained: None,
+        }
     }
 }
 
@@ -176,19 +183,45 @@ impl Tls {
         ))
     }
 
-    /// A write that failed because the server refused ferry's certificate
-    /// and closed: its alert waits in the socket, read it to say so.
-    fn explain(&mut self, cx: &mut Context<'_>, error: io::Error) -> io::Error {
+    /// Runs a write, flush or shutdown, and explains its failure: one
+    /// because the server refused ferry's certificate and closed leaves
+    /// the server's alert in the socket, read it to say so.
+    fn write_side<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        call: impl FnOnce(Pin<&mut TlsStream<TcpStream>>, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        let error = match self.unexplained.take() {
+            Some(error) => error,
+            None => match ready!(call(Pin::new(&mut self.stream), cx)) {
+                Ok(done) => return Poll::Ready(Ok(done)),
+                Err(error) => error,
+            },
+        };
         if self.address.is_none() {
-            return error;
+            return Poll::Ready(Err(error));
         }
         let mut scratch = [0; 512];
         let mut buf = ReadBuf::new(&mut scratch);
         match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
-            Poll::Ready(Err(read)) => self.refused(&read).unwrap_or(error),
-            _ => error,
+            Poll::Ready(Err(read)) => Poll::Ready(Err(self.refused(&read).unwrap_or(error))),
+            // The runtime may not have seen the alert arrive yet. A closed
+            // socket is readable at once, so waiting for it cannot hang.
+            Poll::Pending if peer_closed(&error) => {
+                self.unexplained = Some(error);
+                Poll::Pending
+            }
+            _ => Poll::Ready(Err(error)),
         }
     }
+}
+
+/// A write error that says the peer closed the connection.
+fn peer_closed(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+    )
 }
 
 impl AsyncWrite for Tls {
@@ -197,17 +230,14 @@ impl AsyncWrite for Tls {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let written = ready!(Pin::new(&mut self.stream).poll_write(cx, buf));
-        Poll::Ready(written.map_err(|error| self.explain(cx, error)))
+        self.write_side(cx, |stream, cx| stream.poll_write(cx, buf))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let flushed = ready!(Pin::new(&mut self.stream).poll_flush(cx));
-        Poll::Ready(flushed.map_err(|error| self.explain(cx, error)))
+        self.write_side(cx, |stream, cx| stream.poll_flush(cx))
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let shut = ready!(Pin::new(&mut self.stream).poll_shutdown(cx));
-        Poll::Ready(shut.map_err(|error| self.explain(cx, error)))
+        self.write_side(cx, |stream, cx| stream.poll_shutdown(cx))
     }
 }

@@ -1,6 +1,7 @@
-//! TLS settings: the certificates and keys the `--tls-*` flags name, loaded
-//! once, before anything opens, into the rustls configurations that every
-//! `tls:` and `tls-listen:` end of the invocation shares.
+//! TLS settings: the certificates and keys to use ([`TlsSettings`], which
+//! the plan fills from the `--tls-*` flags), loaded once, before anything
+//! opens, into the rustls configurations that every `tls:` and
+//! `tls-listen:` end of the invocation shares.
 //!
 //! rustls with the `ring` provider does the cryptography (no OpenSSL); the
 //! protocol versions and cipher suites are rustls's safe defaults (TLS 1.3
@@ -17,7 +18,7 @@ pub mod words;
 use std::fs::OpenOptions;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
@@ -27,55 +28,46 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
-use crate::flags::TlsFlags;
 use crate::messages::{describe, Failure};
 
-/// The client configuration a `tls:` address connects with; unset until
-/// the plan loads it. Two addresses are equal when they share one
-/// configuration (or neither has one).
+/// The certificates and keys TLS uses, as PEM files. Errors name the flag
+/// each file came from.
 #[derive(Clone, Debug, Default)]
-pub struct TlsClient(Option<Arc<ClientConfig>>);
+pub struct TlsSettings {
+    /// The CA certificates that verify `tls:` servers (`--tls-ca`); `None`
+    /// for the system's trusted roots.
+    pub ca: Option<PathBuf>,
+    /// The certificate chain to present and its private key (`--tls-cert`,
+    /// `--tls-key`): required to serve, a client certificate to connect.
+    pub identity: Option<(PathBuf, PathBuf)>,
+    /// The CA that must have signed every client's certificate
+    /// (`--tls-client-ca`); `None` to ask clients for none.
+    pub client_ca: Option<PathBuf>,
+    /// Do not verify `tls:` servers at all (`--tls-insecure`).
+    pub insecure: bool,
+}
 
-/// The server configuration a `tls-listen:` address accepts with; unset
-/// until the plan loads it.
-#[derive(Clone, Debug, Default)]
-pub struct TlsServer(Option<Arc<ServerConfig>>);
+/// The client configuration every `tls:` end of the invocation connects
+/// with, loaded once by [`client`].
+#[derive(Clone, Debug)]
+pub struct TlsClient(Arc<ClientConfig>);
+
+/// The server configuration every `tls-listen:` end of the invocation
+/// accepts with, loaded once by [`server`].
+#[derive(Clone, Debug)]
+pub struct TlsServer(Arc<ServerConfig>);
 
 impl TlsClient {
     /// The loaded configuration.
-    pub fn config(&self) -> Option<&Arc<ClientConfig>> {
-        self.0.as_ref()
+    pub fn config(&self) -> &Arc<ClientConfig> {
+        &self.0
     }
 }
 
 impl TlsServer {
     /// The loaded configuration.
-    pub fn config(&self) -> Option<&Arc<ServerConfig>> {
-        self.0.as_ref()
-    }
-}
-
-impl PartialEq for TlsClient {
-    fn eq(&self, other: &Self) -> bool {
-        same(&self.0, &other.0)
-    }
-}
-
-impl Eq for TlsClient {}
-
-impl PartialEq for TlsServer {
-    fn eq(&self, other: &Self) -> bool {
-        same(&self.0, &other.0)
-    }
-}
-
-impl Eq for TlsServer {}
-
-fn same<T>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        _ => false,
+    pub fn config(&self) -> &Arc<ServerConfig> {
+        &self.0
     }
 }
 
@@ -93,17 +85,17 @@ fn provider() -> Arc<CryptoProvider> {
 ///
 /// A [`Failure::Input`] naming the flag and file that could not be used,
 /// or saying that the system has no trusted roots.
-pub fn client(flags: &TlsFlags) -> Result<TlsClient, Failure> {
+pub fn client(settings: &TlsSettings) -> Result<TlsClient, Failure> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|error| Failure::input("cannot set up TLS", error))?;
-    let builder = if flags.tls_insecure {
+    let builder = if settings.insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(insecure::AnyServer::new(provider)))
     } else {
-        let roots = match &flags.tls_ca {
+        let roots = match &settings.ca {
             Some(path) => roots("--tls-ca", path)?,
             None => system_roots()?,
         };
@@ -112,13 +104,13 @@ pub fn client(flags: &TlsFlags) -> Result<TlsClient, Failure> {
             .map_err(|error| Failure::input("cannot set up TLS", error))?;
         builder.with_webpki_verifier(verifier)
     };
-    let config = match (&flags.tls_cert, &flags.tls_key) {
-        (Some(cert), Some(key)) => builder
+    let config = match &settings.identity {
+        Some((cert, key)) => builder
             .with_client_auth_cert(chain("--tls-cert", cert)?, private_key(key)?)
             .map_err(|error| key_refused(key, cert, &error))?,
-        _ => builder.with_no_client_auth(),
+        None => builder.with_no_client_auth(),
     };
-    Ok(TlsClient(Some(Arc::new(config))))
+    Ok(TlsClient(Arc::new(config)))
 }
 
 /// Loads the server configuration: `--tls-cert`/`--tls-key` are required,
@@ -128,8 +120,8 @@ pub fn client(flags: &TlsFlags) -> Result<TlsClient, Failure> {
 /// # Errors
 ///
 /// A [`Failure::Input`] naming the flag and file that could not be used.
-pub fn server(flags: &TlsFlags) -> Result<TlsServer, Failure> {
-    let (Some(cert), Some(key)) = (&flags.tls_cert, &flags.tls_key) else {
+pub fn server(settings: &TlsSettings) -> Result<TlsServer, Failure> {
+    let Some((cert, key)) = &settings.identity else {
         return Err(Failure::input(
             "tls-listen: needs a certificate",
             "give --tls-cert FILE and --tls-key FILE (PEM)",
@@ -139,7 +131,7 @@ pub fn server(flags: &TlsFlags) -> Result<TlsServer, Failure> {
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|error| Failure::input("cannot set up TLS", error))?;
-    let builder = match &flags.tls_client_ca {
+    let builder = match &settings.client_ca {
         Some(path) => {
             let roots = roots("--tls-client-ca", path)?;
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
@@ -154,7 +146,7 @@ pub fn server(flags: &TlsFlags) -> Result<TlsServer, Failure> {
     let config = builder
         .with_single_cert(chain("--tls-cert", cert)?, private_key(key)?)
         .map_err(|error| key_refused(key, cert, &error))?;
-    Ok(TlsServer(Some(Arc::new(config))))
+    Ok(TlsServer(Arc::new(config)))
 }
 
 /// `--tls-key` that rustls would not pair with `--tls-cert`.
