@@ -479,6 +479,12 @@ impl Slowloris {
         }
         let accepted = metric(metrics, "ferry_connections_accepted_total");
         assert_eq!(accepted, (self.clients + delays.len()) as f64);
+        // A client may have its reply before the server counted the close.
+        wait_for_metric(
+            metrics,
+            "ferry_connections_closed_total",
+            delays.len() as f64,
+        );
         let closed = metric(metrics, "ferry_connections_closed_total");
         assert_eq!(closed, delays.len() as f64);
         delays
