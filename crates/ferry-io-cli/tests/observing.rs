@@ -514,7 +514,7 @@ fn metrics_match_the_connections_during_and_after_a_run() {
         "127.0.0.1:0",
     ]);
     let port = ferry.port();
-    let metrics = metrics_port(&ferry);
+    let metrics = ferry.metrics_port();
     let scrape = || {
         let accept = format!("Accept: {PROMETHEUS_ACCEPT}\r\n");
         let (status, headers, body) = request(metrics, "GET", "/metrics", &accept);
@@ -620,25 +620,6 @@ fn metrics_match_the_connections_during_and_after_a_run() {
     assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
 }
 
-/// The port of `--metrics 127.0.0.1:0`, from ferry's log so far (its line
-/// may come before or after "listening").
-fn metrics_port(ferry: &Ferry) -> u16 {
-    let until = std::time::Instant::now() + DEADLINE;
-    loop {
-        let log = ferry.stderr_so_far();
-        let found = log
-            .split("metrics on http://127.0.0.1:")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|port| port.parse().ok());
-        if let Some(port) = found {
-            return port;
-        }
-        assert!(std::time::Instant::now() < until, "no metrics line:\n{log}");
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn a_failing_access_log_is_told_once_and_counted() {
     // /dev/full refuses every line (no space left on device).
@@ -654,7 +635,7 @@ fn a_failing_access_log_is_told_once_and_counted() {
         "127.0.0.1:0",
     ]);
     let port = ferry.port();
-    let metrics = metrics_port(&ferry);
+    let metrics = ferry.metrics_port();
     for _ in 0..3 {
         assert_eq!(
             exchange(&mut connect(port), b"logged"),
