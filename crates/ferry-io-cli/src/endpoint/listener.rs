@@ -124,11 +124,11 @@ impl Incoming {
         }
     }
 
-    /// Sets the options of a relayed TCP socket (see [`socket::tune`]);
-    /// nothing for a Unix socket.
+    /// Sets the options of a relayed TCP socket its listener did not pass
+    /// on (see [`socket::accepted`]); nothing for a Unix socket.
     pub fn tune(&self, keepalive: Option<Duration>) {
         if let Accepted::Tcp(tcp, _) = &self.socket {
-            socket::tune(tcp.as_fd(), keepalive);
+            socket::accepted(tcp.as_fd(), keepalive);
         }
     }
 
@@ -275,12 +275,14 @@ fn tcp_socket(address: SocketAddr) -> io::Result<TcpSocket> {
 }
 
 /// A TCP listener bound to `address`, with `SO_REUSEPORT` unless `sharing`
-/// is [`Sharing::Alone`].
+/// is [`Sharing::Alone`], whose connections come without Nagle's delay
+/// (see [`socket::tune_listener`]).
 fn bind_tcp(address: SocketAddr, backlog: u32, sharing: Sharing) -> io::Result<TcpListener> {
     let socket = tcp_socket(address)?;
     if sharing != Sharing::Alone {
         socket.set_reuseport(true)?;
     }
+    socket::tune_listener(socket.as_fd())?;
     socket.bind(address)?;
     socket.listen(backlog)
 }
@@ -348,6 +350,7 @@ impl Listener {
                 match inherited {
                     Inherited::Tcp(listener) => {
                         listener.set_nonblocking(true).map_err(fail)?;
+                        socket::tune_listener(listener.as_fd()).map_err(fail)?;
                         Ok(Listener::Tcp(
                             TcpListener::from_std(listener).map_err(fail)?,
                         ))
@@ -538,4 +541,46 @@ fn unix_listener_at(path: &Path) -> Option<bool> {
         }
     });
     Some(live)
+}
+
+#[cfg(test)]
+mod tests {
+    use rustix::net::sockopt::tcp_nodelay;
+
+    use super::*;
+
+    async fn bound(sharing: Sharing) -> Listener {
+        let address = Address::parse("tcp-listen:127.0.0.1:0").unwrap();
+        Listener::bind(&address, 16, sharing, None).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn accepted_connections_inherit_no_nagle_delay_from_the_listener() {
+        let listener = bound(Sharing::Alone).await;
+        let Listener::Tcp(tcp) = &listener else {
+            panic!("a TCP listener, got {listener:?}");
+        };
+        let client = TcpStream::connect(tcp.local_addr().unwrap()).await.unwrap();
+        let (incoming, _) = listener.accept().await.unwrap();
+        let Accepted::Tcp(accepted, _) = &incoming.socket else {
+            panic!("a TCP connection, got {incoming:?}");
+        };
+        // No call of ferry's own set it on the accepted socket, and a
+        // socket that did not inherit it has it off.
+        assert!(tcp_nodelay(accepted).unwrap());
+        assert!(!tcp_nodelay(&client).unwrap());
+    }
+
+    #[tokio::test]
+    async fn every_threads_listener_passes_no_nagle_delay_on() {
+        let listener = bound(Sharing::Threads).await;
+        let shards = listener.shards(3, 16).unwrap();
+        assert_eq!(shards.len(), 3);
+        for shard in shards {
+            let ShardSocket::Tcp(tcp) = &shard.socket else {
+                panic!("a TCP listener");
+            };
+            assert!(tcp_nodelay(tcp).unwrap());
+        }
+    }
 }
