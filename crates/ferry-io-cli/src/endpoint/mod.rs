@@ -8,7 +8,7 @@
 //! memory. `open` opens an address, `destination` owns destination files and
 //! the same-file check, `listener` binds and accepts, `stdio` wraps the
 //! standard streams, `device` reads and writes memory devices (`/dev/zero`,
-//! `/dev/null`) in place, `tcp` connects (from a bound address), `tls` speaks
+//! `/dev/null`) in place, `tcp` connects (from a bound address) to what `names` resolved, `tls` speaks
 //! TLS, `exec` runs programs, `memory` marks the ends copied through memory,
 //! `activation` holds the sockets systemd passed, `socket` sets the options
 //! of relayed sockets.
@@ -19,6 +19,7 @@ mod device;
 mod exec;
 mod listener;
 mod memory;
+mod names;
 mod open;
 mod socket;
 mod stdio;

@@ -10,10 +10,13 @@ use rustix::net::{sockopt, AddressFamily, SocketFlags, SocketType};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
+use super::names;
 use crate::address::Bind;
 
 /// Connects to `host:port`; with `bind`, from that local address and port.
-/// Each of the host's addresses is tried in turn until one answers.
+/// Each of the host's addresses (see [`names::resolve`]) is tried in turn
+/// until one answers; when none does, the next connection resolves the
+/// host again.
 ///
 /// With `bind`, only the host's addresses of the bound address's family
 /// are tried (an IPv4 source cannot reach an IPv6 peer).
@@ -24,7 +27,7 @@ use crate::address::Bind;
 /// no address (of the bound family) is `InvalidInput`.
 pub async fn connect(host: &str, port: u16, bind: Option<Bind>) -> io::Result<TcpStream> {
     let mut refused = None;
-    for peer in tokio::net::lookup_host((host, port)).await? {
+    for &peer in names::resolve(host, port).await?.iter() {
         let local = match (bind, peer) {
             (None, _) => None,
             (Some(Bind { ip: Some(ip), .. }), peer) if ip.is_ipv4() != peer.is_ipv4() => continue,
@@ -44,6 +47,7 @@ pub async fn connect(host: &str, port: u16, bind: Option<Bind>) -> io::Result<Tc
             Err(error) => refused = Some(error),
         }
     }
+    names::forget(host, port);
     Err(refused.unwrap_or_else(|| {
         let why = match bind {
             Some(bind) => {
