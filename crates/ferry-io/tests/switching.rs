@@ -136,6 +136,40 @@ async fn streams_both_ways_switch_to_splice_byte_exact() {
     }
 }
 
+/// A relay that ends with its pipes empty gives them to the next ones on
+/// its thread: relays one after another on one thread, one of them cut off
+/// mid-stream, each still get exactly their own bytes.
+#[tokio::test(flavor = "current_thread")]
+async fn relays_one_after_another_on_one_thread_get_only_their_own_bytes() {
+    for round in 0..10u64 {
+        let (client, a) = tcp_pair().await;
+        let (b, server) = tcp_pair().await;
+        let relaying = relay(Copier::new(), a, b);
+        if round == 4 {
+            // Cut off while both ways stream, whatever its pipes hold.
+            let (client_read, client_write) = client.into_split();
+            let (server_read, server_write) = server.into_split();
+            let streams = async {
+                tokio::join!(
+                    send(client_write, 1024 * PIPE),
+                    send(server_write, 1024 * PIPE),
+                    receive(server_read),
+                    receive(client_read),
+                )
+            };
+            let _ = tokio::time::timeout(Duration::from_millis(50), streams).await;
+            relaying.abort();
+            assert!(relaying.await.unwrap_err().is_cancelled());
+            continue;
+        }
+        let (up, down) = (2 * PIPE + round * 4099, 3 * PIPE - round * 977);
+        let relayed = tokio::time::timeout(DEADLINE, exchange(relaying, client, server, up, down))
+            .await
+            .expect("the relay hung");
+        assert_eq!(relayed.route, Route::Splice, "round {round}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_starts_with_messages_switches_mid_stream_in_order() {
     let (client, a) = tcp_pair().await;

@@ -100,6 +100,17 @@ impl KernelMover {
     }
 }
 
+impl Drop for KernelMover {
+    /// Gives an emptied pipe back for another copy on this thread (see
+    /// [`SplicePipe::give_back`]); a trip off the task may still use one,
+    /// which then just closes.
+    fn drop(&mut self) {
+        if let Some(pipe) = self.pipe.take() {
+            pipe.give_back(self.read == self.written && self.off_task.is_none());
+        }
+    }
+}
+
 impl Mover for KernelMover {
     /// Bytes moved, including those a trip still in flight has landed: the
     /// counts lag the sink by at most the one call running right now.
