@@ -3,8 +3,8 @@
 //! connection would pay, each time, a hand-off to a thread, a read of
 //! `/etc/hosts` and perhaps a DNS query (12% of the connection rate with
 //! `localhost`). An answer is reused for [`FRESH_FOR`], and forgotten as
-//! soon as none of its addresses answers, so a moved host is found by the
-//! next connection. An address given as an IP is used as it is.
+//! soon as a connect to it fails or is given up (see [`Pending`]), so a
+//! moved host is found by the next connection. An address given as an IP is used as it is.
 
 use std::collections::HashMap;
 use std::io;
@@ -56,9 +56,38 @@ pub async fn resolve(host: &str, port: u16) -> io::Result<Arc<[SocketAddr]>> {
     Ok(addresses)
 }
 
-/// Forgets the answer for `host:port`: none of its addresses answered.
-pub fn forget(host: &str, port: u16) {
-    with_answers(|answers| answers.remove(&(host.to_string(), port)));
+/// A connect to one of `host:port`'s addresses under way: unless
+/// [`answered`](Self::answered), dropping it forgets the answer, so that
+/// every address failing, and a connect given up (its timeout), both send
+/// the next connection to the resolver.
+pub struct Pending<'a> {
+    host: &'a str,
+    port: u16,
+    answered: bool,
+}
+
+impl<'a> Pending<'a> {
+    /// A connect to `host:port` starts.
+    pub fn new(host: &'a str, port: u16) -> Self {
+        Pending {
+            host,
+            port,
+            answered: false,
+        }
+    }
+
+    /// One of the addresses answered: the answer stays.
+    pub fn answered(mut self) {
+        self.answered = true;
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            with_answers(|answers| answers.remove(&(self.host.to_string(), self.port)));
+        }
+    }
 }
 
 fn with_answers<T>(f: impl FnOnce(&mut HashMap<(String, u16), Answer>) -> T) -> T {
@@ -80,7 +109,11 @@ mod tests {
             .all(|address| address.port() == 40_001 && address.ip().is_loopback()));
         let again = resolve("localhost", 40_001).await.unwrap();
         assert!(Arc::ptr_eq(&first, &again), "asked the resolver again");
-        forget("localhost", 40_001);
+        Pending::new("localhost", 40_001).answered();
+        let kept = resolve("localhost", 40_001).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &kept), "forgot an answer that answered");
+        // Every address failed, or the connect was given up.
+        drop(Pending::new("localhost", 40_001));
         let fresh = resolve("localhost", 40_001).await.unwrap();
         assert!(!Arc::ptr_eq(&first, &fresh), "reused a forgotten answer");
         assert_eq!(first, fresh);

@@ -15,8 +15,8 @@ use crate::address::Bind;
 
 /// Connects to `host:port`; with `bind`, from that local address and port.
 /// Each of the host's addresses (see [`names::resolve`]) is tried in turn
-/// until one answers; when none does, the next connection resolves the
-/// host again.
+/// until one answers; when none does, or the caller stops waiting, the
+/// next connection resolves the host again.
 ///
 /// With `bind`, only the host's addresses of the bound address's family
 /// are tried (an IPv4 source cannot reach an IPv6 peer).
@@ -27,6 +27,7 @@ use crate::address::Bind;
 /// no address (of the bound family) is `InvalidInput`.
 pub async fn connect(host: &str, port: u16, bind: Option<Bind>) -> io::Result<TcpStream> {
     let mut refused = None;
+    let pending = names::Pending::new(host, port);
     for &peer in names::resolve(host, port).await?.iter() {
         let local = match (bind, peer) {
             (None, _) => None,
@@ -43,11 +44,13 @@ pub async fn connect(host: &str, port: u16, bind: Option<Bind>) -> io::Result<Tc
         // the same way for every peer address.
         let socket = socket_from(peer, local)?;
         match establish(socket, peer).await {
-            Ok(stream) => return Ok(stream),
+            Ok(stream) => {
+                pending.answered();
+                return Ok(stream);
+            }
             Err(error) => refused = Some(error),
         }
     }
-    names::forget(host, port);
     Err(refused.unwrap_or_else(|| {
         let why = match bind {
             Some(bind) => {
