@@ -139,6 +139,40 @@ fn with_every_upstream_down_clients_are_reset_and_the_server_goes_on() {
     ferry.wait_for_line("upstream up");
 }
 
+/// An upstream named by host name: its answer is kept between connections
+/// and forgotten when the upstream refuses, and clients reach it before,
+/// during and after (reset while it is down).
+#[test]
+fn an_upstream_named_by_host_name_is_reached_again_after_it_refused() {
+    let upstream = free_port();
+    let dst = format!("tcp:localhost:{upstream}");
+    let ferry = Ferry::spawn(&["-vv", "tcp-listen:127.0.0.1:0", &dst, "--serve"]);
+    let port = ferry.port();
+    let mut client = connect(port);
+    let mut got = Vec::new();
+    let ended = client.read_to_end(&mut got);
+    assert!(got.is_empty());
+    assert_eq!(
+        ended.map_err(|error| error.kind()),
+        Err(ErrorKind::ConnectionReset)
+    );
+    let listener = TcpListener::bind(("127.0.0.1", upstream)).unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut data = Vec::new();
+            let _ = stream.read_to_end(&mut data);
+            let _ = stream.write_all(&data);
+        }
+    });
+    for i in 0..6u8 {
+        let data = vec![i; 3000 + usize::from(i)];
+        assert_eq!(exchange(&mut connect(port), &data), data, "client {i}");
+    }
+    let line = ferry.wait_for_line("ending=eof");
+    assert!(line.contains(&format!("upstream=\"{dst}\"")), "{line}");
+}
+
 #[test]
 fn several_dsts_need_serve() {
     let done = run(&["tcp-listen:0", "tcp:127.0.0.1:1", "tcp:127.0.0.1:2"]);
