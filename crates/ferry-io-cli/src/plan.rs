@@ -843,15 +843,16 @@ fn first_given<'a>(
 /// The warning for a server whose open-file limit cannot hold
 /// `max_connections` relays: past it accepts fail and clients are reset.
 /// A relay holds its two sockets, a program's pipes in place of a socket,
-/// and with `--zero-copy always` two splice pipes; the rest of ferry a
-/// handful more.
+/// and with `--zero-copy always` two splice pipes; each thread keeps a few
+/// empty splice pipes for reuse, and the rest of ferry a handful more.
 fn fd_shortage(max_connections: u32, upstreams: &[Address], zero_copy: ZeroCopy) -> Option<String> {
-    const OWN: u64 = 16;
+    let pooled = crate::serve::threads() * ferry_io::zero_copy::POOLED_PIPES * 2;
+    let own = 16 + u64::try_from(pooled).unwrap_or(u64::MAX);
     let program = upstreams
         .iter()
         .any(|upstream| matches!(upstream, Address::Exec { .. } | Address::Sh(_)));
     let per_relay = 2 + u64::from(program) + if zero_copy == ZeroCopy::Always { 4 } else { 0 };
-    let needed = OWN + u64::from(max_connections) * per_relay;
+    let needed = own.saturating_add(u64::from(max_connections) * per_relay);
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
     let most = limit.current?;
     (most < needed).then(|| messages::too_few_fds(max_connections, needed, most))

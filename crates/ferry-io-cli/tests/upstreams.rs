@@ -33,6 +33,30 @@ fn served_by(port: u16, data: &[u8]) -> u8 {
     reply[0]
 }
 
+/// A client of the server on `port` that gets no byte and a reset.
+fn assert_reset(port: u16) {
+    let mut got = Vec::new();
+    let ended = connect(port).read_to_end(&mut got);
+    assert!(got.is_empty());
+    assert_eq!(
+        ended.map_err(|error| error.kind()),
+        Err(ErrorKind::ConnectionReset)
+    );
+}
+
+/// An upstream that came back on `port`: echoes what each client sends.
+fn echo_on(port: u16) {
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut data = Vec::new();
+            let _ = stream.read_to_end(&mut data);
+            let _ = stream.write_all(&data);
+        }
+    });
+}
+
 fn serve(upstreams: &[u16], flags: &[&str]) -> Ferry {
     let dsts: Vec<String> = upstreams
         .iter()
@@ -102,15 +126,8 @@ fn with_every_upstream_down_clients_are_reset_and_the_server_goes_on() {
     let ferry = serve(&[a, b], &["--upstream-backoff", "200ms"]);
     let port = ferry.port();
     for _ in 0..3 {
-        let mut client = connect(port);
         let started = Instant::now();
-        let mut got = Vec::new();
-        let ended = client.read_to_end(&mut got);
-        assert!(got.is_empty());
-        assert_eq!(
-            ended.map_err(|error| error.kind()),
-            Err(ErrorKind::ConnectionReset)
-        );
+        assert_reset(port);
         assert!(started.elapsed() < Duration::from_secs(3));
     }
     let line = ferry.wait_for_line("ending=connect-failed");
@@ -118,15 +135,7 @@ fn with_every_upstream_down_clients_are_reset_and_the_server_goes_on() {
     assert!(line.contains(&format!("tcp:127.0.0.1:{a}: connection refused")));
     assert!(line.contains(&format!("tcp:127.0.0.1:{b}: connection refused")));
     // One comes back: once its back-off is over, clients reach it.
-    let listener = TcpListener::bind(("127.0.0.1", b)).unwrap();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            let mut data = Vec::new();
-            let _ = stream.read_to_end(&mut data);
-            let _ = stream.write_all(&data);
-        }
-    });
+    echo_on(b);
     thread::sleep(Duration::from_millis(300));
     let mut served = false;
     for _ in 0..4 {
@@ -148,23 +157,8 @@ fn an_upstream_named_by_host_name_is_reached_again_after_it_refused() {
     let dst = format!("tcp:localhost:{upstream}");
     let ferry = Ferry::spawn(&["-vv", "tcp-listen:127.0.0.1:0", &dst, "--serve"]);
     let port = ferry.port();
-    let mut client = connect(port);
-    let mut got = Vec::new();
-    let ended = client.read_to_end(&mut got);
-    assert!(got.is_empty());
-    assert_eq!(
-        ended.map_err(|error| error.kind()),
-        Err(ErrorKind::ConnectionReset)
-    );
-    let listener = TcpListener::bind(("127.0.0.1", upstream)).unwrap();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            let mut data = Vec::new();
-            let _ = stream.read_to_end(&mut data);
-            let _ = stream.write_all(&data);
-        }
-    });
+    assert_reset(port);
+    echo_on(upstream);
     for i in 0..6u8 {
         let data = vec![i; 3000 + usize::from(i)];
         assert_eq!(exchange(&mut connect(port), &data), data, "client {i}");

@@ -94,6 +94,25 @@ use crate::{Copier, CopyError, Counts, Direction, Step, Transfer};
 /// ```
 pub const DEFAULT_PIPE_SIZE: usize = 1 << 20;
 
+/// The most empty splice pipes each thread keeps for the next splice
+/// there (two file descriptors each): a splice direction that ends with
+/// its pipe empty gives it back instead of closing it, sparing the next
+/// one `pipe2`, two `fcntl`s and, at its end, two `close`s. A pipe that may
+/// hold bytes is always closed.
+///
+/// # Examples
+///
+/// ```
+/// use ferry_io::zero_copy::POOLED_PIPES;
+///
+/// // The descriptors a server of 4 threads and 1,000 relays of two
+/// // sockets and two pipes each may hold open at once.
+/// let threads = 4;
+/// let most = 1_000 * 4 + threads * POOLED_PIPES * 2;
+/// assert_eq!(most, 4_064);
+/// ```
+pub const POOLED_PIPES: usize = 8;
+
 /// Whether a [`ZeroCopier`] may, must or must not use the kernel routes.
 ///
 /// # Examples

@@ -16,7 +16,7 @@ use rustix::pipe::{fcntl_getpipe_size, fcntl_setpipe_size, pipe_with, PipeFlags}
 /// The most empty pipes a thread keeps: enough for the connections that
 /// end between two that start, few enough that idle pipes hold little of
 /// the user's pipe budget (`/proc/sys/fs/pipe-user-pages-soft`).
-const POOLED: usize = 8;
+const POOLED: usize = super::POOLED_PIPES;
 
 thread_local! {
     static POOL: RefCell<Vec<SplicePipe>> = const { RefCell::new(Vec::new()) };
