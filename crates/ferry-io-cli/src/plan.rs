@@ -39,6 +39,9 @@ pub struct Plan {
     /// With [`Shape::Serve`]: how many connections may be sending their
     /// PROXY header or shaking hands for TLS at once.
     pub max_handshakes: usize,
+    /// With [`Shape::Serve`]: the threads it accepts and relays on (see
+    /// [`server_threads`]).
+    pub threads: usize,
     /// The server configuration every `tls-listen:` address accepts with,
     /// loaded once; `None` when no address listens for TLS.
     pub tls_server: Option<TlsServer>,
@@ -233,9 +236,10 @@ impl Plan {
                 "only TCP connections have keepalive",
             ));
         }
+        let threads = if serving { server_threads() } else { 1 };
         if serving {
             let most = cli.serve.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
-            warnings.extend(fd_shortage(most, &upstreams, flags.zero_copy));
+            warnings.extend(fd_shortage(most, threads, &upstreams, flags.zero_copy));
         }
         if flags.append && !matches!(dst, Address::File(_)) {
             warnings.push(messages::no_effect(
@@ -306,6 +310,7 @@ impl Plan {
             },
             max_connections: cli.serve.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize,
             max_handshakes,
+            threads,
             tls_server,
             access,
             relay,
@@ -840,13 +845,36 @@ fn first_given<'a>(
         .map(|(_, flag)| *flag)
 }
 
+/// The threads a server accepts and relays on, each with a runtime and a
+/// listener of its own, so that a connection's sockets, its task and every
+/// wake-up stay on one thread: one per core, as nginx's `worker_processes
+/// auto` and HAProxy's default `nbthread` have. A server held to fewer
+/// than [`FEW_FDS`] open files runs on one: each thread costs a runtime's
+/// descriptors and a listener, which it would take from connections.
+fn server_threads() -> usize {
+    use rustix::process::{getrlimit, Resource};
+    let fds = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    if fds < FEW_FDS {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// The open-file limit under which a server keeps to one thread.
+const FEW_FDS: u64 = 256;
+
 /// The warning for a server whose open-file limit cannot hold
 /// `max_connections` relays: past it accepts fail and clients are reset.
 /// A relay holds its two sockets, a program's pipes in place of a socket,
 /// and with `--zero-copy always` two splice pipes; each thread keeps a few
 /// empty splice pipes for reuse, and the rest of ferry a handful more.
-fn fd_shortage(max_connections: u32, upstreams: &[Address], zero_copy: ZeroCopy) -> Option<String> {
-    let pooled = crate::serve::threads() * ferry_io::zero_copy::POOLED_PIPES * 2;
+fn fd_shortage(
+    max_connections: u32,
+    threads: usize,
+    upstreams: &[Address],
+    zero_copy: ZeroCopy,
+) -> Option<String> {
+    let pooled = threads * ferry_io::zero_copy::POOLED_PIPES * 2;
     let own = 16 + u64::try_from(pooled).unwrap_or(u64::MAX);
     let program = upstreams
         .iter()

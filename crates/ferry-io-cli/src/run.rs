@@ -62,7 +62,7 @@ async fn execute(plan: &Plan, reported: &mut bool) -> Result<(), Failure> {
     if matches!(plan.shape, Shape::Serve | Shape::KeepListening) {
         let sharing = match (plan.relay.reuse_port, plan.shape) {
             (true, _) => Sharing::Processes,
-            (false, Shape::Serve) if serve::threads() > 1 => Sharing::Threads,
+            (false, Shape::Serve) if plan.threads > 1 => Sharing::Threads,
             (false, _) => Sharing::Alone,
         };
         let listener = Listener::bind(

@@ -181,30 +181,13 @@ impl Drop for Running {
     }
 }
 
-/// The threads a server accepts and relays on, each with a runtime and a
-/// listener of its own, so that a connection's sockets, its task and every
-/// wake-up stay on one thread: one per core, as nginx's `worker_processes
-/// auto` and HAProxy's default `nbthread` have. A server held to fewer
-/// than [`FEW_FDS`] open files runs on one: each thread costs a runtime's
-/// descriptors and a listener, which it would take from connections.
-pub fn threads() -> usize {
-    use rustix::process::{getrlimit, Resource};
-    let fds = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
-    if fds < FEW_FDS {
-        return 1;
-    }
-    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-}
-
-/// The open-file limit under which a server keeps to one thread.
-const FEW_FDS: u64 = 256;
-
 /// Accepts and relays connections until a signal, then lets running relays
 /// finish for `--shutdown-timeout`; a second signal stops at once. Relays cut
 /// off end with a reset (see [`ferry_io::Copier::propagate_resets`]).
 ///
-/// Each of [`threads`] threads accepts on a listener of its own (see
-/// [`Listener::shards`]) and relays what it accepted on its own runtime.
+/// Each of the plan's threads ([`Plan::threads`]) accepts on a listener of
+/// its own (see [`Listener::shards`]) and relays what it accepted on its
+/// own runtime.
 /// A slot is taken right after each `accept` (see [`Slots`]), so beyond
 /// `--max-connections` (or `--max-handshakes`, for connections that begin
 /// with a PROXY header or a TLS handshake) each thread holds one connection
@@ -263,7 +246,7 @@ pub async fn run(
     let cannot =
         |error: std::io::Error| Failure::input(format!("cannot serve {address}"), describe(&error));
     let mut shards = listener
-        .shards(threads(), plan.max_connections)
+        .shards(plan.threads, plan.max_connections)
         .map_err(cannot)?;
     server.listening.store(shards.len(), Ordering::Relaxed);
     tracing::info!(address = %address, "listening");
