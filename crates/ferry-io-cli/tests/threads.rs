@@ -134,6 +134,15 @@ fn max_connections_holds_exactly_across_threads() {
     assert_eq!(done.stderr.matches(" close").count(), 12, "{}", done.stderr);
 }
 
+/// The records of a JSON access log, a line each.
+fn access_log(path: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 #[test]
 fn connection_ids_are_unique_across_threads() {
     let backend = backend(xor_after_eof);
@@ -154,11 +163,9 @@ fn connection_ids_are_unique_across_threads() {
     ferry.signal("INT");
     let done = ferry.wait(DEADLINE);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
-    let ids: Vec<u64> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+    let ids: Vec<u64> = access_log(&log)
+        .iter()
+        .map(|record| {
             assert_eq!(record["ending"], "eof", "{record}");
             record["id"].as_u64().unwrap()
         })
@@ -205,13 +212,9 @@ fn relays_cut_off_on_every_thread_are_counted() {
         "{}",
         done.stderr
     );
-    let endings: Vec<String> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let record: serde_json::Value = serde_json::from_str(line).unwrap();
-            record["ending"].as_str().unwrap().to_string()
-        })
+    let endings: Vec<String> = access_log(&log)
+        .iter()
+        .map(|record| record["ending"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(endings, vec!["shutdown"; 6]);
     // Each was reset: the relay did not pass for a clean end.
