@@ -97,13 +97,21 @@ STREAM_MODULE=${STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
 [[ -f "$STREAM_MODULE" ]] || fail "nginx's stream module is not at $STREAM_MODULE (apt-get install -y libnginx-mod-stream, or set STREAM_MODULE)"
 mkdir -p "$work/www" "$work/backend" "$work/stream"
 head -c 1024 /dev/zero | tr '\0' 'x' >"$work/www/1k"
-cat >"$work/backend.conf" <<EOF
-# The HTTP backend: one worker, a 1 KiB file, no log.
+# What both nginx configurations say first: one worker, in the
+# foreground, its pid and log under directory $1.
+nginx_main() {
+  cat <<EOF
 worker_processes 1;
 daemon off;
-pid $work/backend/nginx.pid;
-error_log $work/backend/error.log warn;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
 events { worker_connections 4096; }
+EOF
+}
+{
+  echo "# The HTTP backend: one worker, a 1 KiB file, no log."
+  nginx_main "$work/backend"
+  cat <<EOF
 http {
     access_log off;
     keepalive_requests 100000000;
@@ -113,19 +121,18 @@ http {
     }
 }
 EOF
-cat >"$work/nginx-stream.conf" <<EOF
-# nginx 1.22 stream module, one worker, defaults otherwise.
-load_module $STREAM_MODULE;
-worker_processes 1;
-daemon off;
-pid $work/stream/nginx.pid;
-error_log $work/stream/error.log warn;
-events { worker_connections 4096; }
+} >"$work/backend.conf"
+{
+  echo "# nginx 1.22 stream module, one worker, defaults otherwise."
+  echo "load_module $STREAM_MODULE;"
+  nginx_main "$work/stream"
+  cat <<EOF
 stream {
     server { listen 127.0.0.1:${front[nginx]}; proxy_pass 127.0.0.1:$IPERF_PORT; }
     server { listen 127.0.0.1:$((front[nginx] + 1)); proxy_pass 127.0.0.1:$HTTP_PORT; }
 }
 EOF
+} >"$work/nginx-stream.conf"
 cat >"$work/haproxy.cfg" <<EOF
 # HAProxy 2.6, mode tcp, splice-auto, one thread.
 global
