@@ -552,7 +552,7 @@ impl Server {
         let upstream = self.upstreams.get(index);
         open.upstream = Some(upstream.name.clone());
         dst.tune(relay.keepalive);
-        let _active = self.upstreams.start(index);
+        let active = self.upstreams.start(index);
         let copier = self.copier(open);
         let copy = &self.copy;
         let (mut client, mut dst) = (client, dst);
@@ -571,6 +571,9 @@ impl Server {
             dst,
         )
         .await;
+        // Uncounted before the close is logged: a client that saw the close
+        // line (or its own EOF and then that line) finds the upstream free.
+        drop(active);
         // The route it ended on: a socket pair that streamed moved to splice.
         let moved = relayed.as_ref().unwrap_or_else(|broken| &broken.moved);
         open.tally.took(moved.route.unwrap_or(route));
