@@ -1,11 +1,14 @@
 //! Closing a socket that carried ferry's bytes without resetting it.
 //!
-//! Closing a socket that still holds unread bytes makes the kernel abort the
-//! connection: it sends RST and throws away what it had not yet sent to the
-//! peer, bytes ferry already counted as delivered (a server that greets
-//! before it reads lost megabytes that way). So before such a socket is
-//! closed, what the peer still sends is read and discarded until the peer
-//! closes, goes quiet, or the time allowed runs out.
+//! Closing a socket that still holds unread bytes, or that the peer writes to
+//! after the close, makes the kernel abort the connection: it sends RST and
+//! throws away what it had not yet sent to the peer, bytes ferry already
+//! counted as delivered (a server that greets before it reads lost megabytes
+//! that way; a TLS 1.3 server's session tickets, sent once it has finished
+//! its side of the handshake, can arrive after ferry wrote everything). So
+//! before such a socket is closed, ferry waits for the peer to close, reading
+//! and discarding what it still sends, until the peer closes, goes quiet, or
+//! the time allowed runs out.
 
 use std::time::Duration;
 
@@ -23,23 +26,23 @@ pub struct Closing {
     pub relays_read_all: bool,
 }
 
-/// How long a peer that sent something may stay quiet before the socket is
-/// closed anyway.
+/// How long a peer may stay quiet, neither sending nor closing, before the
+/// socket is closed anyway.
 pub const QUIET: Duration = Duration::from_secs(2);
 
 /// How long draining may take in all, unless `--linger` says otherwise (a
 /// linger too long for the clock never runs out).
 pub const AT_MOST: Duration = Duration::from_secs(10);
 
-/// Reads and discards what the peer still sends, so that dropping `stream`
-/// afterwards closes it gracefully. Returns at once when nothing is unread.
+/// Reads and discards what the peer still sends until it closes, so that
+/// dropping `stream` afterwards closes it gracefully. Gives up when the peer
+/// stays quiet for [`QUIET`] or `at_most` runs out. Returns as soon as the
+/// peer has closed, which a peer that read ferry's end of stream does at once.
 pub async fn drain<S: AsyncRead + Unpin + ?Sized>(stream: &mut S, at_most: Duration) {
     let deadline = Instant::now().checked_add(at_most);
-    // Most peers have sent nothing more: the first read needs no big buffer.
+    // Most peers send nothing more: the first read needs no big buffer.
     let mut first = [0; 512];
     let mut scratch = Vec::new();
-    // A peer that sent nothing more is not waited for: nothing can be reset.
-    let mut wait = Duration::ZERO;
     loop {
         let left = deadline.map_or(Duration::MAX, |deadline| {
             deadline.saturating_duration_since(Instant::now())
@@ -49,9 +52,8 @@ pub async fn drain<S: AsyncRead + Unpin + ?Sized>(stream: &mut S, at_most: Durat
         } else {
             &mut scratch[..]
         };
-        match timeout(wait.min(left), stream.read(into)).await {
+        match timeout(QUIET.min(left), stream.read(into)).await {
             Ok(Ok(n)) if n > 0 && !left.is_zero() => {
-                wait = QUIET;
                 if scratch.is_empty() {
                     scratch = vec![0; 64 << 10];
                 }
@@ -59,5 +61,58 @@ pub async fn drain<S: AsyncRead + Unpin + ?Sized>(stream: &mut S, at_most: Durat
             // EOF, an error, quiet for too long, or out of time.
             _ => return,
         }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{duplex, AsyncWriteExt};
+    use tokio::time::sleep;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_closes_at_once_is_not_waited_for() {
+        let (mut ours, peer) = duplex(64);
+        drop(peer);
+        let started = Instant::now();
+        drain(&mut ours, AT_MOST).await;
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_speaks_late_is_read_until_it_closes() {
+        let (mut ours, mut peer) = duplex(64);
+        let speaking = tokio::spawn(async move {
+            sleep(Duration::from_secs(1)).await;
+            peer.write_all(b"late").await?;
+            sleep(Duration::from_millis(1500)).await;
+            peer.write_all(b"later").await
+        });
+        let started = Instant::now();
+        drain(&mut ours, AT_MOST).await;
+        assert_eq!(started.elapsed(), Duration::from_millis(2500));
+        drop(ours);
+        // Nothing the peer wrote met a closed end (on a socket: a reset).
+        speaking.await.unwrap().unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_peer_is_given_up_after_quiet() {
+        let (mut ours, _peer) = duplex(64);
+        let started = Instant::now();
+        drain(&mut ours, AT_MOST).await;
+        assert_eq!(started.elapsed(), QUIET);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_never_stops_is_given_up_when_the_time_runs_out() {
+        let (mut ours, mut peer) = duplex(64);
+        tokio::spawn(async move {
+            while peer.write_all(&[0; 1000]).await.is_ok() {
+                sleep(Duration::from_millis(500)).await;
+            }
+        });
+        let started = Instant::now();
+        drain(&mut ours, Duration::from_secs(3)).await;
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
     }
 }

@@ -63,7 +63,7 @@ fn relay_keeps_server_half_close() {
 #[test]
 fn stdio_relays_to_a_socket_like_nc() {
     let backend = backend(xor_after_eof);
-    let data = random_bytes(1 << 20, 12);
+    let data = random_bytes(256 << 10, 12);
     let done = run_with_stdin(&["-", &format!("tcp:127.0.0.1:{backend}")], &data);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(done.stdout, xor(&data));
@@ -488,6 +488,39 @@ fn a_server_that_greets_first_still_gets_every_byte() {
 }
 
 #[test]
+fn a_server_that_speaks_after_ferry_wrote_everything_still_gets_every_byte() {
+    // A server that writes only once ferry has sent all and shut down its
+    // side (as a TLS 1.3 server sends its session tickets late): a socket
+    // closed before those bytes arrive answers them with a reset, and the
+    // server loses what it had not yet read.
+    let (result, results) = std::sync::mpsc::channel();
+    let port = backend(move |mut stream| {
+        thread::sleep(Duration::from_millis(300));
+        let _ = stream.write_all(b"late\r\n");
+        thread::sleep(Duration::from_millis(100));
+        let mut received = Vec::new();
+        let read = stream
+            .read_to_end(&mut received)
+            .map_err(|error| error.kind());
+        let _ = result.send(read.map(|_| received));
+    });
+    let dir = TempDir::new("late-speaker");
+    // More than the server's receive window, less than what the two socket
+    // buffers hold: ferry has written it all while part of it still waits in
+    // its send queue, which a reset throws away.
+    let data = random_bytes(256 << 10, 12);
+    std::fs::write(dir.path("in"), &data).unwrap();
+    let done = run(&[&dir.path("in"), &format!("tcp:127.0.0.1:{port}")]);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let received = results.recv_timeout(DEADLINE).unwrap();
+    assert!(
+        received == Ok(data),
+        "the server read {:?}",
+        received.map(|data| data.len())
+    );
+}
+
+#[test]
 fn a_relay_limit_delivers_every_byte_it_counts() {
     // Both peers keep sending after the limit; closing on their unread bytes
     // would reset the connections and lose what ferry counted as sent.
@@ -534,7 +567,7 @@ fn a_second_unix_listener_does_not_take_the_first_ones_client() {
     first.wait_for_line("listening");
     let done = run(&[&format!("unix-listen:{socket}"), "null:"]);
     assert_eq!(done.code, Some(2), "{}", done.stderr);
-    let data = random_bytes(1 << 20, 12);
+    let data = random_bytes(256 << 10, 12);
     std::fs::write(dir.path("in"), &data).unwrap();
     let sent = run(&[&dir.path("in"), &format!("unix:{socket}")]);
     assert_eq!(sent.code, Some(0), "{}", sent.stderr);

@@ -113,9 +113,10 @@ impl Endpoint {
         }
     }
 
-    /// Readies the end to be closed once the transfer is over: a socket's
-    /// unread bytes are read and dropped first, for at most `drain_for`, so
-    /// that closing it does not reset the connection (see [`closing`]).
+    /// Readies the end to be closed once the transfer is over: a socket
+    /// waits for its peer to close, reading and dropping what it still sends,
+    /// for at most `drain_for`, so that closing it does not reset the
+    /// connection (see [`closing`]).
     /// A socket under TLS is drained through TLS.
     pub async fn close(&mut self, drain_for: Duration) {
         if let Endpoint::Stream(stream) = self {
