@@ -361,6 +361,14 @@ async fn one_way(
             }),
         });
     }
+    // A two-way `from` hears that nothing comes back: under TLS, a
+    // close_notify, without which a client reading to the end sees a
+    // truncation. It has already ended its side, so a failure loses nothing.
+    if let (Way::Both, Some(sink)) = (way, from.sink()) {
+        if let Ok(mut writer) = sink.writer() {
+            let _ = writer.shutdown().await;
+        }
+    }
     to.close(drain_for).await;
     Ok(moved(bytes, Some(route)))
 }

@@ -577,6 +577,25 @@ fn close_notify_reaches_a_rustls_client() {
 }
 
 #[test]
+fn a_one_way_tls_server_answers_close_notify_with_its_own() {
+    // ferry receives into a file: once the client's close_notify ended the
+    // copy, ferry closes its side with a close_notify too, so a client that
+    // reads to the end sees a clean end, not a truncation.
+    let files = Files::new("tls-close-notify-back");
+    let ca = Ca::new("ferry test CA");
+    let (cert, key) = ca.issue(&["localhost"], false);
+    let out = files.dir.path("out.bin");
+    let ferry = tls_server(&files, &cert, &key, &out, &[]);
+    let mut client = tls_client(ferry.port(), &client_config(&ca.pem(), None));
+    let data = random_bytes(100 << 10, 3);
+    let reply = tls_exchange(&mut client, &data).expect("EOF with close_notify, not a truncation");
+    assert!(reply.is_empty());
+    let done = ferry.wait(DEADLINE);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(std::fs::read(&out).unwrap() == data, "the file differs");
+}
+
+#[test]
 fn close_notify_reaches_a_rustls_server() {
     // ferry sends a file to a rustls server and closes: the server's
     // read_to_end succeeds only after a close_notify.
