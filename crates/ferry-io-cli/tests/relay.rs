@@ -417,10 +417,13 @@ fn serve_to_a_unix_socket() {
 #[test]
 fn sigint_lets_a_single_relay_finish() {
     let backend = backend(xor_after_eof);
-    let ferry = Ferry::spawn(&["-v", "tcp-listen:0", &format!("tcp:127.0.0.1:{backend}")]);
+    let ferry = Ferry::spawn(&["-vv", "tcp-listen:0", &format!("tcp:127.0.0.1:{backend}")]);
     let mut running = connect(ferry.port());
     running.write_all(b"before").unwrap();
-    ferry.wait_for_line(" open");
+    // Not " open": that is logged at accept, before DST is connected, and
+    // a signal while an end opens stops at once (seen under load in the
+    // full suite). The -vv "transfer" line comes once both ends are open.
+    ferry.wait_for_line(" transfer");
     ferry.signal("INT");
     ferry.wait_for_line("finishing");
     assert_eq!(exchange(&mut running, b" after"), xor(b"before after"));
