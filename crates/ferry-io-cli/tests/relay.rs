@@ -63,7 +63,7 @@ fn relay_keeps_server_half_close() {
 #[test]
 fn stdio_relays_to_a_socket_like_nc() {
     let backend = backend(xor_after_eof);
-    let data = random_bytes(256 << 10, 12);
+    let data = random_bytes(1 << 20, 12);
     let done = run_with_stdin(&["-", &format!("tcp:127.0.0.1:{backend}")], &data);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(done.stdout, xor(&data));
@@ -570,7 +570,7 @@ fn a_second_unix_listener_does_not_take_the_first_ones_client() {
     first.wait_for_line("listening");
     let done = run(&[&format!("unix-listen:{socket}"), "null:"]);
     assert_eq!(done.code, Some(2), "{}", done.stderr);
-    let data = random_bytes(256 << 10, 12);
+    let data = random_bytes(1 << 20, 12);
     std::fs::write(dir.path("in"), &data).unwrap();
     let sent = run(&[&dir.path("in"), &format!("unix:{socket}")]);
     assert_eq!(sent.code, Some(0), "{}", sent.stderr);
