@@ -63,6 +63,7 @@ pub async fn drain<S: AsyncRead + Unpin + ?Sized>(stream: &mut S, at_most: Durat
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,11 +16,10 @@
 //! by another thread (preempted, or sharing the caches) cannot move. The
 //! new size stays unless it costs clearly more, by over [`DOUBT`] and in
 //! [`AGREE`] of the pairs, than the old; then the next filled read starts
-//! the next trial. A size found
-//! clearly dearer is tried once more, and given up only if the second
-//! trial agrees: then, or when the sizes kept since the cheapest one have
-//! added up to clearly dearer, the buffer steps back to the cheapest size
-//! and settles there.
+//! the next trial. A size found clearly dearer is tried once more, and
+//! given up only if the second trial agrees: then, or when the sizes kept
+//! since the cheapest one have added up to clearly dearer, the buffer steps
+//! back to the cheapest size and settles there.
 //!
 //! Every judgement is a ratio of two costs the copy measured on the same
 //! ends, in turns interleaved under the same load: nothing is timed on the
@@ -418,6 +417,7 @@ mod tests {
         let mut cheaper = [0.8, 1.2, 0.7, 0.9, 1.1, 0.75, 0.85, 0.8];
         assert!((verdict(&mut cheaper) - (0.8f64 * 0.85).sqrt()).abs() < 1e-6);
     }
+
     const MAX: usize = 1 << 20;
 
     /// Ends that copy at a cost per byte that depends on the buffer's size,
